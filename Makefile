@@ -1,0 +1,150 @@
+# kubectl-mfa
+#
+#   make            build bin/kubectl-mfa (front) and the full program
+#   make deps       install the Debian and npm packages build and tests need
+#   make test       build and run every test (last line: N passed, N failed)
+#   make check      the same under ASan+UBSan
+#   make demo       the whole story end to end on the embedded default
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Sources are found by wildcard: a new lib/X.c joins the library, a new
+# test/unit/X.c becomes a unit test, without editing this file.
+
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec/kubectl-mfa
+MANDIR     ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+DESTDIR    ?=
+VERSION    := 0.1.0
+
+CC         ?= cc
+BUILD      ?= build
+PKG_CONFIG ?= pkg-config
+
+HEAVY_PKGS := libcurl libcjson libfido2 libcrypto libsecret-1 libqrencode
+FRONT_PKGS := libcjson
+SOFTKEY_PKGS := libcbor libcrypto
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wwrite-strings \
+        -Wmissing-prototypes -Wconversion -Wformat=2 -Wstrict-prototypes
+HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+ifeq ($(SAN),1)
+OPT := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+       -fno-sanitize-recover=all
+HARDEN := -fstack-protector-strong -fPIE
+SANLD := -fsanitize=address,undefined
+else
+OPT := -O2 -g
+SANLD :=
+endif
+
+CPPFLAGS += -D_GNU_SOURCE -Ilib -DKMFA_VERSION='"$(VERSION)"' \
+            -DKMFA_LIBEXECDIR='"$(LIBEXECDIR)"'
+CFLAGS   ?=
+CFLAGS   += -std=c11 $(WARN) $(HARDEN) $(OPT)
+LDHARDEN := -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SANLD)
+
+pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
+pc_libs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
+
+LIB_SRCS   := $(wildcard lib/*.c)
+LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CORE_SRCS  := $(filter-out plugin/front.c,$(wildcard plugin/*.c))
+CORE_OBJS  := $(CORE_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS  := $(wildcard test/unit/*.c)
+UNIT_BINS  := $(UNIT_SRCS:test/unit/%.c=$(BUILD)/test/unit/%)
+SOFTKEY_SRCS := $(wildcard test/softkey/*.c)
+SOFTKEY_OBJS := $(SOFTKEY_SRCS:%.c=$(BUILD)/%.o)
+
+FRONT := $(BUILD)/bin/kubectl-mfa
+CORE  := $(BUILD)/libexec/kubectl-mfa/kubectl-mfa-core
+SOFTKEY := $(if $(SOFTKEY_SRCS),$(BUILD)/test/softkey/kmfa-softkey)
+
+.PHONY: all deps test check demo install uninstall clean lint bench \
+        unit-tests test-bins fuzz valgrind
+
+all: $(FRONT) $(CORE)
+
+$(BUILD)/%.o: %.c $(wildcard lib/*.h plugin/*.h test/softkey/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) $(call pc_cflags,$(HEAVY_PKGS) cmocka) -c -o $@ $<
+
+$(BUILD)/libkmfa.a: $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+# The front links libc and cJSON only; if a light module ever reaches for a
+# heavy symbol, this link fails, which is the point.
+$(FRONT): $(BUILD)/plugin/front.o $(BUILD)/libkmfa.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDHARDEN) -o $@ $^ $(call pc_libs,$(FRONT_PKGS))
+
+$(CORE): $(CORE_OBJS) $(BUILD)/libkmfa.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDHARDEN) -o $@ $^ $(call pc_libs,$(HEAVY_PKGS))
+
+$(BUILD)/test/unit/%: test/unit/%.c $(BUILD)/libkmfa.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes \
+	    $(call pc_cflags,$(HEAVY_PKGS) cmocka) $(LDHARDEN) -o $@ $< \
+	    $(BUILD)/libkmfa.a $(call pc_libs,$(HEAVY_PKGS) cmocka)
+
+$(BUILD)/test/softkey/kmfa-softkey: $(SOFTKEY_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDHARDEN) -o $@ $^ $(call pc_libs,$(SOFTKEY_PKGS))
+
+test-bins: all $(UNIT_BINS) $(SOFTKEY)
+
+test: deps-check test-bins
+	KMFA_BUILD=$(abspath $(BUILD)) bash test/run
+
+check:
+	$(MAKE) BUILD=build-asan SAN=1 test
+
+demo: deps-check all $(SOFTKEY)
+	KMFA_BUILD=$(abspath $(BUILD)) bash test/demo.sh
+
+bench: deps-check all
+	KMFA_BUILD=$(abspath $(BUILD)) bash bench/run
+
+# deps installs; deps-check makes `make test` and `make demo` install what
+# they need first, as the README promises, and costs nothing when present.
+DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libcjson-dev \
+    libfido2-dev libssl-dev libsecret-1-dev libdbus-1-dev libqrencode-dev \
+    libcmocka-dev libcbor-dev gnome-keyring libsecret-tools dbus-daemon \
+    dbus-bin groff-base bsdutils util-linux jq openssl curl nodejs \
+    valgrind hyperfine clang libclang-rt-14-dev
+
+deps:
+	@bash .ci/deps $(DEB_PKGS)
+
+deps-check:
+	@bash .ci/deps --check $(DEB_PKGS)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0755 $(FRONT) $(DESTDIR)$(BINDIR)/kubectl-mfa
+	install -m 0755 $(CORE) $(DESTDIR)$(LIBEXECDIR)/kubectl-mfa-core
+	install -m 0644 man/kubectl-mfa.1 $(DESTDIR)$(MANDIR)/man1/kubectl-mfa.1
+	if [ -f man/kubectl-mfa.bash ]; then install -m 0644 \
+	    man/kubectl-mfa.bash $(DESTDIR)$(BASHCOMPDIR)/kubectl-mfa; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/kubectl-mfa \
+	    $(DESTDIR)$(LIBEXECDIR)/kubectl-mfa-core \
+	    $(DESTDIR)$(MANDIR)/man1/kubectl-mfa.1 \
+	    $(DESTDIR)$(BASHCOMPDIR)/kubectl-mfa
+
+lint:
+	clang-format --dry-run --Werror lib/*.c lib/*.h plugin/*.c || true
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+	    --inline-suppr -Ilib lib plugin
+	clang-tidy --quiet lib/*.c plugin/*.c -- $(CPPFLAGS) -std=c11 \
+	    $(call pc_cflags,$(HEAVY_PKGS))
+
+clean:
+	rm -rf build build-asan build-fuzz

@@ -1,0 +1,94 @@
+/*
+ * KUBERNETES_EXEC_INFO in, ExecCredential out.  The output is written by
+ * hand rather than through cJSON's printer so that the token is copied into
+ * exactly one buffer that we own and wipe.
+ */
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "err.h"
+#include "execinfo.h"
+#include "report.h"
+
+#define API_V1 "client.authentication.k8s.io/v1"
+#define API_V1BETA1 "client.authentication.k8s.io/v1beta1"
+
+const char *
+kmfa_api_version_string(enum kmfa_api_version api)
+{
+	return api == KMFA_API_V1 ? API_V1 : API_V1BETA1;
+}
+
+int
+kmfa_execinfo_parse(const char *env, struct kmfa_execinfo *out)
+{
+	cJSON *doc = NULL;
+	const cJSON *v, *spec;
+	int r = KMFA_ERR_CONFIG;
+
+	out->api = KMFA_API_V1BETA1;
+	out->interactive = -1;
+	if (env == NULL || env[0] == '\0')
+		return KMFA_OK;
+	if (strlen(env) > 64 * 1024) {
+		r = kmfa_fail(KMFA_ERR_CONFIG,
+		    "KUBERNETES_EXEC_INFO is larger than 64 KiB");
+		goto out;
+	}
+	if ((doc = cJSON_Parse(env)) == NULL || !cJSON_IsObject(doc)) {
+		r = kmfa_fail(KMFA_ERR_CONFIG,
+		    "KUBERNETES_EXEC_INFO is not a JSON object");
+		goto out;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(doc, "apiVersion");
+	if (!cJSON_IsString(v)) {
+		r = kmfa_fail(KMFA_ERR_CONFIG,
+		    "KUBERNETES_EXEC_INFO has no apiVersion");
+		goto out;
+	}
+	if (strcmp(v->valuestring, API_V1) == 0) {
+		out->api = KMFA_API_V1;
+	} else if (strcmp(v->valuestring, API_V1BETA1) == 0) {
+		out->api = KMFA_API_V1BETA1;
+	} else {
+		r = kmfa_fail(KMFA_ERR_CONFIG, "unsupported exec credential "
+		    "apiVersion '%.80s' (use %s or %s)", v->valuestring,
+		    API_V1, API_V1BETA1);
+		goto out;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(doc, "kind");
+	if (v != NULL && (!cJSON_IsString(v) ||
+	    strcmp(v->valuestring, "ExecCredential") != 0)) {
+		r = kmfa_fail(KMFA_ERR_CONFIG,
+		    "KUBERNETES_EXEC_INFO kind is not ExecCredential");
+		goto out;
+	}
+	spec = cJSON_GetObjectItemCaseSensitive(doc, "spec");
+	if (spec != NULL && cJSON_IsObject(spec)) {
+		v = cJSON_GetObjectItemCaseSensitive(spec, "interactive");
+		if (cJSON_IsBool(v))
+			out->interactive = cJSON_IsTrue(v) ? 1 : 0;
+	}
+	r = KMFA_OK;
+out:
+	cJSON_Delete(doc);
+	return r;
+}
+
+int
+kmfa_execcred_render(struct kmfa_buf *b, enum kmfa_api_version api,
+    const char *token, int64_t expires)
+{
+	char ts[21];
+
+	if (kmfa_rfc3339(expires, ts) != 0)
+		return KMFA_ERR_INTERNAL;
+	if (kmfa_buf_printf(b, "{\"apiVersion\":\"%s\",\"kind\":"
+	    "\"ExecCredential\",\"spec\":{},\"status\":{\"token\":",
+	    kmfa_api_version_string(api)) != 0 ||
+	    kmfa_buf_json_string(b, token) != 0 ||
+	    kmfa_buf_printf(b, ",\"expirationTimestamp\":\"%s\"}}\n", ts) != 0)
+		return KMFA_ERR_NOMEM;
+	return KMFA_OK;
+}

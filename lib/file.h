@@ -1,0 +1,32 @@
+/*
+ * Private files: the cache entries, the credentials file, the audit log.
+ * Reads refuse anything that is not a regular file owned by us with no
+ * group or other bits (a token another user could read is a token another
+ * user may have copied).  Writes are atomic: a temporary file in the same
+ * folder, fsync, rename, so a crash leaves the old or the new version.
+ */
+#ifndef KMFA_FILE_H
+#define KMFA_FILE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/*
+ * Read a private file of at most max bytes into a NUL-terminated buffer
+ * (*out, *len; wipe it, it may hold secrets).  KMFA_ERR_NOTFOUND when it
+ * does not exist; KMFA_ERR_CONFIG (cause recorded) when it is not private,
+ * not regular, or too large; KMFA_ERR_IO otherwise.
+ */
+int kmfa_file_read_private(const char *path, size_t max, char **out,
+    size_t *len);
+
+/* Create dir and its parents as needed, the last one 0700. */
+int kmfa_mkdir_private(const char *dir);
+
+/* Atomically replace path with data, mode 0600, creating its folder. */
+int kmfa_file_write_atomic(const char *path, const void *data, size_t len);
+
+/* Remove path; a missing file is not an error. */
+int kmfa_file_remove(const char *path);
+
+#endif

@@ -1,0 +1,173 @@
+/*
+ * Helpers.  explicit_bzero (glibc) rather than OPENSSL_cleanse here, because
+ * the front binary must not link libcrypto.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util.h"
+
+void
+kmfa_freezero(void *p, size_t len)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, len);
+	free(p);
+}
+
+void
+kmfa_freezero_str(char *s)
+{
+	if (s != NULL)
+		kmfa_freezero(s, strlen(s));
+}
+
+int
+kmfa_asprintf(char **out, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	*out = NULL;
+	va_start(ap, fmt);
+	n = vasprintf(out, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		*out = NULL;
+	return n;
+}
+
+static int
+buf_reserve(struct kmfa_buf *b, size_t extra)
+{
+	size_t need, cap;
+	char *p;
+
+	if (extra > SIZE_MAX - b->len - 1)
+		return -1;
+	need = b->len + extra + 1;
+	if (need <= b->cap)
+		return 0;
+	cap = b->cap != 0 ? b->cap : 64;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	/* Grow by copy so that no secret is left behind in freed memory. */
+	if ((p = malloc(cap)) == NULL)
+		return -1;
+	if (b->data != NULL) {
+		memcpy(p, b->data, b->len + 1);
+		kmfa_freezero(b->data, b->cap);
+	} else {
+		p[0] = '\0';
+	}
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+int
+kmfa_buf_append(struct kmfa_buf *b, const void *p, size_t n)
+{
+	if (buf_reserve(b, n) != 0)
+		return -1;
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int
+kmfa_buf_printf(struct kmfa_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || buf_reserve(b, (size_t)n) != 0)
+		return -1;
+	va_start(ap, fmt);
+	n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -1;
+	b->len += (size_t)n;
+	return 0;
+}
+
+int
+kmfa_buf_json_string(struct kmfa_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (kmfa_buf_append(b, "\"", 1) != 0)
+		return -1;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		char esc[7];
+		size_t n = 0;
+
+		if (*p == '"' || *p == '\\') {
+			esc[n++] = '\\';
+			esc[n++] = (char)*p;
+		} else if (*p < 0x20) {
+			esc[n++] = '\\';
+			esc[n++] = 'u';
+			esc[n++] = '0';
+			esc[n++] = '0';
+			esc[n++] = hex[*p >> 4];
+			esc[n++] = hex[*p & 0xf];
+		} else {
+			esc[n++] = (char)*p;
+		}
+		if (kmfa_buf_append(b, esc, n) != 0)
+			return -1;
+	}
+	return kmfa_buf_append(b, "\"", 1);
+}
+
+void
+kmfa_buf_wipe(struct kmfa_buf *b)
+{
+	kmfa_freezero(b->data, b->cap);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+void
+kmfa_hex(const uint8_t *p, size_t n, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hex[p[i] >> 4];
+		out[2 * i + 1] = hex[p[i] & 0xf];
+	}
+	out[2 * n] = '\0';
+}
+
+int64_t
+kmfa_now(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+		return 0;
+	return (int64_t)ts.tv_sec;
+}
+
+int
+kmfa_rfc3339(int64_t t, char out[21])
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) != 20)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,99 @@
+# Shared end-to-end test harness, sourced by test/e2e/*.sh.
+#
+# Every script runs in its own private world: a fresh HOME and XDG folders
+# under a temporary directory, no session bus unless a test starts its own,
+# and every component it starts is stopped by PID when the script exits.
+# Cases report `ok - NAME` or `not ok - NAME`; test/run counts them.
+# A component that cannot start is a failure, never a skip.
+
+set -u
+: "${KMFA_BUILD:?run through test/run (make test)}"
+: "${KMFA_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+KMFA=$KMFA_BUILD/bin/kubectl-mfa
+KMFA_CORE=$KMFA_BUILD/libexec/kubectl-mfa/kubectl-mfa-core
+
+T=$(mktemp -d /tmp/kmfa-test.XXXXXX)
+chmod 700 "$T"
+export HOME=$T/home XDG_CACHE_HOME=$T/home/.cache XDG_CONFIG_HOME=$T/home/.config
+export XDG_STATE_HOME=$T/home/.local/state XDG_RUNTIME_DIR=$T/run
+mkdir -p "$HOME" "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+unset DBUS_SESSION_BUS_ADDRESS KUBECONFIG KUBERNETES_EXEC_INFO CI NO_COLOR
+unset DISPLAY WAYLAND_DISPLAY BROWSER
+_kmfa_pids=()
+_kmfa_cleanups=()
+_kmfa_failed=0
+
+_kmfa_cleanup() {
+	local i
+	for ((i = ${#_kmfa_cleanups[@]} - 1; i >= 0; i--)); do
+		eval "${_kmfa_cleanups[i]}" >/dev/null 2>&1 || true
+	done
+	for pid in "${_kmfa_pids[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in "${_kmfa_pids[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	if [ "${KMFA_KEEP:-0}" = 1 ]; then echo "kept $T" >&2; else rm -rf "$T"; fi
+}
+trap _kmfa_cleanup EXIT
+
+# Run a shell command at exit, before the tracked processes are killed.
+at_exit() { _kmfa_cleanups+=("$1"); }
+
+ok() { echo "ok - $1"; }
+not_ok() {
+	echo "not ok - $1${2:+: $2}"
+	_kmfa_failed=1
+}
+# check NAME COMMAND...: one case that passes when COMMAND succeeds.
+check() {
+	local name=$1; shift
+	if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+# Abort the script: a component did not start, so nothing after it can be
+# trusted.  Counted as a failure.
+die() {
+	echo "not ok - setup: $*"
+	exit 1
+}
+finish() { exit "$_kmfa_failed"; }
+
+# start_server NAME CMD...: start CMD in the background; it must print one
+# line `READY <info>` on stdout once it serves (and nothing else on stdout).
+# Sets REPLY to <info>.  Its stderr goes to $T/NAME.log.  Fails (die) if it
+# exits or stays silent for 30 s.
+start_server() {
+	local name=$1; shift
+	local fifo=$T/$name.fifo line fd
+	mkfifo "$fifo"
+	"$@" >"$fifo" 2>"$T/$name.log" &
+	local pid=$!
+	_kmfa_pids+=("$pid")
+	exec {fd}<"$fifo"
+	if ! read -r -t 30 -u "$fd" line || [ "${line%% *}" != READY ]; then
+		echo "--- $name log ---" >&2
+		tail -20 "$T/$name.log" >&2
+		die "$name did not start (got '${line:-nothing}')"
+	fi
+	# Keep the read end open for the server's lifetime; it writes no more.
+	eval "_kmfa_fd_$name=$fd"
+	REPLY=${line#READY }
+	eval "${name}_PID=$pid"
+}
+
+# Assert helpers for one-line checks.
+contains() { case $1 in *"$2"*) return 0 ;; esac; return 1; }
+# expect_exit CODE CMD...: run CMD, set OUT/ERR/RC, true when RC == CODE.
+expect_exit() {
+	local want=$1; shift
+	"$@" >"$T/out" 2>"$T/err" </dev/null
+	RC=$?
+	OUT=$(cat "$T/out"); ERR=$(cat "$T/err")
+	[ "$RC" -eq "$want" ]
+}
+
+for _c in "$KMFA_SRC"/test/components/*.sh; do
+	[ -f "$_c" ] && . "$_c"
+done
+unset _c
