@@ -65,6 +65,11 @@ const provider = new Provider(issuer, {
   jwks: { keys: [jwk] },
   cookies: { keys: [crypto.randomBytes(32).toString('hex')] },
   scopes: ['openid', 'offline_access', 'profile', 'email'],
+  // acr and amr come with the openid scope, so ID tokens carry them without
+  // a `claims` request parameter (they are absent when not set at login).
+  claims: {
+    sid: null, auth_time: null, iss: null, openid: ['sub', 'acr', 'amr'],
+  },
   findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ sub }) }),
   features: {
     devInteractions: { enabled: true },
