@@ -41,7 +41,7 @@ const interval = Number.parseInt(opts.interval, 10);
 const SCENARIOS = new Set([
   'ok', // pending once, then a valid RS256 ID token (exp +10 min) and a refresh token
   'es256', // as ok, signed ES256 with the P-256 key
-  'ps256', // as ok, signed PS256 with the RSA key
+  'ps256', // as ok, signed PS256 with an RSA key the JWKS then publishes
   'slow_down', // slow_down twice, then tokens
   'access_denied', 'expired_token', // that RFC 8628 error on the first poll
   'unknown_error', // an error code no RFC defines, on the first poll
@@ -70,10 +70,16 @@ const kid = (p) => `${p}-${crypto.randomBytes(4).toString('hex')}`;
 const rsa = { ...crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }), kid: kid('rsa'), alg: 'RS256' };
 const ec = { ...crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }), kid: kid('ec'), alg: 'ES256' };
 let weak = null;
+let pss = null;
 let unpublished = null;
 const weakKey = () => {
   weak ??= { ...crypto.generateKeyPairSync('rsa', { modulusLength: 1024 }), kid: kid('weak'), alg: 'RS256' };
   return weak;
+};
+// Its own key, because the published RSA key's JWK pins alg RS256.
+const pssKey = () => {
+  pss ??= { ...crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }), kid: kid('pss'), alg: 'PS256' };
+  return pss;
 };
 const unpublishedKey = () => {
   unpublished ??= { ...crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }), kid: kid('unknown'), alg: 'RS256' };
@@ -116,7 +122,7 @@ function idToken(issuer) {
     case 'weak_rsa': key = weakKey(); break;
     case 'unknown_kid': key = unpublishedKey(); break;
     case 'es256': key = ec; alg = 'ES256'; break;
-    case 'ps256': alg = 'PS256'; break;
+    case 'ps256': key = pssKey(); alg = 'PS256'; break;
     default: break;
   }
   if (scenario === 'alg_none') {
@@ -268,6 +274,7 @@ const { server, port } = await listenTls(opts.cert, opts.key, async (req, res) =
       case 'GET /jwks': {
         const keys = [publicJwk(rsa), publicJwk(ec)];
         if (scenario === 'weak_rsa') keys.push(publicJwk(weakKey()));
+        if (scenario === 'ps256') keys.push(publicJwk(pssKey()));
         out = { status: 200, json: { keys } };
         break;
       }
