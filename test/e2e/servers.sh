@@ -128,11 +128,29 @@ check "kubectl: get namespaces lists default" \
 check "kubectl: a bad token is refused" \
 	eval '! kubectl --kubeconfig "$T/kc-token" --cache-dir "$T/kcache" --token nope \
 		get --raw /version >/dev/null 2>&1'
-write_kubeconfig "$T/kc-exec" "$API_URL" v1beta1 -- /bin/echo "a b" c
+
+# A stand-in exec plugin: answers with the token in $T/token, in the
+# apiVersion kubectl asks for, and records its arguments.
+(umask 077 && printf '%s' "$idt2" >"$T/token")
+cat >"$T/fake-plugin" <<EOF
+#!/bin/sh
+printf '%s\n' "\$@" >"$T/fake-plugin.args"
+printf '%s' "\$KUBERNETES_EXEC_INFO" | jq -c --rawfile t "$T/token" \\
+	'{apiVersion, kind: "ExecCredential", status: {token: \$t}}'
+EOF
+chmod +x "$T/fake-plugin"
+for v in v1 v1beta1; do
+	write_kubeconfig "$T/kc-exec-$v" "$API_URL" "$v" -- "$T/fake-plugin" get-token "a b"
+	check "write_kubeconfig $v: kubectl runs the exec entry and is let in" \
+		eval 'kubectl --kubeconfig "$T/kc-exec-$v" --cache-dir "$T/kcache" \
+			get namespaces -o name 2>>"$T/kerr" | grep -qx namespace/default &&
+		      [ "$(cat "$T/fake-plugin.args")" = "$(printf "get-token\na b")" ]'
+done
 check "write_kubeconfig: exec entry with command, args and apiVersion" \
-	jqe '.users[0].user.exec | .command == "/bin/echo" and .args == ["a b", "c"] and
+	jqe --arg cmd "$T/fake-plugin" '.users[0].user.exec | .command == $cmd and
+	       .args == ["get-token", "a b"] and
 	       .apiVersion == "client.authentication.k8s.io/v1beta1" and
-	       .interactiveMode == "IfAvailable" and .provideClusterInfo == false' "$T/kc-exec"
+	       .interactiveMode == "IfAvailable" and .provideClusterInfo == false' "$T/kc-exec-v1beta1"
 
 # --- IdP options ------------------------------------------------------------
 start_idp --amr hwk --acr urn:kmfa:test --id-token-ttl 60 --client-id other
