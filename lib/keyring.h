@@ -1,0 +1,64 @@
+/*
+ * The OS keyring: cache records as Secret Service items (libsecret), one
+ * small item per cache entry with the attributes service=kubectl-mfa and
+ * key=<cache key>, in the default collection.  This module owns every
+ * conversation with the Secret Service and translates GError into enum
+ * kmfa_err here.  Nothing here may prompt or wait without bound: no call
+ * unlocks anything, none activates a Secret Service that is not running,
+ * and every call is cut off after a fixed time.  Only the full program links
+ * this (it loads GLib and libsecret); the front never does.
+ */
+#ifndef KMFA_KEYRING_H
+#define KMFA_KEYRING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Every load, save, remove and list is cut off after this. */
+#define KMFA_KEYRING_CALL_MS 3000
+
+/*
+ * KMFA_OK when a Secret Service answers on the session bus within
+ * timeout_ms and has a default collection (locked or not).  Otherwise
+ * KMFA_ERR_NOTFOUND, with *why (static, never NULL) saying what is missing:
+ * no session bus, no Secret Service on it, no default collection, or no
+ * answer in time.  Records no failure cause: `auto` falls back silently.
+ * Without DBUS_SESSION_BUS_ADDRESS and without a bus socket at
+ * $XDG_RUNTIME_DIR/bus it returns at once, before GLib could try to
+ * autolaunch a bus.
+ */
+int kmfa_keyring_probe(int64_t timeout_ms, const char **why);
+
+/*
+ * The secret of the item for key: the record JSON as saved, NUL-terminated,
+ * in *json (*len bytes); it holds secrets: free it with kmfa_freezero().
+ * KMFA_ERR_NOTFOUND when there is no such item (no cause recorded);
+ * KMFA_ERR_LOCKED when the item or its collection is locked (no cause
+ * recorded: the caller decides what a locked keyring means; this never
+ * unlocks, because unlocking may pop a window); KMFA_ERR_IO with a cause
+ * for any other failure, a time-out included.
+ */
+int kmfa_keyring_load(const char *key, char **json, size_t *len);
+
+/*
+ * Store json as the secret of the item for key in the default collection,
+ * replacing any item for key there.  label is shown by keyring managers.
+ * KMFA_ERR_LOCKED (no cause recorded) when the default collection is
+ * locked; KMFA_ERR_IO with a cause otherwise.
+ */
+int kmfa_keyring_save(const char *key, const char *label, const char *json);
+
+/*
+ * Delete every item for key.  A missing item is not an error;
+ * KMFA_ERR_LOCKED (no cause recorded) when one is locked.
+ */
+int kmfa_keyring_remove(const char *key);
+
+/*
+ * The cache keys of every kubectl-mfa item, locked ones included, each
+ * once.  Free with kmfa_keyring_list_free().
+ */
+int kmfa_keyring_list(char ***keys, size_t *n);
+void kmfa_keyring_list_free(char **keys, size_t n);
+
+#endif

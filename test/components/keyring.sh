@@ -1,0 +1,99 @@
+# A private Secret Service for keyring tests (DESIGN.md §7), sourced by
+# test/lib.sh.  A session bus of our own on a socket under $T and a
+# gnome-keyring-daemon on it with a throwaway password, in the test's private
+# HOME; both stopped by PID at exit.  Never the user's own keyring: every
+# function here refuses to run when the bus address points outside $T.
+#
+#   start_session_bus   a bus only (no Secret Service): exports
+#                       DBUS_SESSION_BUS_ADDRESS, sets BUS_PID
+#   start_keyring       a bus and gnome-keyring with an unlocked default
+#                       "login" collection, sets KEYRING_PID
+#   keyring_lock        lock the login collection (no prompt is needed to lock)
+#   keyring_has_owner   true when org.freedesktop.secrets has an owner now
+
+KEYRING_PASSWORD=kmfa-test-keyring
+
+# The address must be a socket in $T, or nothing here may talk to it.
+_keyring_guard() {
+	case ${DBUS_SESSION_BUS_ADDRESS:-} in
+	"unix:path=$T/"*) return 0 ;;
+	*) die "refusing to use session bus '${DBUS_SESSION_BUS_ADDRESS:-unset}' outside $T" ;;
+	esac
+}
+
+_bus_call() {
+	_keyring_guard
+	dbus-send --session --print-reply=literal --reply-timeout=2000 "$@"
+}
+
+keyring_has_owner() {
+	local out
+	out=$(_bus_call --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+	    org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets) ||
+		return 1
+	contains "$out" true
+}
+
+start_session_bus() {
+	local sock=$T/bus pidfile=$T/bus.pid
+	[ -n "${BUS_PID:-}" ] && return 0
+	# The standard session configuration, service activation included, so
+	# that tests can show the plugin never activates a Secret Service.
+	# --fork returns once the bus listens; the daemon's PID is how we stop it.
+	dbus-daemon --session --fork --nopidfile --address="unix:path=$sock" \
+	    --print-pid=1 >"$pidfile" 2>"$T/bus.log" ||
+		die "dbus-daemon did not start: $(tail -3 "$T/bus.log")"
+	BUS_PID=$(head -1 "$pidfile")
+	case $BUS_PID in '' | *[!0-9]*) die "dbus-daemon printed no PID" ;; esac
+	at_exit "kill $BUS_PID"
+	export DBUS_SESSION_BUS_ADDRESS="unix:path=$sock"
+	_keyring_guard
+}
+
+start_keyring() {
+	local i pw=$T/keyring.pw out
+	start_session_bus
+	[ -n "${KEYRING_PID:-}" ] && return 0
+	printf '%s' "$KEYRING_PASSWORD" >"$pw"
+	# --unlock reads the login password from stdin and creates (or opens)
+	# the "login" collection with it, unlocked, as PAM does at a desktop login.
+	gnome-keyring-daemon --foreground --unlock --components=secrets \
+	    <"$pw" >"$T/keyring.log" 2>&1 &
+	KEYRING_PID=$!
+	_kmfa_pids+=("$KEYRING_PID")
+	# Bounded wait for the name, polled: 200 x 50 ms = 10 s at most.
+	for ((i = 0; i < 200; i++)); do
+		keyring_has_owner && break
+		kill -0 "$KEYRING_PID" 2>/dev/null ||
+			die "gnome-keyring-daemon exited: $(tail -3 "$T/keyring.log")"
+		sleep 0.05
+	done
+	keyring_has_owner || die "org.freedesktop.secrets has no owner after 10 s"
+	out=$(_bus_call --dest=org.freedesktop.secrets /org/freedesktop/secrets \
+	    org.freedesktop.Secret.Service.ReadAlias string:default) ||
+		die "ReadAlias default failed"
+	contains "$out" /org/freedesktop/secrets/collection/login ||
+		die "no default login collection (ReadAlias: $out)"
+	# A store and a lookup prove the collection is unlocked and writable.
+	printf 'probe' | secret-tool store --label=kmfa-probe kmfa-test probe \
+	    2>"$T/secret-tool.err" || die "secret-tool store: $(cat "$T/secret-tool.err")"
+	[ "$(secret-tool lookup kmfa-test probe)" = probe ] ||
+		die "secret-tool lookup did not return the stored probe"
+	secret-tool clear kmfa-test probe
+}
+
+keyring_lock() {
+	_bus_call --dest=org.freedesktop.secrets /org/freedesktop/secrets \
+	    org.freedesktop.Secret.Service.Lock \
+	    array:objpath:/org/freedesktop/secrets/collection/login >/dev/null
+}
+
+# keyring_locked: true when the login collection says it is locked.
+keyring_locked() {
+	local out
+	out=$(_bus_call --dest=org.freedesktop.secrets \
+	    /org/freedesktop/secrets/collection/login \
+	    org.freedesktop.DBus.Properties.Get \
+	    string:org.freedesktop.Secret.Collection string:Locked) || return 1
+	contains "$out" true
+}
