@@ -95,7 +95,9 @@ load_record(struct flow *f)
 	r = kmfa_store_load(f->store, f->key, &f->old);
 	if (r == KMFA_ERR_NOTFOUND)
 		return KMFA_OK;
-	if (r == KMFA_ERR_DAMAGED) {
+	/* Unreadable or damaged: a miss.  The login that follows still
+	 * demands the touch, so this never fails open. */
+	if (r == KMFA_ERR_DAMAGED || r == KMFA_ERR_IO) {
 		kmfa_warn("%s", kmfa_report_cause());
 		kmfa_report_clear();
 		return KMFA_OK;
@@ -199,7 +201,7 @@ build_record(struct flow *f, const struct kmfa_tokens *tok,
 	refresh = tok->refresh_token;
 	if (refresh != NULL) {
 		if (f->touched && f->touch.have_mk) {
-			if ((r = kmfa_seal(f->touch.mk, f->identity, refresh,
+			if ((r = kmfa_seal_refresh(f->touch.mk, f->identity, refresh,
 			    &rec->refresh)) != KMFA_OK)
 				goto out;
 			rec->refresh_sealed = 1;
@@ -272,7 +274,7 @@ open_refresh(struct flow *f, char **out)
 		kmfa_debug("the sealed refresh token cannot be opened now");
 		return KMFA_OK;
 	}
-	return kmfa_unseal(f->touch.mk, f->identity, f->old->refresh, out);
+	return kmfa_unseal_refresh(f->touch.mk, f->identity, f->old->refresh, out);
 }
 
 static int

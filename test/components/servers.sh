@@ -164,9 +164,13 @@ write_kubeconfig() {
 	case $ver in v1 | v1beta1) ;; *) die "write_kubeconfig: version $ver" ;; esac
 	shift 4
 	make_pki
+	# The command goes in as JSON lines: jq would take "--flag" arguments
+	# after --args for options of its own.
+	local cmdjson
+	cmdjson=$(for a in "$@"; do KMFA_A=$a jq -n 'env.KMFA_A'; done | jq -s -c .)
 	(umask 077 && jq -n --arg server "$url" --arg ca "$T/pki/ca.pem" \
-		--arg api "client.authentication.k8s.io/$ver" '
-		($ARGS.positional) as $cmd |
+		--arg api "client.authentication.k8s.io/$ver" --argjson cmd "$cmdjson" '
+		$cmd as $cmd |
 		{apiVersion: "v1", kind: "Config",
 		 clusters: [{name: "test", cluster: {server: $server,
 			"certificate-authority": $ca}}],
@@ -175,7 +179,7 @@ write_kubeconfig() {
 				interactiveMode: "IfAvailable", provideClusterInfo: false}}
 			end)}],
 		 contexts: [{name: "test", context: {cluster: "test", user: "test"}}],
-		 "current-context": "test"}' --args "$@" >"$file") ||
+		 "current-context": "test"}' >"$file") ||
 		die "write_kubeconfig: jq failed"
 }
 

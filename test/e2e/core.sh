@@ -76,10 +76,10 @@ check "no exec info at all means v1beta1" \
 KUBERNETES_EXEC_INFO='{"apiVersion":"client.authentication.k8s.io/v2","kind":"ExecCredential"}' \
 	expect_exit 2 "$KMFA" "${ARGS[@]}"
 check "an unknown apiVersion is exit 2 with a clear line" \
-	[ -z "$OUT" ] && contains "$ERR" "unsupported exec credential apiVersion"
+	'[ -z "$OUT" ] && contains "$ERR" "unsupported exec credential apiVersion"'
 KUBERNETES_EXEC_INFO='{not json' expect_exit 2 "$KMFA" "${ARGS[@]}"
 check "malformed exec info is exit 2 with a clear line" \
-	[ -z "$OUT" ] && contains "$ERR" "KUBERNETES_EXEC_INFO is not a JSON object"
+	'[ -z "$OUT" ] && contains "$ERR" "KUBERNETES_EXEC_INFO is not a JSON object"'
 
 # 3. After the ID token expires, the next call refreshes: no device flow.
 # (The record's expiry is moved into the past, as time would.)
@@ -107,8 +107,9 @@ ms=$(( ($(date +%s%N) - start) / 1000000 ))
 check "CI=true with a terminal: exit 3 in under a second ($ms ms)" [ $rc -eq 3 -a $ms -lt 1000 ]
 kc_before=$(idp_count /device/auth)
 setsid -w kubectl --kubeconfig "$T/kc-v1" --cache-dir "$T/kcache" get --raw /version >"$T/out" 2>"$T/err" </dev/null
+rc=$?
 check "kubectl without a terminal fails fast and says why" \
-	[ $? -ne 0 ] && grep -q "nobody to log in" "$T/err" && [ "$(idp_count /device/auth)" -eq "$kc_before" ]
+	'[ $rc -ne 0 ] && grep -q "nobody to log in" "$T/err" && [ "$(idp_count /device/auth)" -eq "$kc_before" ]'
 check "an unattended refusal asks the IdP nothing" [ "$(cache_files)" -eq 0 ]
 
 # 4. 20 kubectl processes at once on an empty cache: one login, all succeed.
@@ -140,19 +141,19 @@ f=$(find "$XDG_CACHE_HOME/kubectl-mfa" -name '*.json')
 chmod 640 "$f"
 expect_exit 2 "$KMFA" "${ARGS[@]}"
 check "a group-readable cache file is refused with exit 2 and a clear line" \
-	[ -z "$OUT" ] && contains "$ERR" "accessible by group or others"
+	'[ -z "$OUT" ] && contains "$ERR" "accessible by group or others"'
 chmod 600 "$f"
 
 # A damaged cache file is a miss that a login replaces.
 echo '{"version":1,"identity":' >"$f"
-attended "$KMFA" "${ARGS[@]}"
+attended "$KMFA" "${ARGS[@]}"; rc=$?
 check "a damaged cache entry is replaced by a new login" \
-	[ $? -eq 0 ] && jq -e .token "$f" >/dev/null && grep -q "damaged" "$T/a.err"
+	'[ $rc -eq 0 ] && jq -e .token "$f" >/dev/null && grep -q "damaged" "$T/a.err"'
 
 # A cache that cannot be written warns and still hands out the token.
-attended "$KMFA" "${ARGS[@]}" --token-cache-dir /dev/null/cache
+attended "$KMFA" "${ARGS[@]}" --token-cache-dir /dev/null/cache; rc=$?
 check "an unwritable cache warns and still prints the credential" \
-	[ $? -eq 0 ] && jq -e .status.token "$T/a.out" >/dev/null && grep -q "warning: could not store" "$T/a.err"
+	'[ $rc -eq 0 ] && jq -e .status.token "$T/a.out" >/dev/null && grep -q "warning: could not store" "$T/a.err"'
 
 # status and logout.
 expect_exit 0 "$KMFA" status --oidc-issuer-url "$IDP_URL" --oidc-client-id kubectl --fido2 off --token-cache-storage disk --min-valid 5m
