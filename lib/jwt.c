@@ -561,21 +561,17 @@ check_claims(const cJSON *p, const struct kmfa_jwt_claims *c,
 	return KMFA_OK;
 }
 
-/* Decode and parse the payload of j into claims; the JSON goes in *doc. */
+/* Parse the decoded payload into claims; the JSON goes in *doc if asked. */
 static int
-read_payload(const struct jws *j, int strict, cJSON **doc,
+read_claims(const uint8_t *buf, size_t len, int strict, cJSON **doc,
     struct kmfa_jwt_claims **out)
 {
 	int r = KMFA_ERR_TOKEN;
-	uint8_t *buf = NULL;
-	size_t len = 0;
 	cJSON *p = NULL;
 	struct kmfa_jwt_claims *c = NULL;
 
 	*out = NULL;
-	if ((r = decode_part(j->payload, j->payload_len, "payload", &buf,
-	    &len)) != KMFA_OK ||
-	    (r = parse_object(buf, len, "payload", &p)) != KMFA_OK)
+	if ((r = parse_object(buf, len, "payload", &p)) != KMFA_OK)
 		goto out;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		r = KMFA_ERR_NOMEM;
@@ -593,7 +589,6 @@ read_payload(const struct jws *j, int strict, cJSON **doc,
 out:
 	kmfa_jwt_claims_free(&c);
 	cJSON_Delete(p);
-	wipe_free(buf, len);
 	return r;
 }
 
@@ -606,6 +601,8 @@ kmfa_jwt_verify(const char *token, const char *jwks, size_t jwks_len,
 	const struct kmfa_jws_alg *alg = NULL;
 	char *kid = NULL;
 	EVP_PKEY *pkey = NULL;
+	uint8_t *pbuf = NULL;
+	size_t plen = 0;
 	cJSON *payload = NULL;
 	struct kmfa_jwt_claims *c = NULL;
 
@@ -616,11 +613,17 @@ kmfa_jwt_verify(const char *token, const char *jwks, size_t jwks_len,
 		    "check it against");
 		goto out;
 	}
+	/*
+	 * RFC 7515 §5.2 order: the payload is decoded (steps 6-7) before the
+	 * signature is checked (step 8), but its JSON is read only after.
+	 */
 	if ((r = split(token, &j)) != KMFA_OK ||
 	    (r = check_header(&j, &alg, &kid)) != KMFA_OK ||
+	    (r = decode_part(j.payload, j.payload_len, "payload", &pbuf,
+	    &plen)) != KMFA_OK ||
 	    (r = kmfa_jwk_find(jwks, jwks_len, kid, alg, &pkey)) != KMFA_OK ||
 	    (r = check_signature(&j, alg, pkey)) != KMFA_OK ||
-	    (r = read_payload(&j, 1, &payload, &c)) != KMFA_OK ||
+	    (r = read_claims(pbuf, plen, 1, &payload, &c)) != KMFA_OK ||
 	    (r = check_claims(payload, c, want)) != KMFA_OK)
 		goto out;
 	*out = c;
@@ -631,6 +634,7 @@ out:
 	ERR_clear_error();
 	kmfa_jwt_claims_free(&c);
 	cJSON_Delete(payload);
+	wipe_free(pbuf, plen);
 	EVP_PKEY_free(pkey);
 	free(kid);
 	return r;
@@ -639,13 +643,21 @@ out:
 int
 kmfa_jwt_peek_claims(const char *token, struct kmfa_jwt_claims **out)
 {
-	int r;
+	int r = KMFA_ERR_TOKEN;
 	struct jws j;
+	uint8_t *pbuf = NULL;
+	size_t plen = 0;
 
 	*out = NULL;
-	if ((r = split(token, &j)) != KMFA_OK)
-		return r;
-	return read_payload(&j, 0, NULL, out);
+	if ((r = split(token, &j)) != KMFA_OK ||
+	    (r = decode_part(j.payload, j.payload_len, "payload", &pbuf,
+	    &plen)) != KMFA_OK ||
+	    (r = read_claims(pbuf, plen, 0, NULL, out)) != KMFA_OK)
+		goto out;
+	r = KMFA_OK;
+out:
+	wipe_free(pbuf, plen);
+	return r;
 }
 
 static void
