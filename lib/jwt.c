@@ -58,10 +58,10 @@ split(const char *token, struct jws *j)
 	for (const char *p = token; *p != '\0'; p++)
 		if (*p == '.' && ndots++ < 4)
 			dot[ndots - 1] = p;
-	/* RFC 7516 §9: five parts is an encrypted token, which we never ask for. */
+	/* RFC 7516 §9: five parts make an encrypted token (never asked for). */
 	if (ndots == 4)
-		return kmfa_fail(KMFA_ERR_TOKEN, "ID token: is encrypted (JWE); "
-		    "only signed tokens are accepted");
+		return kmfa_fail(KMFA_ERR_TOKEN, "ID token: is encrypted "
+		    "(JWE); only signed tokens are accepted");
 	if (ndots != 2)
 		return kmfa_fail(KMFA_ERR_TOKEN, "ID token: has %zu parts; a "
 		    "compact JWS has 3", ndots + 1);
@@ -74,8 +74,8 @@ split(const char *token, struct jws *j)
 	j->sig = dot[1] + 1;
 	j->sig_len = len - j->signing_len - 1;
 	if (j->header_len == 0 || j->payload_len == 0)
-		return kmfa_fail(KMFA_ERR_TOKEN, "ID token: has an empty header "
-		    "or payload");
+		return kmfa_fail(KMFA_ERR_TOKEN, "ID token: has an empty "
+		    "header or payload");
 	if (j->header_len > KMFA_JWT_HEADER_MAX)
 		return kmfa_fail(KMFA_ERR_TOKEN, "ID token: header is longer "
 		    "than %d bytes", KMFA_JWT_HEADER_MAX);
@@ -177,8 +177,8 @@ check_header(const struct jws *j, const struct kmfa_jws_alg **alg,
 	for (const cJSON *a = h->child; a != NULL; a = a->next)
 		for (const cJSON *b = a->next; b != NULL; b = b->next)
 			if (strcmp(a->string, b->string) == 0) {
-				r = kmfa_fail(KMFA_ERR_TOKEN, "ID token: header "
-				    "has %s twice", kmfa_jwk_printable(
+				r = kmfa_fail(KMFA_ERR_TOKEN, "ID token: "
+				    "header has %s twice", kmfa_jwk_printable(
 				    a->string, tmp, sizeof(tmp)));
 				goto out;
 			}
@@ -189,7 +189,7 @@ check_header(const struct jws *j, const struct kmfa_jws_alg **alg,
 		goto out;
 	}
 	if ((*alg = kmfa_jws_alg_lookup(m->valuestring)) == NULL) {
-		/* RFC 8725 §2.1, §3.1: the classic downgrades, named plainly. */
+		/* RFC 8725 §2.1, §3.1: the classic downgrades, named. */
 		if (strcasecmp(m->valuestring, "none") == 0)
 			r = kmfa_fail(KMFA_ERR_TOKEN, "ID token: alg none is "
 			    "not allowed");
@@ -204,7 +204,7 @@ check_header(const struct jws *j, const struct kmfa_jws_alg **alg,
 			    tmp, sizeof(tmp)));
 		goto out;
 	}
-	/* RFC 7515 §4.1.11: we understand no extension, so none may be critical. */
+	/* RFC 7515 §4.1.11: no extension is understood, so none is critical. */
 	if (cJSON_GetObjectItemCaseSensitive(h, "crit") != NULL) {
 		r = kmfa_fail(KMFA_ERR_TOKEN, "ID token: header has crit; no "
 		    "critical extensions are supported");
@@ -607,8 +607,9 @@ kmfa_jwt_verify(const char *token, const char *jwks, size_t jwks_len,
 	struct kmfa_jwt_claims *c = NULL;
 
 	*out = NULL;
+	/* now 0 is kmfa_now()'s clock failure: every exp would look fine. */
 	if (want == NULL || want->issuer == NULL || want->client_id == NULL ||
-	    want->leeway < 0 || want->leeway > 3600) {
+	    want->now <= 0 || want->leeway < 0 || want->leeway > 3600) {
 		r = kmfa_fail(KMFA_ERR_INTERNAL, "ID token: nothing sane to "
 		    "check it against");
 		goto out;

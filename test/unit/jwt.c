@@ -1239,6 +1239,14 @@ test_rejects_insane_expectations(void **state)
 	want.leeway = -1;
 	assert_int_equal(kmfa_jwt_verify(t, fx.jwks, strlen(fx.jwks), &want,
 	    &c), KMFA_ERR_INTERNAL);
+	want.leeway = LEEWAY;
+	want.now = 0;
+	assert_int_equal(kmfa_jwt_verify(t, fx.jwks, strlen(fx.jwks), &want,
+	    &c), KMFA_ERR_INTERNAL);
+	want.now = NOW;
+	assert_int_equal(kmfa_jwt_verify(t, fx.jwks, strlen(fx.jwks), &want,
+	    &c), KMFA_OK);
+	kmfa_jwt_claims_free(&c);
 	assert_null(c);
 	free(t);
 }
