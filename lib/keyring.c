@@ -242,7 +242,7 @@ static int
 probe(struct deadline *d, const char **why)
 {
 	GDBusConnection *bus = NULL;
-	GVariant *v = NULL;
+	GVariant *v = NULL, *locked = NULL, *inner = NULL;
 	const char *path = NULL;
 	int r = KMFA_ERR_NOTFOUND;
 
@@ -260,8 +260,27 @@ probe(struct deadline *d, const char **why)
 		*why = "the Secret Service has no default collection";
 		goto out;
 	}
+	if ((locked = bus_call(bus, d, SECRETS_NAME, path,
+	    "org.freedesktop.DBus.Properties", "Get", g_variant_new("(ss)",
+	    "org.freedesktop.Secret.Collection", "Locked"), "(v)", why,
+	    "the default collection does not answer")) == NULL)
+		goto out;
+	g_variant_get(locked, "(v)", &inner);
+	if (!g_variant_is_of_type(inner, G_VARIANT_TYPE_BOOLEAN)) {
+		*why = "the default collection does not say whether it is locked";
+		goto out;
+	}
+	if (g_variant_get_boolean(inner)) {
+		*why = "the keyring's default collection is locked";
+		r = KMFA_ERR_LOCKED;
+		goto out;
+	}
 	r = KMFA_OK;
 out:
+	if (inner != NULL)
+		g_variant_unref(inner);
+	if (locked != NULL)
+		g_variant_unref(locked);
 	if (v != NULL)
 		g_variant_unref(v);
 	if (bus != NULL)

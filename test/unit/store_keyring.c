@@ -516,10 +516,30 @@ test_seed_item_for_the_shell(void **state)
 
 /* ---- locked: the seeded item's collection is locked ---- */
 
+/* auto wants a keyring that works without a prompt; a locked one doesn't. */
+static void
+test_auto_with_locked_keyring_uses_disk(void **state)
+{
+	struct kmfa_store *s;
+	const char *why = NULL;
+	int64_t t0 = now_ms();
+	(void)state;
+
+	assert_int_equal(kmfa_keyring_probe(1000, &why), KMFA_ERR_LOCKED);
+	assert_string_equal(why, "the keyring's default collection is locked");
+	s = open_store(KMFA_STORAGE_AUTO, KMFA_OK);
+	assert_true(now_ms() - t0 < 2000);
+	assert_string_equal(kmfa_store_kind(s), "disk");
+	assert_string_equal(kmfa_store_reason(s),
+	    "the keyring's default collection is locked");
+	assert_null(kmfa_report_cause());
+	kmfa_store_free(&s);
+}
+
 static void
 test_locked_load_is_a_quick_miss(void **state)
 {
-	struct kmfa_store *s = open_store(KMFA_STORAGE_AUTO, KMFA_OK);
+	struct kmfa_store *s = open_store(KMFA_STORAGE_KEYRING, KMFA_OK);
 	struct kmfa_record *got = NULL;
 	char *json = NULL;
 	size_t len = 0;
@@ -665,6 +685,7 @@ main(void)
 		cmocka_unit_test(test_seed_item_for_the_shell),
 	};
 	const struct CMUnitTest locked[] = {
+		cmocka_unit_test(test_auto_with_locked_keyring_uses_disk),
 		cmocka_unit_test(test_locked_load_is_a_quick_miss),
 		cmocka_unit_test(test_locked_save_fails_without_prompt),
 		cmocka_unit_test(test_locked_remove_keeps_item_drops_mirror),
