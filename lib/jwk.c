@@ -120,7 +120,7 @@ key_fits(const cJSON *jwk, const struct kmfa_jws_alg *alg, char *why,
 		(void)snprintf(why, whysz, "JWKS: key %s has no kty", label);
 		return 0;
 	}
-	/* A shared secret in a public set is a misconfiguration; never use it. */
+	/* A shared secret in a public set is a mistake; never use it. */
 	if (strcmp(kty, "oct") == 0) {
 		(void)snprintf(why, whysz, "JWKS: key %s is a symmetric (oct) "
 		    "key; only RSA and EC keys are accepted", label);
@@ -398,8 +398,8 @@ kmfa_jwk_find(const char *jwks, size_t len, const char *kid,
 	}
 	(void)kmfa_jwk_printable(kid, pkid, sizeof(pkid));
 	if (kid != NULL && nmatch == 0) {
-		r = kmfa_fail(KMFA_ERR_TOKEN, "ID token: no key in the issuer's "
-		    "JWKS for kid '%s'", pkid);
+		r = kmfa_fail(KMFA_ERR_TOKEN, "ID token: no key in the "
+		    "issuer's JWKS for kid '%s'", pkid);
 		goto out;
 	}
 	if (nfit == 0) {
@@ -421,9 +421,9 @@ kmfa_jwk_find(const char *jwks, size_t len, const char *kid,
 			    "'%s' suit %s; cannot choose", nfit, pkid,
 			    alg->name);
 		else
-			r = kmfa_fail(KMFA_ERR_TOKEN, "ID token: no kid, and %zu "
-			    "keys in the issuer's JWKS suit %s; cannot choose",
-			    nfit, alg->name);
+			r = kmfa_fail(KMFA_ERR_TOKEN, "ID token: no kid, and "
+			    "%zu keys in the issuer's JWKS suit %s; cannot "
+			    "choose", nfit, alg->name);
 		goto out;
 	}
 	(void)key_label(chosen, label, sizeof(label));

@@ -34,7 +34,7 @@ struct kmfa_jws_alg {
 	const char *digest;	/* OpenSSL digest name, "SHA256" */
 	const char *crv;	/* ECDSA: the JWK curve, "P-256"; else NULL */
 	const char *group;	/* ECDSA: the OpenSSL group name; else NULL */
-	size_t field_len;	/* ECDSA: bytes in a coordinate, and in r and s */
+	size_t field_len;	/* ECDSA: bytes in a coordinate, in r, in s */
 };
 
 /* The allow-listed algorithm called name, or NULL for anything else. */

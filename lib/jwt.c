@@ -58,10 +58,10 @@ split(const char *token, struct jws *j)
 	for (const char *p = token; *p != '\0'; p++)
 		if (*p == '.' && ndots++ < 4)
 			dot[ndots - 1] = p;
-	/* RFC 7516 §9: five parts is an encrypted token, which we never ask for. */
+	/* RFC 7516 §9: five parts make an encrypted token (never asked for). */
 	if (ndots == 4)
-		return kmfa_fail(KMFA_ERR_TOKEN, "ID token: is encrypted (JWE); "
-		    "only signed tokens are accepted");
+		return kmfa_fail(KMFA_ERR_TOKEN, "ID token: is encrypted "
+		    "(JWE); only signed tokens are accepted");
 	if (ndots != 2)
 		return kmfa_fail(KMFA_ERR_TOKEN, "ID token: has %zu parts; a "
 		    "compact JWS has 3", ndots + 1);
@@ -74,8 +74,8 @@ split(const char *token, struct jws *j)
 	j->sig = dot[1] + 1;
 	j->sig_len = len - j->signing_len - 1;
 	if (j->header_len == 0 || j->payload_len == 0)
-		return kmfa_fail(KMFA_ERR_TOKEN, "ID token: has an empty header "
-		    "or payload");
+		return kmfa_fail(KMFA_ERR_TOKEN, "ID token: has an empty "
+		    "header or payload");
 	if (j->header_len > KMFA_JWT_HEADER_MAX)
 		return kmfa_fail(KMFA_ERR_TOKEN, "ID token: header is longer "
 		    "than %d bytes", KMFA_JWT_HEADER_MAX);
@@ -177,8 +177,8 @@ check_header(const struct jws *j, const struct kmfa_jws_alg **alg,
 	for (const cJSON *a = h->child; a != NULL; a = a->next)
 		for (const cJSON *b = a->next; b != NULL; b = b->next)
 			if (strcmp(a->string, b->string) == 0) {
-				r = kmfa_fail(KMFA_ERR_TOKEN, "ID token: header "
-				    "has %s twice", kmfa_jwk_printable(
+				r = kmfa_fail(KMFA_ERR_TOKEN, "ID token: "
+				    "header has %s twice", kmfa_jwk_printable(
 				    a->string, tmp, sizeof(tmp)));
 				goto out;
 			}
@@ -189,7 +189,7 @@ check_header(const struct jws *j, const struct kmfa_jws_alg **alg,
 		goto out;
 	}
 	if ((*alg = kmfa_jws_alg_lookup(m->valuestring)) == NULL) {
-		/* RFC 8725 §2.1, §3.1: the classic downgrades, named plainly. */
+		/* RFC 8725 §2.1, §3.1: the classic downgrades, named. */
 		if (strcasecmp(m->valuestring, "none") == 0)
 			r = kmfa_fail(KMFA_ERR_TOKEN, "ID token: alg none is "
 			    "not allowed");
@@ -204,7 +204,7 @@ check_header(const struct jws *j, const struct kmfa_jws_alg **alg,
 			    tmp, sizeof(tmp)));
 		goto out;
 	}
-	/* RFC 7515 §4.1.11: we understand no extension, so none may be critical. */
+	/* RFC 7515 §4.1.11: no extension is understood, so none is critical. */
 	if (cJSON_GetObjectItemCaseSensitive(h, "crit") != NULL) {
 		r = kmfa_fail(KMFA_ERR_TOKEN, "ID token: header has crit; no "
 		    "critical extensions are supported");
@@ -561,21 +561,17 @@ check_claims(const cJSON *p, const struct kmfa_jwt_claims *c,
 	return KMFA_OK;
 }
 
-/* Decode and parse the payload of j into claims; the JSON goes in *doc. */
+/* Parse the decoded payload into claims; the JSON goes in *doc if asked. */
 static int
-read_payload(const struct jws *j, int strict, cJSON **doc,
+read_claims(const uint8_t *buf, size_t len, int strict, cJSON **doc,
     struct kmfa_jwt_claims **out)
 {
 	int r = KMFA_ERR_TOKEN;
-	uint8_t *buf = NULL;
-	size_t len = 0;
 	cJSON *p = NULL;
 	struct kmfa_jwt_claims *c = NULL;
 
 	*out = NULL;
-	if ((r = decode_part(j->payload, j->payload_len, "payload", &buf,
-	    &len)) != KMFA_OK ||
-	    (r = parse_object(buf, len, "payload", &p)) != KMFA_OK)
+	if ((r = parse_object(buf, len, "payload", &p)) != KMFA_OK)
 		goto out;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		r = KMFA_ERR_NOMEM;
@@ -593,7 +589,6 @@ read_payload(const struct jws *j, int strict, cJSON **doc,
 out:
 	kmfa_jwt_claims_free(&c);
 	cJSON_Delete(p);
-	wipe_free(buf, len);
 	return r;
 }
 
@@ -606,21 +601,30 @@ kmfa_jwt_verify(const char *token, const char *jwks, size_t jwks_len,
 	const struct kmfa_jws_alg *alg = NULL;
 	char *kid = NULL;
 	EVP_PKEY *pkey = NULL;
+	uint8_t *pbuf = NULL;
+	size_t plen = 0;
 	cJSON *payload = NULL;
 	struct kmfa_jwt_claims *c = NULL;
 
 	*out = NULL;
+	/* now 0 is kmfa_now()'s clock failure: every exp would look fine. */
 	if (want == NULL || want->issuer == NULL || want->client_id == NULL ||
-	    want->leeway < 0 || want->leeway > 3600) {
+	    want->now <= 0 || want->leeway < 0 || want->leeway > 3600) {
 		r = kmfa_fail(KMFA_ERR_INTERNAL, "ID token: nothing sane to "
 		    "check it against");
 		goto out;
 	}
+	/*
+	 * RFC 7515 §5.2 order: the payload is decoded (steps 6-7) before the
+	 * signature is checked (step 8), but its JSON is read only after.
+	 */
 	if ((r = split(token, &j)) != KMFA_OK ||
 	    (r = check_header(&j, &alg, &kid)) != KMFA_OK ||
+	    (r = decode_part(j.payload, j.payload_len, "payload", &pbuf,
+	    &plen)) != KMFA_OK ||
 	    (r = kmfa_jwk_find(jwks, jwks_len, kid, alg, &pkey)) != KMFA_OK ||
 	    (r = check_signature(&j, alg, pkey)) != KMFA_OK ||
-	    (r = read_payload(&j, 1, &payload, &c)) != KMFA_OK ||
+	    (r = read_claims(pbuf, plen, 1, &payload, &c)) != KMFA_OK ||
 	    (r = check_claims(payload, c, want)) != KMFA_OK)
 		goto out;
 	*out = c;
@@ -631,6 +635,7 @@ out:
 	ERR_clear_error();
 	kmfa_jwt_claims_free(&c);
 	cJSON_Delete(payload);
+	wipe_free(pbuf, plen);
 	EVP_PKEY_free(pkey);
 	free(kid);
 	return r;
@@ -639,13 +644,21 @@ out:
 int
 kmfa_jwt_peek_claims(const char *token, struct kmfa_jwt_claims **out)
 {
-	int r;
+	int r = KMFA_ERR_TOKEN;
 	struct jws j;
+	uint8_t *pbuf = NULL;
+	size_t plen = 0;
 
 	*out = NULL;
-	if ((r = split(token, &j)) != KMFA_OK)
-		return r;
-	return read_payload(&j, 0, NULL, out);
+	if ((r = split(token, &j)) != KMFA_OK ||
+	    (r = decode_part(j.payload, j.payload_len, "payload", &pbuf,
+	    &plen)) != KMFA_OK ||
+	    (r = read_claims(pbuf, plen, 0, NULL, out)) != KMFA_OK)
+		goto out;
+	r = KMFA_OK;
+out:
+	wipe_free(pbuf, plen);
+	return r;
 }
 
 static void

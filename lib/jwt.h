@@ -6,7 +6,8 @@
  * that contains now.  exp gets no leeway, because the plugin must never
  * hand kubectl a token that is already expired; nbf and iat get the
  * caller's leeway for clock skew.  The claims the rest of the program uses
- * are copied out; the token and its decoded payload are wiped after use.
+ * are copied out; the decoded header and payload are wiped after use (the
+ * token itself stays the caller's to wipe).
  */
 #ifndef KMFA_JWT_H
 #define KMFA_JWT_H
@@ -37,8 +38,8 @@ struct kmfa_jwt_claims {
 struct kmfa_jwt_expect {
 	const char *issuer;	/* iss must equal this exactly */
 	const char *client_id;	/* aud must contain it */
-	int64_t now;		/* seconds since the epoch */
-	int64_t leeway;		/* seconds allowed for nbf and iat, e.g. 60 */
+	int64_t now;		/* seconds since the epoch; must be > 0 */
+	int64_t leeway;		/* seconds for nbf and iat, 0..3600, e.g. 60 */
 };
 
 /*

@@ -7,8 +7,9 @@
  * collection is reported, not opened), and the bus is checked for an owner
  * of org.freedesktop.secrets before libsecret talks to it, so D-Bus
  * activation never starts a keyring daemon behind the user's back.
- * Private: the secret is copied out of libsecret's SecretValue (which keeps
- * it in wiped-on-free memory) into a buffer the caller wipes.
+ * Private: secrets handed to libsecret live in buffers with our wiping
+ * destructor, and the secret read back is copied into a buffer the caller
+ * wipes while libsecret's copy is wiped in place.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -242,7 +243,7 @@ static int
 probe(struct deadline *d, const char **why)
 {
 	GDBusConnection *bus = NULL;
-	GVariant *v = NULL;
+	GVariant *v = NULL, *locked = NULL, *inner = NULL;
 	const char *path = NULL;
 	int r = KMFA_ERR_NOTFOUND;
 
@@ -260,8 +261,27 @@ probe(struct deadline *d, const char **why)
 		*why = "the Secret Service has no default collection";
 		goto out;
 	}
+	if ((locked = bus_call(bus, d, SECRETS_NAME, path,
+	    "org.freedesktop.DBus.Properties", "Get", g_variant_new("(ss)",
+	    "org.freedesktop.Secret.Collection", "Locked"), "(v)", why,
+	    "the default collection does not answer")) == NULL)
+		goto out;
+	g_variant_get(locked, "(v)", &inner);
+	if (!g_variant_is_of_type(inner, G_VARIANT_TYPE_BOOLEAN)) {
+		*why = "the default collection does not say whether it is locked";
+		goto out;
+	}
+	if (g_variant_get_boolean(inner)) {
+		*why = "the keyring's default collection is locked";
+		r = KMFA_ERR_LOCKED;
+		goto out;
+	}
 	r = KMFA_OK;
 out:
+	if (inner != NULL)
+		g_variant_unref(inner);
+	if (locked != NULL)
+		g_variant_unref(locked);
 	if (v != NULL)
 		g_variant_unref(v);
 	if (bus != NULL)
@@ -399,6 +419,13 @@ kmfa_keyring_load(const char *key, char **json, size_t *len)
 		goto out;
 	memcpy(copy, secret, n);
 	copy[n] = '\0';
+	/*
+	 * libsecret keeps the secret in its own mlock()ed memory, zeroed on
+	 * free, but silently falls back to plain heap without zeroing when
+	 * mlock fails (RLIMIT_MEMLOCK).  This is the last use of the buffer:
+	 * wipe it here whichever memory it is.
+	 */
+	explicit_bzero((void *)(uintptr_t)secret, n);
 	*json = copy;
 	*len = n;
 	copy = NULL;	/* transferred */
@@ -413,6 +440,12 @@ out:
 	return r;
 }
 
+static void
+wipe_free(gpointer p)
+{
+	kmfa_freezero_str(p);
+}
+
 int
 kmfa_keyring_save(const char *key, const char *label, const char *json)
 {
@@ -423,6 +456,7 @@ kmfa_keyring_save(const char *key, const char *label, const char *json)
 	SecretValue *value = NULL;
 	GHashTable *attrs = NULL;
 	GError *err = NULL;
+	char *copy = NULL;
 	int r;
 
 	if ((r = deadline_start(&d, KMFA_KEYRING_CALL_MS)) != KMFA_OK)
@@ -444,8 +478,15 @@ kmfa_keyring_save(const char *key, const char *label, const char *json)
 	r = KMFA_ERR_LOCKED;
 	if (secret_collection_get_locked(coll))
 		goto out;
-	/* secret_value_new copies json into libsecret's wiped-on-free memory. */
-	value = secret_value_new(json, -1, CONTENT_TYPE);
+	/*
+	 * Our own copy with our own destructor, rather than
+	 * secret_value_new(), whose copy is wiped only when mlock works.
+	 */
+	r = KMFA_ERR_NOMEM;
+	if ((copy = strdup(json)) == NULL)
+		goto out;
+	value = secret_value_new_full(copy, -1, CONTENT_TYPE, wipe_free);
+	copy = NULL;	/* transferred to value */
 	attrs = attributes_for(key);
 	/* REPLACE: one item per key, updated in place. */
 	if ((item = secret_item_create_sync(coll, &schema, attrs, label, value,

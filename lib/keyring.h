@@ -19,13 +19,14 @@
 
 /*
  * KMFA_OK when a Secret Service answers on the session bus within
- * timeout_ms and has a default collection (locked or not).  Otherwise
- * KMFA_ERR_NOTFOUND, with *why (static, never NULL) saying what is missing:
- * no session bus, no Secret Service on it, no default collection, or no
- * answer in time.  Records no failure cause: `auto` falls back silently.
- * Without DBUS_SESSION_BUS_ADDRESS and without a bus socket at
- * $XDG_RUNTIME_DIR/bus it returns at once, before GLib could try to
- * autolaunch a bus.
+ * timeout_ms and has an unlocked default collection.  KMFA_ERR_LOCKED when
+ * that collection is locked (using it would need a password window).
+ * Otherwise KMFA_ERR_NOTFOUND.  *why (static, never NULL unless KMFA_OK)
+ * says what is missing: no session bus, no Secret Service on it, no default
+ * collection, a locked one, or no answer in time.  Records no failure
+ * cause: `auto` falls back silently.  Without DBUS_SESSION_BUS_ADDRESS and
+ * without a bus socket at $XDG_RUNTIME_DIR/bus it returns at once, before
+ * GLib could try to autolaunch a bus.
  */
 int kmfa_keyring_probe(int64_t timeout_ms, const char **why);
 

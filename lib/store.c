@@ -38,20 +38,30 @@ kmfa_store_open(const struct kmfa_config *cfg, struct kmfa_store **out)
 {
 	struct kmfa_store *s;
 	const char *why = NULL;
-	int r = KMFA_ERR_NOMEM;
+	int probe, r = KMFA_ERR_NOMEM;
 
 	*out = NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		goto out;
 	s->kind = s->asked = cfg->storage;
-	if (s->kind == KMFA_STORAGE_KEYRING &&
-	    kmfa_keyring_probe(PROBE_MS, &why) != KMFA_OK) {
-		r = kmfa_fail(KMFA_ERR_CONFIG, "--token-cache-storage keyring: "
-		    "%s; use --token-cache-storage disk where there is no "
-		    "keyring", why);
-		goto out;
+	if (s->kind == KMFA_STORAGE_KEYRING) {
+		/*
+		 * Asked for by name, a locked keyring is still the keyring: a
+		 * load is a miss with a warning, a save fails with a warning.
+		 */
+		probe = kmfa_keyring_probe(PROBE_MS, &why);
+		if (probe != KMFA_OK && probe != KMFA_ERR_LOCKED) {
+			r = kmfa_fail(KMFA_ERR_CONFIG, "--token-cache-storage "
+			    "keyring: %s; use --token-cache-storage disk where "
+			    "there is no keyring", why);
+			goto out;
+		}
 	}
 	if (s->kind == KMFA_STORAGE_AUTO) {
+		/*
+		 * auto takes the keyring only when it works without a
+		 * prompt; a locked one would leave every login uncached.
+		 */
 		if (kmfa_keyring_probe(PROBE_MS, &why) == KMFA_OK) {
 			s->kind = KMFA_STORAGE_KEYRING;
 			s->reason = "a Secret Service answers on the session bus";
