@@ -88,7 +88,7 @@ $(CORE): $(CORE_OBJS) $(BUILD)/libkmfa.a
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) $(LDHARDEN) -o $@ $^ $(call pc_libs,$(HEAVY_PKGS))
 
-$(BUILD)/test/unit/%: test/unit/%.c $(BUILD)/libkmfa.a
+$(BUILD)/test/unit/%: test/unit/%.c $(BUILD)/libkmfa.a $(wildcard lib/*.h test/unit/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes \

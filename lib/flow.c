@@ -435,7 +435,7 @@ out:
 	kmfa_record_free(&f.old);
 	kmfa_oidc_free(&f.oidc);
 	kmfa_http_free(&f.http);
-	kmfa_fido2_touch_clear(&f.touch);
+	kmfa_touch_clear(&f.touch);
 	kmfa_store_free(&f.store);
 	free(f.identity);
 	return r;
