@@ -315,6 +315,8 @@ xdg_path(const char *var, const char *fallback, const char *leaf)
 int
 kmfa_config_finish(struct kmfa_config *cfg)
 {
+	cfg->cache_dir_default = cfg->cache_dir == NULL;
+	cfg->fido2_credentials_default = cfg->fido2_credentials == NULL;
 	if (cfg->cache_dir == NULL &&
 	    (cfg->cache_dir = xdg_path("XDG_CACHE_HOME", ".cache",
 	    "kubectl-mfa")) == NULL)

@@ -59,6 +59,8 @@ struct kmfa_config {
 	int json;			/* --json */
 	int help;			/* --help, -h */
 	int verbose;			/* -v, repeatable */
+	int cache_dir_default;		/* cache_dir was filled by finish() */
+	int fido2_credentials_default;	/* likewise */
 	char *args[4];			/* positional arguments after the command */
 	size_t nargs;
 };

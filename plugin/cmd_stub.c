@@ -21,11 +21,3 @@ kmfa_cmd_keys(struct kmfa_config *cfg)
 	return kmfa_fail(KMFA_ERR_USAGE, "keys is not available in this "
 	    "build yet");
 }
-
-int
-kmfa_cmd_setup(struct kmfa_config *cfg)
-{
-	(void)cfg;
-	return kmfa_fail(KMFA_ERR_USAGE, "setup is not available in this "
-	    "build yet");
-}
