@@ -503,18 +503,521 @@ test_refuse_mode_denies_the_operation(void **state)
 	dev_close(&dev);
 }
 
+static void
+test_notouch_times_out_within_the_budget(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	struct cred c;
+	int64_t t0, elapsed;
+
+	key_start(k, "--touch-timeout", "700", (const char *)NULL);
+	dev = dev_open(k);
+	assert_int_equal(make_cred(dev, NULL, false, &c), FIDO_OK);
+	assert_true(key_ctl(k, "mode notouch"));
+	t0 = now_ms();
+	assert_int_equal(get_assert(dev, &c, RP_ID, NULL, NULL,
+	    FIDO_OPT_TRUE).status, FIDO_ERR_USER_ACTION_TIMEOUT);
+	elapsed = now_ms() - t0;
+	assert_true(elapsed >= 650 && elapsed < 2500);
+	/* the same handle still works: the reply was read in full */
+	assert_true(key_ctl(k, "mode touch"));
+	assert_int_equal(get_assert(dev, &c, RP_ID, NULL, NULL,
+	    FIDO_OPT_TRUE).verify, FIDO_OK);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+static void
+test_touch_delay_sends_keepalives_and_succeeds(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	struct cred c;
+	int64_t t0;
+
+	key_start(k, "--touch-delay", "400", (const char *)NULL);
+	dev = dev_open(k);
+	t0 = now_ms();
+	assert_int_equal(make_cred(dev, NULL, true, &c), FIDO_OK);
+	assert_true(now_ms() - t0 >= 400);
+	assert_true(key_ctl(k, "delay 0"));
+	assert_int_equal(get_assert(dev, &c, RP_ID, NULL, NULL,
+	    FIDO_OPT_TRUE).verify, FIDO_OK);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+static void
+test_set_timeout_budget_returns_rx_error(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	struct cred c;
+	int64_t t0;
+
+	key_start(k, (const char *)NULL);
+	dev = dev_open(k);
+	assert_int_equal(make_cred(dev, NULL, false, &c), FIDO_OK);
+	assert_true(key_ctl(k, "mode notouch"));
+	assert_int_equal(fido_dev_set_timeout(dev, 300), FIDO_OK);
+	t0 = now_ms();
+	/* DESIGN.md §9: running out of budget is FIDO_ERR_RX */
+	assert_int_equal(get_assert(dev, &c, RP_ID, NULL, NULL,
+	    FIDO_OPT_TRUE).status, FIDO_ERR_RX);
+	assert_true(now_ms() - t0 < 1500);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+static void
+test_touch_probe_and_cancel(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	int touched = 0;
+
+	key_start(k, (const char *)NULL);
+	dev = dev_open(k);
+	/* a touch: the probe's PIN_NOT_SET reply counts as touched */
+	assert_int_equal(fido_dev_get_touch_begin(dev), FIDO_OK);
+	assert_int_equal(fido_dev_get_touch_status(dev, &touched, 2000),
+	    FIDO_OK);
+	assert_int_equal(touched, 1);
+	/* no touch, then CANCEL: the pending request ends KEEPALIVE_CANCEL */
+	assert_true(key_ctl(k, "mode notouch"));
+	touched = 0;
+	assert_int_equal(fido_dev_get_touch_begin(dev), FIDO_OK);
+	assert_int_equal(fido_dev_get_touch_status(dev, &touched, 200),
+	    FIDO_OK);
+	assert_int_equal(touched, 0);
+	assert_int_equal(fido_dev_cancel(dev), FIDO_OK);
+	assert_int_equal(fido_dev_get_touch_status(dev, &touched, 2000),
+	    FIDO_ERR_KEEPALIVE_CANCEL);
+	assert_int_equal(touched, 0);
+	dev_close(&dev);
+}
+
+static void
+test_wrong_pin_decrements_retries(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	struct cred c;
+	struct result a;
+	int retries = -1;
+
+	key_start(k, "--pin", "1234", (const char *)NULL);
+	dev = dev_open(k);
+	assert_true(fido_dev_has_pin(dev));
+	/* with a PIN set, makeCredential needs it */
+	assert_int_equal(make_cred(dev, NULL, true, NULL),
+	    FIDO_ERR_PIN_REQUIRED);
+	assert_int_equal(make_cred(dev, "1234", true, &c), FIDO_OK);
+	assert_int_equal(fido_dev_get_retry_count(dev, &retries), FIDO_OK);
+	assert_int_equal(retries, 8);
+	a = get_assert(dev, &c, RP_ID, NULL, "9999", FIDO_OPT_TRUE);
+	assert_int_equal(a.status, FIDO_ERR_PIN_INVALID);
+	assert_int_equal(fido_dev_get_retry_count(dev, &retries), FIDO_OK);
+	assert_int_equal(retries, 7);
+	a = get_assert(dev, &c, RP_ID, NULL, "1234", FIDO_OPT_TRUE);
+	assert_int_equal(a.status, FIDO_OK);
+	assert_int_equal(a.verify, FIDO_OK);
+	assert_true(a.flags & 0x04);	/* UV */
+	assert_int_equal(fido_dev_get_retry_count(dev, &retries), FIDO_OK);
+	assert_int_equal(retries, 8);
+	/* without a PIN an assertion is still possible, without UV */
+	a = get_assert(dev, &c, RP_ID, NULL, NULL, FIDO_OPT_TRUE);
+	assert_int_equal(a.verify, FIDO_OK);
+	assert_false(a.flags & 0x04);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+static void
+test_three_wrong_pins_block_until_reconnect(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	struct cred c;
+	int retries = -1;
+
+	key_start(k, "--pin", "1234", (const char *)NULL);
+	dev = dev_open(k);
+	assert_int_equal(make_cred(dev, "1234", false, &c), FIDO_OK);
+	assert_int_equal(get_assert(dev, &c, RP_ID, NULL, "0000",
+	    FIDO_OPT_TRUE).status, FIDO_ERR_PIN_INVALID);
+	assert_int_equal(get_assert(dev, &c, RP_ID, NULL, "0000",
+	    FIDO_OPT_TRUE).status, FIDO_ERR_PIN_INVALID);
+	assert_int_equal(get_assert(dev, &c, RP_ID, NULL, "0000",
+	    FIDO_OPT_TRUE).status, FIDO_ERR_PIN_AUTH_BLOCKED);
+	/* blocked even for the right PIN, until a power cycle */
+	assert_int_equal(get_assert(dev, &c, RP_ID, NULL, "1234",
+	    FIDO_OPT_TRUE).status, FIDO_ERR_PIN_AUTH_BLOCKED);
+	dev_close(&dev);
+	dev = dev_open(k);
+	assert_int_equal(fido_dev_get_retry_count(dev, &retries), FIDO_OK);
+	assert_int_equal(retries, 5);
+	assert_int_equal(get_assert(dev, &c, RP_ID, NULL, "1234",
+	    FIDO_OPT_TRUE).verify, FIDO_OK);
+	assert_int_equal(fido_dev_get_retry_count(dev, &retries), FIDO_OK);
+	assert_int_equal(retries, 8);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+static void
+test_set_and_change_pin(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	struct cred c;
+
+	key_start(k, (const char *)NULL);
+	dev = dev_open(k);
+	assert_false(fido_dev_has_pin(dev));
+	assert_int_equal(fido_dev_set_pin(dev, "123", NULL),
+	    FIDO_ERR_PIN_POLICY_VIOLATION);
+	assert_int_equal(fido_dev_set_pin(dev, "4321", NULL), FIDO_OK);
+	dev_close(&dev);
+	dev = dev_open(k);
+	assert_true(fido_dev_has_pin(dev));
+	assert_int_equal(fido_dev_set_pin(dev, "5678", "0000"),
+	    FIDO_ERR_PIN_INVALID);
+	assert_int_equal(fido_dev_set_pin(dev, "5678", "4321"), FIDO_OK);
+	assert_int_equal(make_cred(dev, "4321", false, NULL),
+	    FIDO_ERR_PIN_INVALID);
+	assert_int_equal(make_cred(dev, "5678", false, &c), FIDO_OK);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+static void
+test_hmac_secret_differs_with_user_verification(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	struct cred c;
+	struct result plain, verified, verified2;
+	unsigned char salt[32];
+
+	key_start(k, "--pin", "1234", (const char *)NULL);
+	dev = dev_open(k);
+	assert_int_equal(make_cred(dev, "1234", true, &c), FIDO_OK);
+	random_bytes(salt, sizeof(salt));
+	plain = get_assert(dev, &c, RP_ID, salt, NULL, FIDO_OPT_TRUE);
+	verified = get_assert(dev, &c, RP_ID, salt, "1234", FIDO_OPT_TRUE);
+	verified2 = get_assert(dev, &c, RP_ID, salt, "1234", FIDO_OPT_TRUE);
+	assert_int_equal(plain.verify, FIDO_OK);
+	assert_int_equal(verified.verify, FIDO_OK);
+	assert_memory_not_equal(plain.hmac, verified.hmac, 32);
+	assert_memory_equal(verified.hmac, verified2.hmac, 32);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+static void
+test_restart_keeps_credentials_and_counter(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	struct cred c;
+	struct result before, after;
+	unsigned char salt[32];
+	struct stat st;
+
+	key_start(k, (const char *)NULL);
+	dev = dev_open(k);
+	assert_int_equal(make_cred(dev, NULL, true, &c), FIDO_OK);
+	random_bytes(salt, sizeof(salt));
+	before = get_assert(dev, &c, RP_ID, salt, NULL, FIDO_OPT_TRUE);
+	assert_int_equal(before.verify, FIDO_OK);
+	dev_close(&dev);
+	key_stop(k);
+	assert_int_equal(stat(k->state, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+
+	key_start(k, (const char *)NULL);
+	dev = dev_open(k);
+	after = get_assert(dev, &c, RP_ID, salt, NULL, FIDO_OPT_TRUE);
+	assert_int_equal(after.verify, FIDO_OK);
+	assert_true(after.counter > before.counter);
+	assert_memory_equal(before.hmac, after.hmac, 32);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+static void
+test_foreign_credential_or_rp_is_not_found(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	struct cred c;
+
+	key_start(k, (const char *)NULL);
+	dev = dev_open(k);
+	assert_int_equal(make_cred(dev, NULL, false, &c), FIDO_OK);
+	assert_int_equal(get_assert(dev, &c, "other.test", NULL, NULL,
+	    FIDO_OPT_TRUE).status, FIDO_ERR_NO_CREDENTIALS);
+	c.id[20] ^= 1;
+	assert_int_equal(get_assert(dev, &c, RP_ID, NULL, NULL,
+	    FIDO_OPT_TRUE).status, FIDO_ERR_NO_CREDENTIALS);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+static void
+test_silent_assertion_without_user_presence(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	struct cred c;
+	struct result a;
+
+	key_start(k, (const char *)NULL);
+	dev = dev_open(k);
+	assert_int_equal(make_cred(dev, NULL, false, &c), FIDO_OK);
+	/* up=false needs no touch, even in notouch mode */
+	assert_true(key_ctl(k, "mode notouch"));
+	a = get_assert(dev, &c, RP_ID, NULL, NULL, FIDO_OPT_FALSE);
+	assert_int_equal(a.status, FIDO_OK);
+	assert_int_equal(a.verify, FIDO_OK);
+	assert_false(a.flags & 0x01);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+static void
+test_rollback_mode_reports_an_old_counter(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	struct cred c;
+	struct result a;
+
+	key_start(k, (const char *)NULL);
+	dev = dev_open(k);
+	assert_int_equal(make_cred(dev, NULL, false, &c), FIDO_OK);
+	a = get_assert(dev, &c, RP_ID, NULL, NULL, FIDO_OPT_TRUE);
+	a = get_assert(dev, &c, RP_ID, NULL, NULL, FIDO_OPT_TRUE);
+	assert_int_equal(a.counter, 3);
+	assert_true(key_ctl(k, "mode rollback"));
+	a = get_assert(dev, &c, RP_ID, NULL, NULL, FIDO_OPT_TRUE);
+	assert_int_equal(a.verify, FIDO_OK);
+	assert_int_equal(a.counter, 1);
+	/* counter-rollback rewinds the stored counter instead */
+	assert_true(key_ctl(k, "mode touch"));
+	assert_true(key_ctl(k, "counter-rollback"));
+	a = get_assert(dev, &c, RP_ID, NULL, NULL, FIDO_OPT_TRUE);
+	assert_int_equal(a.counter, 1);
+	a = get_assert(dev, &c, RP_ID, NULL, NULL, FIDO_OPT_TRUE);
+	assert_int_equal(a.counter, 2);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+static void
+test_badsig_mode_fails_verification(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	struct cred c;
+	struct result a;
+
+	key_start(k, "--mode", "badsig", (const char *)NULL);
+	dev = dev_open(k);
+	/* the attestation is still good: only assertions are corrupted */
+	assert_int_equal(make_cred(dev, NULL, false, &c), FIDO_OK);
+	a = get_assert(dev, &c, RP_ID, NULL, NULL, FIDO_OPT_TRUE);
+	assert_int_equal(a.status, FIDO_OK);
+	assert_int_equal(a.verify, FIDO_ERR_INVALID_SIG);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+static void
+test_nohmac_mode_hides_the_extension(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	fido_cbor_info_t *ci = fido_cbor_info_new();
+	struct cred c;
+	struct result a;
+	unsigned char salt[32];
+	char **ext;
+
+	key_start(k, "--mode", "nohmac", (const char *)NULL);
+	dev = dev_open(k);
+	assert_int_equal(fido_dev_get_cbor_info(dev, ci), FIDO_OK);
+	ext = fido_cbor_info_extensions_ptr(ci);
+	for (size_t i = 0; i < fido_cbor_info_extensions_len(ci); i++)
+		assert_string_not_equal(ext[i], "hmac-secret");
+	/* DESIGN.md §9: asking anyway makes verification fail */
+	assert_int_equal(make_cred(dev, NULL, false, &c), FIDO_OK);
+	random_bytes(salt, sizeof(salt));
+	a = get_assert(dev, &c, RP_ID, salt, NULL, FIDO_OPT_TRUE);
+	assert_int_equal(a.status, FIDO_OK);
+	assert_int_equal(a.verify, FIDO_ERR_INVALID_PARAM);
+	assert_int_equal(a.hmac_len, 0);
+	fido_cbor_info_free(&ci);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+static void
+test_unplug_refuses_connections_until_plug(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+
+	key_start(k, (const char *)NULL);
+	assert_true(key_ctl(k, "unplug"));
+	dev = fido_dev_new();
+	assert_non_null(dev);
+	assert_int_equal(fido_dev_set_io_functions(dev, &io_functions),
+	    FIDO_OK);
+	assert_int_not_equal(fido_dev_open(dev, k->dev), FIDO_OK);
+	fido_dev_free(&dev);
+	assert_true(key_ctl(k, "plug"));
+	dev = dev_open(k);
+	dev_close(&dev);
+}
+
+static void
+test_excluded_credential_is_refused(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	fido_cred_t *cred;
+	struct cred c;
+	unsigned char cdh[32], user[4] = { 1, 2, 3, 4 };
+
+	key_start(k, (const char *)NULL);
+	dev = dev_open(k);
+	assert_int_equal(make_cred(dev, NULL, false, &c), FIDO_OK);
+	cred = fido_cred_new();
+	random_bytes(cdh, sizeof(cdh));
+	assert_int_equal(fido_cred_set_type(cred, COSE_ES256), FIDO_OK);
+	assert_int_equal(fido_cred_set_clientdata_hash(cred, cdh,
+	    sizeof(cdh)), FIDO_OK);
+	assert_int_equal(fido_cred_set_rp(cred, RP_ID, NULL), FIDO_OK);
+	assert_int_equal(fido_cred_set_user(cred, user, sizeof(user), "bob",
+	    NULL, NULL), FIDO_OK);
+	assert_int_equal(fido_cred_exclude(cred, c.id, c.id_len), FIDO_OK);
+	assert_int_equal(fido_dev_make_cred(dev, cred, NULL),
+	    FIDO_ERR_CREDENTIAL_EXCLUDED);
+	fido_cred_free(&cred);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+static void
+test_cred_protect_is_echoed(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	fido_cred_t *cred;
+	unsigned char cdh[32], user[4] = { 1, 2, 3, 4 };
+
+	key_start(k, (const char *)NULL);
+	dev = dev_open(k);
+	assert_true(fido_dev_supports_cred_prot(dev));
+	cred = fido_cred_new();
+	random_bytes(cdh, sizeof(cdh));
+	assert_int_equal(fido_cred_set_type(cred, COSE_ES256), FIDO_OK);
+	assert_int_equal(fido_cred_set_clientdata_hash(cred, cdh,
+	    sizeof(cdh)), FIDO_OK);
+	assert_int_equal(fido_cred_set_rp(cred, RP_ID, NULL), FIDO_OK);
+	assert_int_equal(fido_cred_set_user(cred, user, sizeof(user), "bob",
+	    NULL, NULL), FIDO_OK);
+	assert_int_equal(fido_cred_set_extensions(cred,
+	    FIDO_EXT_HMAC_SECRET | FIDO_EXT_CRED_PROTECT), FIDO_OK);
+	assert_int_equal(fido_cred_set_prot(cred,
+	    FIDO_CRED_PROT_UV_OPTIONAL_WITH_ID), FIDO_OK);
+	assert_int_equal(fido_dev_make_cred(dev, cred, NULL), FIDO_OK);
+	assert_int_equal(fido_cred_verify_self(cred), FIDO_OK);
+	assert_int_equal(fido_cred_prot(cred),
+	    FIDO_CRED_PROT_UV_OPTIONAL_WITH_ID);
+	fido_cred_free(&cred);
+	dev_close(&dev);
+}
+
+static void
+test_malformed_state_file_is_refused(void **state)
+{
+	struct key *k = *state;
+	FILE *f;
+	char bin[512];
+	pid_t pid;
+	int status;
+
+	/* a malformed state file is an error, never a silent new key */
+	key_paths(k);
+	f = fopen(k->state, "w");
+	assert_non_null(f);
+	fputs("kmfa-softkey-state 1\nmaster zz\n", f);
+	fclose(f);
+	snprintf(bin, sizeof(bin), "%s", softkey_path());
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+		execl(bin, bin, "--socket", k->sock, "--state", k->state,
+		    (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-		    test_get_info_advertises_hmac_secret_and_pin_protocol_1,
+		cmocka_unit_test_setup_teardown(test_get_info_advertises_hmac_secret_and_pin_protocol_1,
 		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_assertion_verifies_and_hmac_secret_is_stable,
+		cmocka_unit_test_setup_teardown(test_assertion_verifies_and_hmac_secret_is_stable,
 		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_refuse_mode_denies_the_operation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refuse_mode_denies_the_operation,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notouch_times_out_within_the_budget,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_touch_delay_sends_keepalives_and_succeeds,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_set_timeout_budget_returns_rx_error,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_touch_probe_and_cancel,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_pin_decrements_retries,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_three_wrong_pins_block_until_reconnect,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_set_and_change_pin,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hmac_secret_differs_with_user_verification,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart_keeps_credentials_and_counter,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_foreign_credential_or_rp_is_not_found,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_silent_assertion_without_user_presence,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_mode_reports_an_old_counter,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_badsig_mode_fails_verification,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nohmac_mode_hides_the_extension,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unplug_refuses_connections_until_plug,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_excluded_credential_is_refused,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cred_protect_is_echoed,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_state_file_is_refused,
+		    setup, teardown),
 	};
 
 	fido_init(getenv("KMFA_FIDO_DEBUG") != NULL ? FIDO_DEBUG : 0);
