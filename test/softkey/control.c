@@ -81,6 +81,21 @@ control_open(struct softkey *sk)
 	return 0;
 }
 
+void
+control_close(struct softkey *sk)
+{
+	for (size_t i = 0; i < SK_CONTROL_MAX; i++)
+		if (sk->control[i].fd >= 0) {
+			close(sk->control[i].fd);
+			sk->control[i].fd = -1;
+		}
+	if (sk->control_fd >= 0) {
+		close(sk->control_fd);
+		sk->control_fd = -1;
+		(void)unlink(sk->control_path);
+	}
+}
+
 static int
 parse_long(const char *s, long max, long *v)
 {

@@ -21,6 +21,8 @@
 #include "softkey.h"
 
 int control_open(struct softkey *sk);
+/* Close the socket and every connection, and remove the path. */
+void control_close(struct softkey *sk);
 /* Add the control descriptors to fds; returns how many were added. */
 size_t control_pollfds(struct softkey *sk, struct pollfd *fds, size_t cap);
 /* Serve whatever the poll found ready among those descriptors. */

@@ -11,6 +11,7 @@
 #ifndef SOFTKEY_H
 #define SOFTKEY_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -91,6 +92,7 @@ struct softkey {
 	enum sk_presence presence;
 	unsigned faults;
 	bool unplugged;
+	volatile sig_atomic_t stopping;	/* SIGTERM or SIGINT arrived */
 
 	/* persistent */
 	struct sk_state state;

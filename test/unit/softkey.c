@@ -222,16 +222,27 @@ key_start(struct key *k, ...)
 	assert_memory_equal(line + 6, k->sock, strlen(k->sock));
 }
 
-static void
+/*
+ * Stop the key; true when it exited cleanly, which in a sanitizer build
+ * also means it had no memory errors and no leaks.
+ */
+static bool
 key_stop(struct key *k)
 {
-	int status;
+	int status = 0;
 
 	if (k->pid <= 0)
-		return;
+		return true;
 	kill(k->pid, SIGTERM);
-	waitpid(k->pid, &status, 0);
+	if (waitpid(k->pid, &status, 0) != k->pid)
+		status = -1;
 	k->pid = 0;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		print_error("kmfa-softkey exited with status 0x%x (see "
+		    "%s/key.log with KMFA_KEEP=1)\n", status, k->dir);
+		return false;
+	}
+	return true;
 }
 
 /* Send one control line; returns the answer's first word == "ok". */
@@ -288,8 +299,10 @@ teardown(void **state)
 	char path[160];
 	static const char *const files[] = { "key.sock", "key.state",
 	    "key.state.tmp", "key.ctl", "key.log" };
+	bool ok;
 
-	key_stop(k);
+	ok = key_stop(k);
+
 	if (getenv("KMFA_KEEP") == NULL) {
 		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 			snprintf(path, sizeof(path), "%s/%s", k->dir, files[i]);
@@ -298,7 +311,7 @@ teardown(void **state)
 		rmdir(k->dir);
 	}
 	free(k);
-	return 0;
+	return ok ? 0 : -1;
 }
 
 /* ---- libfido2 helpers ---- */
@@ -733,7 +746,7 @@ test_restart_keeps_credentials_and_counter(void **state)
 	before = get_assert(dev, &c, RP_ID, salt, NULL, FIDO_OPT_TRUE);
 	assert_int_equal(before.verify, FIDO_OK);
 	dev_close(&dev);
-	key_stop(k);
+	assert_true(key_stop(k));
 	assert_int_equal(stat(k->state, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 
