@@ -394,8 +394,9 @@ struct result {
 
 /* getAssertion for c on rp with optional salt and PIN. */
 static struct result
-get_assert(fido_dev_t *dev, const struct cred *c, const char *rp,
-    const unsigned char *salt, const char *pin, fido_opt_t up)
+get_assert_salt(fido_dev_t *dev, const struct cred *c, const char *rp,
+    const unsigned char *salt, size_t salt_len, const char *pin,
+    fido_opt_t up)
 {
 	fido_assert_t *a = fido_assert_new();
 	unsigned char cdh[32];
@@ -416,7 +417,7 @@ get_assert(fido_dev_t *dev, const struct cred *c, const char *rp,
 	if (salt != NULL) {
 		assert_int_equal(fido_assert_set_extensions(a,
 		    FIDO_EXT_HMAC_SECRET), FIDO_OK);
-		assert_int_equal(fido_assert_set_hmac_salt(a, salt, 32),
+		assert_int_equal(fido_assert_set_hmac_salt(a, salt, salt_len),
 		    FIDO_OK);
 	}
 	res.status = fido_dev_get_assert(dev, a, pin);
@@ -435,6 +436,13 @@ get_assert(fido_dev_t *dev, const struct cred *c, const char *rp,
 	}
 	fido_assert_free(&a);
 	return res;
+}
+
+static struct result
+get_assert(fido_dev_t *dev, const struct cred *c, const char *rp,
+    const unsigned char *salt, const char *pin, fido_opt_t up)
+{
+	return get_assert_salt(dev, c, rp, salt, 32, pin, up);
 }
 
 static void
@@ -497,6 +505,155 @@ test_assertion_verifies_and_hmac_secret_is_stable(void **state)
 	assert_memory_not_equal(a1.hmac, a3.hmac, 32);
 	cred_free(&c);
 	dev_close(&dev);
+}
+
+static void
+test_two_salts_give_two_outputs(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	struct cred c;
+	struct result one, two;
+	unsigned char salts[64];
+
+	key_start(k, (const char *)NULL);
+	dev = dev_open(k);
+	assert_int_equal(make_cred(dev, NULL, true, &c), FIDO_OK);
+	random_bytes(salts, sizeof(salts));
+	one = get_assert_salt(dev, &c, RP_ID, salts, 32, NULL,
+	    FIDO_OPT_TRUE);
+	two = get_assert_salt(dev, &c, RP_ID, salts, 64, NULL,
+	    FIDO_OPT_TRUE);
+	assert_int_equal(two.verify, FIDO_OK);
+	assert_int_equal(two.hmac_len, 64);
+	assert_memory_equal(one.hmac, two.hmac, 32);
+	assert_memory_not_equal(two.hmac, two.hmac + 32, 32);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+static void
+test_reset_forgets_credentials_and_pin(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	struct cred c;
+
+	key_start(k, "--pin", "1234", (const char *)NULL);
+	dev = dev_open(k);
+	assert_int_equal(make_cred(dev, "1234", false, &c), FIDO_OK);
+	assert_int_equal(fido_dev_reset(dev), FIDO_OK);
+	dev_close(&dev);
+	dev = dev_open(k);
+	assert_false(fido_dev_has_pin(dev));
+	assert_int_equal(get_assert(dev, &c, RP_ID, NULL, NULL,
+	    FIDO_OPT_TRUE).status, FIDO_ERR_NO_CREDENTIALS);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+/* ---- raw CTAPHID, for what libfido2 never sends ---- */
+
+static void
+raw_send(int fd, uint32_t cid, uint8_t cmd, const uint8_t *data, size_t len)
+{
+	uint8_t r[64];
+	size_t off, n;
+	uint8_t seq = 0;
+
+	memset(r, 0, sizeof(r));
+	r[0] = (uint8_t)(cid >> 24);
+	r[1] = (uint8_t)(cid >> 16);
+	r[2] = (uint8_t)(cid >> 8);
+	r[3] = (uint8_t)cid;
+	r[4] = (uint8_t)(cmd | 0x80);
+	r[5] = (uint8_t)(len >> 8);
+	r[6] = (uint8_t)len;
+	n = len < 57 ? len : 57;
+	memcpy(r + 7, data, n);
+	assert_int_equal(send(fd, r, 64, 0), 64);
+	for (off = n; off < len; off += n) {
+		memset(r + 4, 0, 60);
+		r[4] = seq++;
+		n = len - off < 59 ? len - off : 59;
+		memcpy(r + 5, data + off, n);
+		assert_int_equal(send(fd, r, 64, 0), 64);
+	}
+}
+
+/* One whole reply: returns its command, fills data and *len. */
+static uint8_t
+raw_recv(int fd, uint32_t cid, uint8_t *data, size_t cap, size_t *len)
+{
+	struct io io = { .fd = fd };
+	uint8_t r[64];
+	size_t got, n;
+	uint8_t seq = 0, cmd;
+
+	assert_int_equal(io_read(&io, r, 64, 2000), 64);
+	assert_int_equal((uint32_t)r[0] << 24 | (uint32_t)r[1] << 16 |
+	    (uint32_t)r[2] << 8 | r[3], cid);
+	assert_true(r[4] & 0x80);
+	cmd = r[4] & 0x7f;
+	*len = (size_t)r[5] << 8 | r[6];
+	assert_true(*len <= cap);
+	got = *len < 57 ? *len : 57;
+	memcpy(data, r + 7, got);
+	while (got < *len) {
+		assert_int_equal(io_read(&io, r, 64, 2000), 64);
+		assert_int_equal(r[4], seq++);
+		n = *len - got < 59 ? *len - got : 59;
+		memcpy(data + got, r + 5, n);
+		got += n;
+	}
+	return cmd;
+}
+
+static void
+test_ctaphid_init_ping_and_errors(void **state)
+{
+	struct key *k = *state;
+	struct io *io;
+	uint8_t nonce[8], buf[300], reply[300];
+	uint32_t cid;
+	size_t len;
+
+	key_start(k, (const char *)NULL);
+	io = io_open(k->dev);
+	assert_non_null(io);
+	random_bytes(nonce, sizeof(nonce));
+	raw_send(io->fd, 0xffffffffu, 0x06, nonce, sizeof(nonce));
+	assert_int_equal(raw_recv(io->fd, 0xffffffffu, reply, sizeof(reply),
+	    &len), 0x06);
+	assert_int_equal(len, 17);
+	assert_memory_equal(reply, nonce, 8);
+	cid = (uint32_t)reply[8] << 24 | (uint32_t)reply[9] << 16 |
+	    (uint32_t)reply[10] << 8 | reply[11];
+	assert_true(cid != 0 && cid != 0xffffffffu);
+	assert_true(reply[16] & 0x04);	/* CBOR */
+	/* a fragmented PING comes back whole */
+	random_bytes(buf, sizeof(buf));
+	raw_send(io->fd, cid, 0x01, buf, sizeof(buf));
+	assert_int_equal(raw_recv(io->fd, cid, reply, sizeof(reply), &len),
+	    0x01);
+	assert_int_equal(len, sizeof(buf));
+	assert_memory_equal(reply, buf, sizeof(buf));
+	/* U2F is not offered; unknown channels are refused */
+	raw_send(io->fd, cid, 0x03, buf, 10);
+	assert_int_equal(raw_recv(io->fd, cid, reply, sizeof(reply), &len),
+	    0x3f);
+	assert_int_equal(reply[0], 0x01);	/* ERR_INVALID_CMD */
+	raw_send(io->fd, cid + 1000, 0x10, (const uint8_t *)"\x04", 1);
+	assert_int_equal(raw_recv(io->fd, cid + 1000, reply, sizeof(reply),
+	    &len), 0x3f);
+	assert_int_equal(reply[0], 0x0b);	/* ERR_INVALID_CHANNEL */
+	/* CBOR that does not parse */
+	raw_send(io->fd, cid, 0x10, (const uint8_t *)"\x01\xff", 2);
+	assert_int_equal(raw_recv(io->fd, cid, reply, sizeof(reply), &len),
+	    0x10);
+	assert_int_equal(len, 1);
+	assert_int_equal(reply[0], 0x12);	/* CTAP2_ERR_INVALID_CBOR */
+	io_close(io);
 }
 
 static void
@@ -623,6 +780,11 @@ test_wrong_pin_decrements_retries(void **state)
 	key_start(k, "--pin", "1234", (const char *)NULL);
 	dev = dev_open(k);
 	assert_true(fido_dev_has_pin(dev));
+	/* the touch probe's PIN_INVALID reply also means "touched" */
+	assert_int_equal(fido_dev_get_touch_begin(dev), FIDO_OK);
+	assert_int_equal(fido_dev_get_touch_status(dev, &retries, 2000),
+	    FIDO_OK);
+	assert_int_equal(retries, 1);
 	/* with a PIN set, makeCredential needs it */
 	assert_int_equal(make_cred(dev, NULL, true, NULL),
 	    FIDO_ERR_PIN_REQUIRED);
@@ -992,6 +1154,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_get_info_advertises_hmac_secret_and_pin_protocol_1,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_assertion_verifies_and_hmac_secret_is_stable,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_salts_give_two_outputs,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_forgets_credentials_and_pin,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ctaphid_init_ping_and_errors,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuse_mode_denies_the_operation,
 		    setup, teardown),
