@@ -27,4 +27,13 @@ check "a restart keeps the state" \
 start_softkey pinned --pin 4321
 check "--pin sets a PIN on a new key" \
 	contains "$(softkey_ctl pinned status)" "pin=yes"
+check "mode notouch,unplug" softkey_ctl pinned mode notouch,unplug
+check "unplugged by mode" [ ! -e "$T/pinned.sock" ]
+check "plug after mode unplug" softkey_ctl pinned plug
+check "status after plug" \
+	contains "$(softkey_ctl pinned status)" "mode=notouch counter"
+start_softkey absent --mode unplug
+check "--mode unplug: no socket" [ ! -e "$T/absent.sock" ]
+check "--mode unplug: control works" softkey_ctl absent plug
+check "--mode unplug, then plug: socket" [ -S "$T/absent.sock" ]
 finish

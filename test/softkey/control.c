@@ -42,6 +42,8 @@ control_parse_mode(const char *s, enum sk_presence *presence,
 			*faults |= SK_FAULT_BADSIG;
 		else if (len == 6 && strncmp(word, "nohmac", len) == 0)
 			*faults |= SK_FAULT_NOHMAC;
+		else if (len == 6 && strncmp(word, "unplug", len) == 0)
+			*faults |= SK_MODE_UNPLUG;
 		else
 			return -1;
 		if (end == NULL)
@@ -108,6 +110,15 @@ parse_long(const char *s, long max, long *v)
 }
 
 static void
+unplug(struct softkey *sk)
+{
+	sk->unplugged = true;
+	sk_drop_client(sk);
+	loop_unlisten(sk);
+	sk_log("control: unplugged");
+}
+
+static void
 reply(int fd, const char *text)
 {
 	size_t len = strlen(text);
@@ -136,8 +147,10 @@ execute(struct softkey *sk, char *line, char *out, size_t cap)
 			return;
 		}
 		sk->presence = presence;
-		sk->faults = faults;
+		sk->faults = faults & ~(unsigned)SK_MODE_UNPLUG;
 		sk_log("control: mode %s", arg);
+		if (faults & SK_MODE_UNPLUG)
+			unplug(sk);
 		return;
 	}
 	if ((strcmp(line, "delay") == 0 || strcmp(line, "timeout") == 0) &&
@@ -166,10 +179,7 @@ execute(struct softkey *sk, char *line, char *out, size_t cap)
 		return;
 	}
 	if (strcmp(line, "unplug") == 0 && arg == NULL) {
-		sk->unplugged = true;
-		sk_drop_client(sk);
-		loop_unlisten(sk);
-		sk_log("control: unplugged");
+		unplug(sk);
 		return;
 	}
 	if (strcmp(line, "plug") == 0 && arg == NULL) {
@@ -182,11 +192,12 @@ execute(struct softkey *sk, char *line, char *out, size_t cap)
 		return;
 	}
 	if (strcmp(line, "status") == 0 && arg == NULL) {
-		snprintf(out, cap, "ok mode=%s%s%s%s counter=%lu retries=%d "
+		snprintf(out, cap, "ok mode=%s%s%s%s%s counter=%lu retries=%d "
 		    "pin=%s connected=%s\n", presence_names[sk->presence],
 		    sk->faults & SK_FAULT_ROLLBACK ? ",rollback" : "",
 		    sk->faults & SK_FAULT_BADSIG ? ",badsig" : "",
 		    sk->faults & SK_FAULT_NOHMAC ? ",nohmac" : "",
+		    sk->unplugged ? ",unplug" : "",
 		    (unsigned long)sk->state.counter, sk->state.pin_retries,
 		    sk->state.pin_set ? "yes" : "no",
 		    sk->link.fd >= 0 ? "yes" : "no");
