@@ -719,6 +719,39 @@ test_touch_delay_sends_keepalives_and_succeeds(void **state)
 }
 
 static void
+test_mode_change_answers_a_pending_request(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	struct cred c;
+	struct result a;
+	int64_t t0, elapsed;
+	pid_t pid;
+	int status;
+
+	key_start(k, "--touch-timeout", "5000", (const char *)NULL);
+	dev = dev_open(k);
+	assert_int_equal(make_cred(dev, NULL, false, &c), FIDO_OK);
+	assert_true(key_ctl(k, "mode notouch"));
+	/* someone presses the key 300 ms into the wait */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		usleep(300 * 1000);
+		_exit(key_ctl(k, "mode touch") ? 0 : 1);
+	}
+	t0 = now_ms();
+	a = get_assert(dev, &c, RP_ID, NULL, NULL, FIDO_OPT_TRUE);
+	elapsed = now_ms() - t0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(a.verify, FIDO_OK);
+	assert_true(elapsed >= 250 && elapsed < 4000);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+static void
 test_set_timeout_budget_returns_rx_error(void **state)
 {
 	struct key *k = *state;
@@ -1166,6 +1199,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_notouch_times_out_within_the_budget,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_touch_delay_sends_keepalives_and_succeeds,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mode_change_answers_a_pending_request,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_timeout_budget_returns_rx_error,
 		    setup, teardown),
