@@ -39,7 +39,7 @@ void kmfa_http_set_deadline(struct kmfa_http *h, int64_t deadline_unix);
 /*
  * One request: GET when form is NULL, else POST of form as
  * application/x-www-form-urlencoded; HTTP Basic authentication when user is
- * not NULL.  On KMFA_OK, *status holds the HTTP status (any status: judging
+ * not NULL.  body is wiped and emptied first.  On KMFA_OK, *status holds the HTTP status (any status: judging
  * it is the caller's business) and body the answer, which the caller wipes.
  * On failure body is wiped and the cause is recorded: KMFA_ERR_CONFIG for a
  * URL this module refuses, KMFA_ERR_NETWORK for everything on the wire.

@@ -85,6 +85,16 @@ out:
 	return r;
 }
 
+/* The first member called name, case-sensitive; NULL when absent. */
+static const cJSON *
+find(const cJSON *obj, const char *name)
+{
+	for (const cJSON *it = obj->child; it != NULL; it = it->next)
+		if (it->string != NULL && strcmp(it->string, name) == 0)
+			return it;
+	return NULL;
+}
+
 /*
  * The member called name (case-sensitive, unlike cJSON_GetObjectItem), or
  * NULL when absent.  A member given twice is an error.
@@ -473,7 +483,7 @@ kmfa_oidc_parse_error(const char *json, size_t len, char *error,
 {
 	int r = KMFA_ERR_NOTFOUND;
 	cJSON *doc = NULL;
-	const cJSON *e = NULL, *d = NULL;
+	const cJSON *e, *d;
 
 	if (errlen > 0)
 		error[0] = '\0';
@@ -484,17 +494,12 @@ kmfa_oidc_parse_error(const char *json, size_t len, char *error,
 	    (doc = cJSON_ParseWithLength(json, len)) == NULL ||
 	    !cJSON_IsObject(doc))
 		goto out;
-	cJSON_ArrayForEach(e, doc)
-		if (e->string != NULL && strcmp(e->string, "error") == 0)
-			break;
+	e = find(doc, "error");
 	if (e == NULL || !cJSON_IsString(e) || e->valuestring == NULL ||
 	    e->valuestring[0] == '\0')
 		goto out;
 	kmfa_http_printable(error, errlen, e->valuestring);
-	cJSON_ArrayForEach(d, doc)
-		if (d->string != NULL &&
-		    strcmp(d->string, "error_description") == 0)
-			break;
+	d = find(doc, "error_description");
 	if (d != NULL && cJSON_IsString(d) && d->valuestring != NULL)
 		kmfa_http_printable(desc, desclen, d->valuestring);
 	r = KMFA_OK;

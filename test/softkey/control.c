@@ -42,6 +42,8 @@ control_parse_mode(const char *s, enum sk_presence *presence,
 			*faults |= SK_FAULT_BADSIG;
 		else if (len == 6 && strncmp(word, "nohmac", len) == 0)
 			*faults |= SK_FAULT_NOHMAC;
+		else if (len == 6 && strncmp(word, "unplug", len) == 0)
+			*faults |= SK_MODE_UNPLUG;
 		else
 			return -1;
 		if (end == NULL)
@@ -81,6 +83,21 @@ control_open(struct softkey *sk)
 	return 0;
 }
 
+void
+control_close(struct softkey *sk)
+{
+	for (size_t i = 0; i < SK_CONTROL_MAX; i++)
+		if (sk->control[i].fd >= 0) {
+			close(sk->control[i].fd);
+			sk->control[i].fd = -1;
+		}
+	if (sk->control_fd >= 0) {
+		close(sk->control_fd);
+		sk->control_fd = -1;
+		(void)unlink(sk->control_path);
+	}
+}
+
 static int
 parse_long(const char *s, long max, long *v)
 {
@@ -90,6 +107,15 @@ parse_long(const char *s, long max, long *v)
 	*v = strtol(s, &end, 10);
 	return errno != 0 || end == s || *end != '\0' || *v < 0 ||
 	    *v > max ? -1 : 0;
+}
+
+static void
+unplug(struct softkey *sk)
+{
+	sk->unplugged = true;
+	sk_drop_client(sk);
+	loop_unlisten(sk);
+	sk_log("control: unplugged");
 }
 
 static void
@@ -121,8 +147,10 @@ execute(struct softkey *sk, char *line, char *out, size_t cap)
 			return;
 		}
 		sk->presence = presence;
-		sk->faults = faults;
+		sk->faults = faults & ~(unsigned)SK_MODE_UNPLUG;
 		sk_log("control: mode %s", arg);
+		if (faults & SK_MODE_UNPLUG)
+			unplug(sk);
 		return;
 	}
 	if ((strcmp(line, "delay") == 0 || strcmp(line, "timeout") == 0) &&
@@ -151,10 +179,7 @@ execute(struct softkey *sk, char *line, char *out, size_t cap)
 		return;
 	}
 	if (strcmp(line, "unplug") == 0 && arg == NULL) {
-		sk->unplugged = true;
-		sk_drop_client(sk);
-		loop_unlisten(sk);
-		sk_log("control: unplugged");
+		unplug(sk);
 		return;
 	}
 	if (strcmp(line, "plug") == 0 && arg == NULL) {
@@ -167,11 +192,12 @@ execute(struct softkey *sk, char *line, char *out, size_t cap)
 		return;
 	}
 	if (strcmp(line, "status") == 0 && arg == NULL) {
-		snprintf(out, cap, "ok mode=%s%s%s%s counter=%lu retries=%d "
+		snprintf(out, cap, "ok mode=%s%s%s%s%s counter=%lu retries=%d "
 		    "pin=%s connected=%s\n", presence_names[sk->presence],
 		    sk->faults & SK_FAULT_ROLLBACK ? ",rollback" : "",
 		    sk->faults & SK_FAULT_BADSIG ? ",badsig" : "",
 		    sk->faults & SK_FAULT_NOHMAC ? ",nohmac" : "",
+		    sk->unplugged ? ",unplug" : "",
 		    (unsigned long)sk->state.counter, sk->state.pin_retries,
 		    sk->state.pin_set ? "yes" : "no",
 		    sk->link.fd >= 0 ? "yes" : "no");

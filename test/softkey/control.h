@@ -3,7 +3,9 @@
  * a line and reads "ok" or "error <why>" back.  Commands:
  *
  *     mode MODE[,MODE...]   touch | notouch | refuse | rollback | badsig |
- *                           nohmac (faults combine with a presence mode)
+ *                           nohmac | unplug (faults combine with one
+ *                           presence mode; the list replaces the old one,
+ *                           but only "plug" undoes "unplug")
  *     delay MS              touch delay in touch mode
  *     timeout MS            how long notouch waits before giving up
  *     counter-rollback      rewind the stored signature counter to 0
@@ -21,6 +23,8 @@
 #include "softkey.h"
 
 int control_open(struct softkey *sk);
+/* Close the socket and every connection, and remove the path. */
+void control_close(struct softkey *sk);
 /* Add the control descriptors to fds; returns how many were added. */
 size_t control_pollfds(struct softkey *sk, struct pollfd *fds, size_t cap);
 /* Serve whatever the poll found ready among those descriptors. */

@@ -17,6 +17,8 @@
 #include "pin.h"
 #include "softkey.h"
 
+#define STOP_CHECK_MS 1000
+
 int
 loop_listen(struct softkey *sk)
 {
@@ -96,6 +98,14 @@ loop_poll(struct softkey *sk, int timeout_ms, bool accept_clients)
 	}
 	ctl_first = n;
 	n += control_pollfds(sk, fds + n, sizeof(fds) / sizeof(fds[0]) - n);
+	/*
+	 * A stop signal interrupts poll; the cap covers one that lands just
+	 * before poll starts.
+	 */
+	if (timeout_ms < 0 || timeout_ms > STOP_CHECK_MS)
+		timeout_ms = STOP_CHECK_MS;
+	if (sk->stopping)
+		return 0;
 	if ((r = poll(fds, n, timeout_ms)) < 0)
 		return errno == EINTR ? 0 : -1;
 	if (r == 0)
@@ -116,7 +126,7 @@ loop_run(struct softkey *sk)
 	static struct hid_msg msg;
 	int n;
 
-	for (;;) {
+	while (!sk->stopping) {
 		if ((n = loop_poll(sk, -1, true)) < 0) {
 			sk_log("poll: %s", strerror(errno));
 			return;

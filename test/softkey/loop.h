@@ -23,7 +23,7 @@ void loop_unlisten(struct softkey *sk);
  */
 int loop_poll(struct softkey *sk, int timeout_ms, bool accept_clients);
 
-/* Serve forever. */
+/* Serve until SIGTERM or SIGINT. */
 void loop_run(struct softkey *sk);
 
 #endif

@@ -6,9 +6,10 @@
  *   kmfa-softkey --send-control PATH COMMAND...
  *
  * It listens on PATH for CTAPHID reports (64 bytes, no report-ID byte),
- * prints exactly one line "READY PATH" on stdout once it does, and logs to
- * stderr.  It is a test fixture: --pin puts a PIN in argv, which a real
- * tool must never do.
+ * prints exactly one line "READY PATH" on stdout once it does (or, with
+ * --mode unplug, once its control socket is up), and logs to stderr.  The
+ * state FILE is created when missing; --pin sets a PIN only then.  It is a
+ * test fixture: --pin puts a PIN in argv, which a real tool must never do.
  */
 #include <errno.h>
 #include <signal.h>
@@ -26,8 +27,6 @@
 #include "softkey.h"
 
 static struct softkey sk;
-/* for the signal handler, which may only unlink and _exit */
-static const char *cleanup_paths[2];
 
 int64_t
 sk_now_ms(void)
@@ -50,14 +49,22 @@ sk_log(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* Stop cleanly, so that sanitizer builds check for leaks at exit. */
 static void
 on_signal(int sig)
 {
 	(void)sig;
-	for (size_t i = 0; i < 2; i++)
-		if (cleanup_paths[i] != NULL)
-			(void)unlink(cleanup_paths[i]);
-	_exit(0);
+	sk.stopping = 1;
+}
+
+static void
+shutdown_key(void)
+{
+	sk_drop_client(&sk);
+	loop_unlisten(&sk);
+	control_close(&sk);
+	crypto_wipe(&sk.state, sizeof(sk.state));
+	crypto_wipe(&sk.session, sizeof(sk.session));
 }
 
 static void
@@ -65,8 +72,8 @@ usage(void)
 {
 	fputs("usage: kmfa-softkey --socket PATH --state FILE "
 	    "[--control PATH]\n"
-	    "         [--mode touch|notouch|refuse|rollback|badsig|nohmac"
-	    "[,...]]\n"
+	    "         [--mode touch|notouch|refuse|rollback|badsig|nohmac|"
+	    "unplug[,...]]\n"
 	    "         [--touch-delay MS] [--touch-timeout MS] [--pin PIN]\n"
 	    "       kmfa-softkey --send-control PATH COMMAND...\n",
 	    stderr);
@@ -189,18 +196,24 @@ main(int argc, char **argv)
 	if (state_open(sk.state_path, pin, &sk.state) < 0 ||
 	    pin_session_reset(&sk) < 0)
 		return 1;
-	if (control_open(&sk) < 0)
+	/* --mode unplug: the control socket is up, the key is not in */
+	sk.unplugged = (sk.faults & SK_MODE_UNPLUG) != 0;
+	sk.faults &= ~(unsigned)SK_MODE_UNPLUG;
+	if (control_open(&sk) < 0 || (!sk.unplugged && loop_listen(&sk) < 0)) {
+		shutdown_key();
 		return 1;
-	cleanup_paths[1] = sk.control_path;
-	if (loop_listen(&sk) < 0)
-		return 1;
-	cleanup_paths[0] = sk.socket_path;
-	sk_log("listening on %s (counter %lu, PIN %s)", sk.socket_path,
+	}
+	sk_log("%s %s (counter %lu, PIN %s)", sk.unplugged ?
+	    "unplugged, would listen on" : "listening on", sk.socket_path,
 	    (unsigned long)sk.state.counter, sk.state.pin_set ? "set" :
 	    "not set");
 	printf("READY %s\n", sk.socket_path);
-	if (fflush(stdout) != 0)
+	if (fflush(stdout) != 0) {
+		shutdown_key();
 		return 1;
+	}
 	loop_run(&sk);
-	return 1;
+	shutdown_key();
+	sk_log("stopped");
+	return sk.stopping ? 0 : 1;
 }

@@ -45,8 +45,8 @@ presence_wait(struct softkey *sk)
 		}
 		n = loop_poll(sk, (int)((deadline < next_keepalive ? deadline :
 		    next_keepalive) - now), false);
-		/* hung up, or unplugged through the control socket */
-		if (sk->link.fd < 0)
+		/* hung up, unplugged through the control socket, or stopping */
+		if (sk->link.fd < 0 || sk->stopping)
 			return CTAP2_ERR_KEEPALIVE_CANCEL;
 		if (n <= 0)
 			continue;

@@ -11,6 +11,7 @@
 #ifndef SOFTKEY_H
 #define SOFTKEY_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -60,6 +61,8 @@ enum sk_presence {
 #define SK_FAULT_ROLLBACK 0x01	/* every assertion reports counter 1 */
 #define SK_FAULT_BADSIG 0x02	/* assertion signatures do not verify */
 #define SK_FAULT_NOHMAC 0x04	/* no hmac-secret extension */
+/* Not a fault but a state: in a mode list, "unplug" removes the key. */
+#define SK_MODE_UNPLUG 0x100
 
 #define SK_CONTROL_MAX 8
 #define SK_CONTROL_LINE 256
@@ -91,6 +94,7 @@ struct softkey {
 	enum sk_presence presence;
 	unsigned faults;
 	bool unplugged;
+	volatile sig_atomic_t stopping;	/* SIGTERM or SIGINT arrived */
 
 	/* persistent */
 	struct sk_state state;

@@ -18,6 +18,14 @@
 
 #include "loopback.h"
 
+#include <signal.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
 static int
 setup(void **state)
 {
@@ -456,6 +464,224 @@ test_connection_refused_is_named(void **state)
 	kmfa_http_free(&h);
 }
 
+
+/*
+ * TLS: a self-signed certificate for IP 127.0.0.1 made by the test, served
+ * by `openssl s_server -www` on a port it picks (unit tests do not link
+ * libssl, so the server is the real openssl program, stopped by its PID).
+ */
+struct tls_srv {
+	pid_t pid;
+	unsigned port;
+	char *pem;			/* the certificate, PEM */
+	char dir[32];			/* holds cert.pem and key.pem */
+	char cert[64], key[64];
+	int out;			/* its stdout */
+};
+
+static char *
+make_cert(EVP_PKEY **keyout)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	X509_NAME *n;
+	X509V3_CTX v3;
+	X509_EXTENSION *e;
+	BIO *b = BIO_new(BIO_s_mem());
+	char *data = NULL, *pem;
+	long len;
+
+	assert_non_null(k);
+	assert_non_null(x);
+	assert_non_null(b);
+	assert_int_equal(X509_set_version(x, 2), 1);
+	assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), 1), 1);
+	assert_non_null(X509_gmtime_adj(X509_getm_notBefore(x), -60));
+	assert_non_null(X509_gmtime_adj(X509_getm_notAfter(x), 3600));
+	assert_int_equal(X509_set_pubkey(x, k), 1);
+	n = X509_get_subject_name(x);
+	assert_int_equal(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+	    (const unsigned char *)"kmfa test", -1, -1, 0), 1);
+	assert_int_equal(X509_set_issuer_name(x, n), 1);
+	X509V3_set_ctx_nodb(&v3);
+	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+	e = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name,
+	    "IP:127.0.0.1");
+	assert_non_null(e);
+	assert_int_equal(X509_add_ext(x, e, -1), 1);
+	X509_EXTENSION_free(e);
+	e = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints,
+	    "critical,CA:TRUE");
+	assert_non_null(e);
+	assert_int_equal(X509_add_ext(x, e, -1), 1);
+	X509_EXTENSION_free(e);
+	assert_true(X509_sign(x, k, EVP_sha256()) > 0);
+	assert_int_equal(PEM_write_bio_X509(b, x), 1);
+	len = BIO_get_mem_data(b, &data);
+	assert_true(len > 0);
+	pem = strndup(data, (size_t)len);
+	assert_non_null(pem);
+	BIO_free(b);
+	X509_free(x);
+	*keyout = k;
+	return pem;
+}
+
+static void
+write_file(const char *path, const char *data)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(data, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void
+tls_start(struct tls_srv *t)
+{
+	EVP_PKEY *k = NULL;
+	BIO *b;
+	char *data = NULL, *key, line[256] = "";
+	size_t n = 0;
+	long len;
+	int out[2];
+
+	memset(t, 0, sizeof(*t));
+	t->pem = make_cert(&k);
+	assert_non_null(b = BIO_new(BIO_s_mem()));
+	assert_int_equal(PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL,
+	    NULL), 1);
+	assert_true((len = BIO_get_mem_data(b, &data)) > 0);
+	assert_non_null(key = strndup(data, (size_t)len));
+	BIO_free(b);
+	EVP_PKEY_free(k);
+	memcpy(t->dir, "/tmp/kmfa-tls-XXXXXX", 21);
+	assert_non_null(mkdtemp(t->dir));
+	(void)snprintf(t->cert, sizeof(t->cert), "%s/cert.pem", t->dir);
+	(void)snprintf(t->key, sizeof(t->key), "%s/key.pem", t->dir);
+	write_file(t->cert, t->pem);
+	write_file(t->key, key);
+	free(key);
+
+	assert_int_equal(pipe(out), 0);
+	assert_true((t->pid = fork()) >= 0);
+	if (t->pid == 0) {
+		int devnull = open("/dev/null", O_RDWR);
+
+		dup2(devnull, 0);
+		dup2(out[1], 1);
+		dup2(devnull, 2);
+		close(out[0]);
+		execlp("openssl", "openssl", "s_server", "-accept",
+		    "127.0.0.1:0", "-cert", t->cert, "-key", t->key, "-www",
+		    (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	/* Bounded: "ACCEPT 127.0.0.1:PORT" once it listens. */
+	for (;;) {
+		struct pollfd p = { out[0], POLLIN, 0 };
+		ssize_t got;
+		char *acc;
+
+		if (poll(&p, 1, LB_WAIT_MS) <= 0)
+			fail_msg("openssl s_server did not start");
+		if ((got = read(out[0], line + n, sizeof(line) - 1 - n)) <= 0)
+			fail_msg("openssl s_server exited");
+		n += (size_t)got;
+		line[n] = '\0';
+		if ((acc = strstr(line, "ACCEPT 127.0.0.1:")) != NULL &&
+		    strchr(acc, '\n') != NULL) {
+			t->port = (unsigned)strtoul(acc + 17, NULL, 10);
+			break;
+		}
+		if (n == sizeof(line) - 1)
+			fail_msg("openssl s_server said: %s", line);
+	}
+	/* Kept open until the stop: a closed pipe would kill it (SIGPIPE). */
+	t->out = out[0];
+	assert_true(t->port > 0);
+}
+
+static void
+tls_stop(struct tls_srv *t)
+{
+	int st;
+
+	if (t->pid > 0) {
+		kill(t->pid, SIGTERM);
+		waitpid(t->pid, &st, 0);
+		close(t->out);
+	}
+	unlink(t->cert);
+	unlink(t->key);
+	rmdir(t->dir);
+	free(t->pem);
+}
+
+static int
+tls_get(const struct tls_srv *t, const char *host, const char *ca_file,
+    const char *ca_data, int insecure)
+{
+	struct kmfa_config cfg;
+	struct kmfa_http *h = NULL;
+	struct kmfa_buf body = { 0 };
+	char *url = NULL;
+	long status = 0;
+	int r;
+
+	kmfa_report_clear();
+	kmfa_config_init(&cfg);
+	cfg.ca_file = ca_file != NULL ? strdup(ca_file) : NULL;
+	cfg.ca_data = ca_data != NULL ? strdup(ca_data) : NULL;
+	cfg.insecure_skip_tls_verify = insecure;
+	assert_true(kmfa_asprintf(&url, "https://%s:%u/", host,
+	    t->port) > 0);
+	if ((r = kmfa_http_new(&cfg, &h)) == KMFA_OK)
+		r = kmfa_http_request(h, url, NULL, NULL, NULL, &status,
+		    &body);
+	if (r == KMFA_OK)
+		assert_int_equal(status, 200);
+	kmfa_buf_wipe(&body);
+	kmfa_http_free(&h);
+	kmfa_config_free(&cfg);
+	free(url);
+	return r;
+}
+
+static void
+test_tls_trust_as_configured(void **state)
+{
+	struct tls_srv t;
+	char *b64;
+	size_t n;
+
+	(void)state;
+	tls_start(&t);
+	n = strlen(t.pem);
+	assert_non_null(b64 = malloc(4 * ((n + 2) / 3) + 1));
+	(void)EVP_EncodeBlock((unsigned char *)b64,
+	    (const unsigned char *)t.pem, (int)n);
+
+	/* The system trust does not know the test's CA. */
+	assert_int_equal(tls_get(&t, "127.0.0.1", NULL, NULL, 0),
+	    KMFA_ERR_NETWORK);
+	assert_cause_has("TLS: certificate verify failed for "
+	    "https://127.0.0.1:");
+	assert_int_equal(tls_get(&t, "127.0.0.1", NULL, b64, 0), KMFA_OK);
+	assert_int_equal(tls_get(&t, "127.0.0.1", t.cert, NULL, 0), KMFA_OK);
+	/* The right CA, the wrong name: the certificate names 127.0.0.1. */
+	assert_int_equal(tls_get(&t, "localhost", NULL, b64, 0),
+	    KMFA_ERR_NETWORK);
+	assert_cause_has("TLS: certificate verify failed for "
+	    "https://localhost:");
+	assert_cause_has("localhost");
+	assert_int_equal(tls_get(&t, "127.0.0.1", NULL, NULL, 1), KMFA_OK);
+	tls_stop(&t);
+	free(b64);
+}
+
 int
 main(void)
 {
@@ -474,6 +700,7 @@ main(void)
 		cmocka_unit_test_setup(test_silent_server_gives_up_by_the_deadline, setup),
 		cmocka_unit_test_setup(test_past_deadline_sends_nothing, setup),
 		cmocka_unit_test_setup(test_connection_refused_is_named, setup),
+		cmocka_unit_test_setup(test_tls_trust_as_configured, setup),
 	};
 
 	kmfa_json_init();

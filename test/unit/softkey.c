@@ -222,16 +222,27 @@ key_start(struct key *k, ...)
 	assert_memory_equal(line + 6, k->sock, strlen(k->sock));
 }
 
-static void
+/*
+ * Stop the key; true when it exited cleanly, which in a sanitizer build
+ * also means it had no memory errors and no leaks.
+ */
+static bool
 key_stop(struct key *k)
 {
-	int status;
+	int status = 0;
 
 	if (k->pid <= 0)
-		return;
+		return true;
 	kill(k->pid, SIGTERM);
-	waitpid(k->pid, &status, 0);
+	if (waitpid(k->pid, &status, 0) != k->pid)
+		status = -1;
 	k->pid = 0;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		print_error("kmfa-softkey exited with status 0x%x (see "
+		    "%s/key.log with KMFA_KEEP=1)\n", status, k->dir);
+		return false;
+	}
+	return true;
 }
 
 /* Send one control line; returns the answer's first word == "ok". */
@@ -288,8 +299,10 @@ teardown(void **state)
 	char path[160];
 	static const char *const files[] = { "key.sock", "key.state",
 	    "key.state.tmp", "key.ctl", "key.log" };
+	bool ok;
 
-	key_stop(k);
+	ok = key_stop(k);
+
 	if (getenv("KMFA_KEEP") == NULL) {
 		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 			snprintf(path, sizeof(path), "%s/%s", k->dir, files[i]);
@@ -298,7 +311,7 @@ teardown(void **state)
 		rmdir(k->dir);
 	}
 	free(k);
-	return 0;
+	return ok ? 0 : -1;
 }
 
 /* ---- libfido2 helpers ---- */
@@ -381,8 +394,9 @@ struct result {
 
 /* getAssertion for c on rp with optional salt and PIN. */
 static struct result
-get_assert(fido_dev_t *dev, const struct cred *c, const char *rp,
-    const unsigned char *salt, const char *pin, fido_opt_t up)
+get_assert_salt(fido_dev_t *dev, const struct cred *c, const char *rp,
+    const unsigned char *salt, size_t salt_len, const char *pin,
+    fido_opt_t up)
 {
 	fido_assert_t *a = fido_assert_new();
 	unsigned char cdh[32];
@@ -403,7 +417,7 @@ get_assert(fido_dev_t *dev, const struct cred *c, const char *rp,
 	if (salt != NULL) {
 		assert_int_equal(fido_assert_set_extensions(a,
 		    FIDO_EXT_HMAC_SECRET), FIDO_OK);
-		assert_int_equal(fido_assert_set_hmac_salt(a, salt, 32),
+		assert_int_equal(fido_assert_set_hmac_salt(a, salt, salt_len),
 		    FIDO_OK);
 	}
 	res.status = fido_dev_get_assert(dev, a, pin);
@@ -422,6 +436,13 @@ get_assert(fido_dev_t *dev, const struct cred *c, const char *rp,
 	}
 	fido_assert_free(&a);
 	return res;
+}
+
+static struct result
+get_assert(fido_dev_t *dev, const struct cred *c, const char *rp,
+    const unsigned char *salt, const char *pin, fido_opt_t up)
+{
+	return get_assert_salt(dev, c, rp, salt, 32, pin, up);
 }
 
 static void
@@ -487,6 +508,155 @@ test_assertion_verifies_and_hmac_secret_is_stable(void **state)
 }
 
 static void
+test_two_salts_give_two_outputs(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	struct cred c;
+	struct result one, two;
+	unsigned char salts[64];
+
+	key_start(k, (const char *)NULL);
+	dev = dev_open(k);
+	assert_int_equal(make_cred(dev, NULL, true, &c), FIDO_OK);
+	random_bytes(salts, sizeof(salts));
+	one = get_assert_salt(dev, &c, RP_ID, salts, 32, NULL,
+	    FIDO_OPT_TRUE);
+	two = get_assert_salt(dev, &c, RP_ID, salts, 64, NULL,
+	    FIDO_OPT_TRUE);
+	assert_int_equal(two.verify, FIDO_OK);
+	assert_int_equal(two.hmac_len, 64);
+	assert_memory_equal(one.hmac, two.hmac, 32);
+	assert_memory_not_equal(two.hmac, two.hmac + 32, 32);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+static void
+test_reset_forgets_credentials_and_pin(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	struct cred c;
+
+	key_start(k, "--pin", "1234", (const char *)NULL);
+	dev = dev_open(k);
+	assert_int_equal(make_cred(dev, "1234", false, &c), FIDO_OK);
+	assert_int_equal(fido_dev_reset(dev), FIDO_OK);
+	dev_close(&dev);
+	dev = dev_open(k);
+	assert_false(fido_dev_has_pin(dev));
+	assert_int_equal(get_assert(dev, &c, RP_ID, NULL, NULL,
+	    FIDO_OPT_TRUE).status, FIDO_ERR_NO_CREDENTIALS);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+/* ---- raw CTAPHID, for what libfido2 never sends ---- */
+
+static void
+raw_send(int fd, uint32_t cid, uint8_t cmd, const uint8_t *data, size_t len)
+{
+	uint8_t r[64];
+	size_t off, n;
+	uint8_t seq = 0;
+
+	memset(r, 0, sizeof(r));
+	r[0] = (uint8_t)(cid >> 24);
+	r[1] = (uint8_t)(cid >> 16);
+	r[2] = (uint8_t)(cid >> 8);
+	r[3] = (uint8_t)cid;
+	r[4] = (uint8_t)(cmd | 0x80);
+	r[5] = (uint8_t)(len >> 8);
+	r[6] = (uint8_t)len;
+	n = len < 57 ? len : 57;
+	memcpy(r + 7, data, n);
+	assert_int_equal(send(fd, r, 64, 0), 64);
+	for (off = n; off < len; off += n) {
+		memset(r + 4, 0, 60);
+		r[4] = seq++;
+		n = len - off < 59 ? len - off : 59;
+		memcpy(r + 5, data + off, n);
+		assert_int_equal(send(fd, r, 64, 0), 64);
+	}
+}
+
+/* One whole reply: returns its command, fills data and *len. */
+static uint8_t
+raw_recv(int fd, uint32_t cid, uint8_t *data, size_t cap, size_t *len)
+{
+	struct io io = { .fd = fd };
+	uint8_t r[64];
+	size_t got, n;
+	uint8_t seq = 0, cmd;
+
+	assert_int_equal(io_read(&io, r, 64, 2000), 64);
+	assert_int_equal((uint32_t)r[0] << 24 | (uint32_t)r[1] << 16 |
+	    (uint32_t)r[2] << 8 | r[3], cid);
+	assert_true(r[4] & 0x80);
+	cmd = r[4] & 0x7f;
+	*len = (size_t)r[5] << 8 | r[6];
+	assert_true(*len <= cap);
+	got = *len < 57 ? *len : 57;
+	memcpy(data, r + 7, got);
+	while (got < *len) {
+		assert_int_equal(io_read(&io, r, 64, 2000), 64);
+		assert_int_equal(r[4], seq++);
+		n = *len - got < 59 ? *len - got : 59;
+		memcpy(data + got, r + 5, n);
+		got += n;
+	}
+	return cmd;
+}
+
+static void
+test_ctaphid_init_ping_and_errors(void **state)
+{
+	struct key *k = *state;
+	struct io *io;
+	uint8_t nonce[8], buf[300], reply[300];
+	uint32_t cid;
+	size_t len;
+
+	key_start(k, (const char *)NULL);
+	io = io_open(k->dev);
+	assert_non_null(io);
+	random_bytes(nonce, sizeof(nonce));
+	raw_send(io->fd, 0xffffffffu, 0x06, nonce, sizeof(nonce));
+	assert_int_equal(raw_recv(io->fd, 0xffffffffu, reply, sizeof(reply),
+	    &len), 0x06);
+	assert_int_equal(len, 17);
+	assert_memory_equal(reply, nonce, 8);
+	cid = (uint32_t)reply[8] << 24 | (uint32_t)reply[9] << 16 |
+	    (uint32_t)reply[10] << 8 | reply[11];
+	assert_true(cid != 0 && cid != 0xffffffffu);
+	assert_true(reply[16] & 0x04);	/* CBOR */
+	/* a fragmented PING comes back whole */
+	random_bytes(buf, sizeof(buf));
+	raw_send(io->fd, cid, 0x01, buf, sizeof(buf));
+	assert_int_equal(raw_recv(io->fd, cid, reply, sizeof(reply), &len),
+	    0x01);
+	assert_int_equal(len, sizeof(buf));
+	assert_memory_equal(reply, buf, sizeof(buf));
+	/* U2F is not offered; unknown channels are refused */
+	raw_send(io->fd, cid, 0x03, buf, 10);
+	assert_int_equal(raw_recv(io->fd, cid, reply, sizeof(reply), &len),
+	    0x3f);
+	assert_int_equal(reply[0], 0x01);	/* ERR_INVALID_CMD */
+	raw_send(io->fd, cid + 1000, 0x10, (const uint8_t *)"\x04", 1);
+	assert_int_equal(raw_recv(io->fd, cid + 1000, reply, sizeof(reply),
+	    &len), 0x3f);
+	assert_int_equal(reply[0], 0x0b);	/* ERR_INVALID_CHANNEL */
+	/* CBOR that does not parse */
+	raw_send(io->fd, cid, 0x10, (const uint8_t *)"\x01\xff", 2);
+	assert_int_equal(raw_recv(io->fd, cid, reply, sizeof(reply), &len),
+	    0x10);
+	assert_int_equal(len, 1);
+	assert_int_equal(reply[0], 0x12);	/* CTAP2_ERR_INVALID_CBOR */
+	io_close(io);
+}
+
+static void
 test_refuse_mode_denies_the_operation(void **state)
 {
 	struct key *k = *state;
@@ -503,18 +673,567 @@ test_refuse_mode_denies_the_operation(void **state)
 	dev_close(&dev);
 }
 
+static void
+test_notouch_times_out_within_the_budget(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	struct cred c;
+	int64_t t0, elapsed;
+
+	key_start(k, "--touch-timeout", "700", (const char *)NULL);
+	dev = dev_open(k);
+	assert_int_equal(make_cred(dev, NULL, false, &c), FIDO_OK);
+	assert_true(key_ctl(k, "mode notouch"));
+	t0 = now_ms();
+	assert_int_equal(get_assert(dev, &c, RP_ID, NULL, NULL,
+	    FIDO_OPT_TRUE).status, FIDO_ERR_USER_ACTION_TIMEOUT);
+	elapsed = now_ms() - t0;
+	assert_true(elapsed >= 650 && elapsed < 2500);
+	/* the same handle still works: the reply was read in full */
+	assert_true(key_ctl(k, "mode touch"));
+	assert_int_equal(get_assert(dev, &c, RP_ID, NULL, NULL,
+	    FIDO_OPT_TRUE).verify, FIDO_OK);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+static void
+test_touch_delay_sends_keepalives_and_succeeds(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	struct cred c;
+	int64_t t0;
+
+	key_start(k, "--touch-delay", "400", (const char *)NULL);
+	dev = dev_open(k);
+	t0 = now_ms();
+	assert_int_equal(make_cred(dev, NULL, true, &c), FIDO_OK);
+	assert_true(now_ms() - t0 >= 400);
+	assert_true(key_ctl(k, "delay 0"));
+	assert_int_equal(get_assert(dev, &c, RP_ID, NULL, NULL,
+	    FIDO_OPT_TRUE).verify, FIDO_OK);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+static void
+test_mode_change_answers_a_pending_request(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	struct cred c;
+	struct result a;
+	int64_t t0, elapsed;
+	pid_t pid;
+	int status;
+
+	key_start(k, "--touch-timeout", "5000", (const char *)NULL);
+	dev = dev_open(k);
+	assert_int_equal(make_cred(dev, NULL, false, &c), FIDO_OK);
+	assert_true(key_ctl(k, "mode notouch"));
+	/* someone presses the key 300 ms into the wait */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		usleep(300 * 1000);
+		_exit(key_ctl(k, "mode touch") ? 0 : 1);
+	}
+	t0 = now_ms();
+	a = get_assert(dev, &c, RP_ID, NULL, NULL, FIDO_OPT_TRUE);
+	elapsed = now_ms() - t0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(a.verify, FIDO_OK);
+	assert_true(elapsed >= 250 && elapsed < 4000);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+static void
+test_set_timeout_budget_returns_rx_error(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	struct cred c;
+	int64_t t0;
+
+	key_start(k, (const char *)NULL);
+	dev = dev_open(k);
+	assert_int_equal(make_cred(dev, NULL, false, &c), FIDO_OK);
+	assert_true(key_ctl(k, "mode notouch"));
+	assert_int_equal(fido_dev_set_timeout(dev, 300), FIDO_OK);
+	t0 = now_ms();
+	/* DESIGN.md §9: running out of budget is FIDO_ERR_RX */
+	assert_int_equal(get_assert(dev, &c, RP_ID, NULL, NULL,
+	    FIDO_OPT_TRUE).status, FIDO_ERR_RX);
+	assert_true(now_ms() - t0 < 1500);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+static void
+test_touch_probe_and_cancel(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	int touched = 0;
+
+	key_start(k, (const char *)NULL);
+	dev = dev_open(k);
+	/* a touch: the probe's PIN_NOT_SET reply counts as touched */
+	assert_int_equal(fido_dev_get_touch_begin(dev), FIDO_OK);
+	assert_int_equal(fido_dev_get_touch_status(dev, &touched, 2000),
+	    FIDO_OK);
+	assert_int_equal(touched, 1);
+	/* no touch, then CANCEL: the pending request ends KEEPALIVE_CANCEL */
+	assert_true(key_ctl(k, "mode notouch"));
+	touched = 0;
+	assert_int_equal(fido_dev_get_touch_begin(dev), FIDO_OK);
+	assert_int_equal(fido_dev_get_touch_status(dev, &touched, 200),
+	    FIDO_OK);
+	assert_int_equal(touched, 0);
+	assert_int_equal(fido_dev_cancel(dev), FIDO_OK);
+	assert_int_equal(fido_dev_get_touch_status(dev, &touched, 2000),
+	    FIDO_ERR_KEEPALIVE_CANCEL);
+	assert_int_equal(touched, 0);
+	dev_close(&dev);
+}
+
+static void
+test_wrong_pin_decrements_retries(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	struct cred c;
+	struct result a;
+	int retries = -1;
+
+	key_start(k, "--pin", "1234", (const char *)NULL);
+	dev = dev_open(k);
+	assert_true(fido_dev_has_pin(dev));
+	/* the touch probe's PIN_INVALID reply also means "touched" */
+	assert_int_equal(fido_dev_get_touch_begin(dev), FIDO_OK);
+	assert_int_equal(fido_dev_get_touch_status(dev, &retries, 2000),
+	    FIDO_OK);
+	assert_int_equal(retries, 1);
+	/* with a PIN set, makeCredential needs it */
+	assert_int_equal(make_cred(dev, NULL, true, NULL),
+	    FIDO_ERR_PIN_REQUIRED);
+	assert_int_equal(make_cred(dev, "1234", true, &c), FIDO_OK);
+	assert_int_equal(fido_dev_get_retry_count(dev, &retries), FIDO_OK);
+	assert_int_equal(retries, 8);
+	a = get_assert(dev, &c, RP_ID, NULL, "9999", FIDO_OPT_TRUE);
+	assert_int_equal(a.status, FIDO_ERR_PIN_INVALID);
+	assert_int_equal(fido_dev_get_retry_count(dev, &retries), FIDO_OK);
+	assert_int_equal(retries, 7);
+	a = get_assert(dev, &c, RP_ID, NULL, "1234", FIDO_OPT_TRUE);
+	assert_int_equal(a.status, FIDO_OK);
+	assert_int_equal(a.verify, FIDO_OK);
+	assert_true(a.flags & 0x04);	/* UV */
+	assert_int_equal(fido_dev_get_retry_count(dev, &retries), FIDO_OK);
+	assert_int_equal(retries, 8);
+	/* without a PIN an assertion is still possible, without UV */
+	a = get_assert(dev, &c, RP_ID, NULL, NULL, FIDO_OPT_TRUE);
+	assert_int_equal(a.verify, FIDO_OK);
+	assert_false(a.flags & 0x04);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+static void
+test_three_wrong_pins_block_until_reconnect(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	struct cred c;
+	int retries = -1;
+
+	key_start(k, "--pin", "1234", (const char *)NULL);
+	dev = dev_open(k);
+	assert_int_equal(make_cred(dev, "1234", false, &c), FIDO_OK);
+	assert_int_equal(get_assert(dev, &c, RP_ID, NULL, "0000",
+	    FIDO_OPT_TRUE).status, FIDO_ERR_PIN_INVALID);
+	assert_int_equal(get_assert(dev, &c, RP_ID, NULL, "0000",
+	    FIDO_OPT_TRUE).status, FIDO_ERR_PIN_INVALID);
+	assert_int_equal(get_assert(dev, &c, RP_ID, NULL, "0000",
+	    FIDO_OPT_TRUE).status, FIDO_ERR_PIN_AUTH_BLOCKED);
+	/* blocked even for the right PIN, until a power cycle */
+	assert_int_equal(get_assert(dev, &c, RP_ID, NULL, "1234",
+	    FIDO_OPT_TRUE).status, FIDO_ERR_PIN_AUTH_BLOCKED);
+	dev_close(&dev);
+	dev = dev_open(k);
+	assert_int_equal(fido_dev_get_retry_count(dev, &retries), FIDO_OK);
+	assert_int_equal(retries, 5);
+	assert_int_equal(get_assert(dev, &c, RP_ID, NULL, "1234",
+	    FIDO_OPT_TRUE).verify, FIDO_OK);
+	assert_int_equal(fido_dev_get_retry_count(dev, &retries), FIDO_OK);
+	assert_int_equal(retries, 8);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+static void
+test_set_and_change_pin(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	struct cred c;
+
+	key_start(k, (const char *)NULL);
+	dev = dev_open(k);
+	assert_false(fido_dev_has_pin(dev));
+	assert_int_equal(fido_dev_set_pin(dev, "123", NULL),
+	    FIDO_ERR_PIN_POLICY_VIOLATION);
+	assert_int_equal(fido_dev_set_pin(dev, "4321", NULL), FIDO_OK);
+	dev_close(&dev);
+	dev = dev_open(k);
+	assert_true(fido_dev_has_pin(dev));
+	assert_int_equal(fido_dev_set_pin(dev, "5678", "0000"),
+	    FIDO_ERR_PIN_INVALID);
+	assert_int_equal(fido_dev_set_pin(dev, "5678", "4321"), FIDO_OK);
+	assert_int_equal(make_cred(dev, "4321", false, NULL),
+	    FIDO_ERR_PIN_INVALID);
+	assert_int_equal(make_cred(dev, "5678", false, &c), FIDO_OK);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+static void
+test_hmac_secret_differs_with_user_verification(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	struct cred c;
+	struct result plain, verified, verified2;
+	unsigned char salt[32];
+
+	key_start(k, "--pin", "1234", (const char *)NULL);
+	dev = dev_open(k);
+	assert_int_equal(make_cred(dev, "1234", true, &c), FIDO_OK);
+	random_bytes(salt, sizeof(salt));
+	plain = get_assert(dev, &c, RP_ID, salt, NULL, FIDO_OPT_TRUE);
+	verified = get_assert(dev, &c, RP_ID, salt, "1234", FIDO_OPT_TRUE);
+	verified2 = get_assert(dev, &c, RP_ID, salt, "1234", FIDO_OPT_TRUE);
+	assert_int_equal(plain.verify, FIDO_OK);
+	assert_int_equal(verified.verify, FIDO_OK);
+	assert_memory_not_equal(plain.hmac, verified.hmac, 32);
+	assert_memory_equal(verified.hmac, verified2.hmac, 32);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+static void
+test_restart_keeps_credentials_and_counter(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	struct cred c;
+	struct result before, after;
+	unsigned char salt[32];
+	struct stat st;
+
+	key_start(k, (const char *)NULL);
+	dev = dev_open(k);
+	assert_int_equal(make_cred(dev, NULL, true, &c), FIDO_OK);
+	random_bytes(salt, sizeof(salt));
+	before = get_assert(dev, &c, RP_ID, salt, NULL, FIDO_OPT_TRUE);
+	assert_int_equal(before.verify, FIDO_OK);
+	dev_close(&dev);
+	assert_true(key_stop(k));
+	assert_int_equal(stat(k->state, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+
+	key_start(k, (const char *)NULL);
+	dev = dev_open(k);
+	after = get_assert(dev, &c, RP_ID, salt, NULL, FIDO_OPT_TRUE);
+	assert_int_equal(after.verify, FIDO_OK);
+	assert_true(after.counter > before.counter);
+	assert_memory_equal(before.hmac, after.hmac, 32);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+static void
+test_foreign_credential_or_rp_is_not_found(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	struct cred c;
+
+	key_start(k, (const char *)NULL);
+	dev = dev_open(k);
+	assert_int_equal(make_cred(dev, NULL, false, &c), FIDO_OK);
+	assert_int_equal(get_assert(dev, &c, "other.test", NULL, NULL,
+	    FIDO_OPT_TRUE).status, FIDO_ERR_NO_CREDENTIALS);
+	c.id[20] ^= 1;
+	assert_int_equal(get_assert(dev, &c, RP_ID, NULL, NULL,
+	    FIDO_OPT_TRUE).status, FIDO_ERR_NO_CREDENTIALS);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+static void
+test_silent_assertion_without_user_presence(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	struct cred c;
+	struct result a;
+
+	key_start(k, (const char *)NULL);
+	dev = dev_open(k);
+	assert_int_equal(make_cred(dev, NULL, false, &c), FIDO_OK);
+	/* up=false needs no touch, even in notouch mode */
+	assert_true(key_ctl(k, "mode notouch"));
+	a = get_assert(dev, &c, RP_ID, NULL, NULL, FIDO_OPT_FALSE);
+	assert_int_equal(a.status, FIDO_OK);
+	assert_int_equal(a.verify, FIDO_OK);
+	assert_false(a.flags & 0x01);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+static void
+test_rollback_mode_reports_an_old_counter(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	struct cred c;
+	struct result a;
+
+	key_start(k, (const char *)NULL);
+	dev = dev_open(k);
+	assert_int_equal(make_cred(dev, NULL, false, &c), FIDO_OK);
+	a = get_assert(dev, &c, RP_ID, NULL, NULL, FIDO_OPT_TRUE);
+	a = get_assert(dev, &c, RP_ID, NULL, NULL, FIDO_OPT_TRUE);
+	assert_int_equal(a.counter, 3);
+	assert_true(key_ctl(k, "mode rollback"));
+	a = get_assert(dev, &c, RP_ID, NULL, NULL, FIDO_OPT_TRUE);
+	assert_int_equal(a.verify, FIDO_OK);
+	assert_int_equal(a.counter, 1);
+	/* counter-rollback rewinds the stored counter instead */
+	assert_true(key_ctl(k, "mode touch"));
+	assert_true(key_ctl(k, "counter-rollback"));
+	a = get_assert(dev, &c, RP_ID, NULL, NULL, FIDO_OPT_TRUE);
+	assert_int_equal(a.counter, 1);
+	a = get_assert(dev, &c, RP_ID, NULL, NULL, FIDO_OPT_TRUE);
+	assert_int_equal(a.counter, 2);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+static void
+test_badsig_mode_fails_verification(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	struct cred c;
+	struct result a;
+
+	key_start(k, "--mode", "badsig", (const char *)NULL);
+	dev = dev_open(k);
+	/* the attestation is still good: only assertions are corrupted */
+	assert_int_equal(make_cred(dev, NULL, false, &c), FIDO_OK);
+	a = get_assert(dev, &c, RP_ID, NULL, NULL, FIDO_OPT_TRUE);
+	assert_int_equal(a.status, FIDO_OK);
+	assert_int_equal(a.verify, FIDO_ERR_INVALID_SIG);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+static void
+test_nohmac_mode_hides_the_extension(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	fido_cbor_info_t *ci = fido_cbor_info_new();
+	struct cred c;
+	struct result a;
+	unsigned char salt[32];
+	char **ext;
+
+	key_start(k, "--mode", "nohmac", (const char *)NULL);
+	dev = dev_open(k);
+	assert_int_equal(fido_dev_get_cbor_info(dev, ci), FIDO_OK);
+	ext = fido_cbor_info_extensions_ptr(ci);
+	for (size_t i = 0; i < fido_cbor_info_extensions_len(ci); i++)
+		assert_string_not_equal(ext[i], "hmac-secret");
+	/* DESIGN.md §9: asking anyway makes verification fail */
+	assert_int_equal(make_cred(dev, NULL, false, &c), FIDO_OK);
+	random_bytes(salt, sizeof(salt));
+	a = get_assert(dev, &c, RP_ID, salt, NULL, FIDO_OPT_TRUE);
+	assert_int_equal(a.status, FIDO_OK);
+	assert_int_equal(a.verify, FIDO_ERR_INVALID_PARAM);
+	assert_int_equal(a.hmac_len, 0);
+	fido_cbor_info_free(&ci);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+static void
+test_unplug_refuses_connections_until_plug(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+
+	key_start(k, (const char *)NULL);
+	assert_true(key_ctl(k, "unplug"));
+	dev = fido_dev_new();
+	assert_non_null(dev);
+	assert_int_equal(fido_dev_set_io_functions(dev, &io_functions),
+	    FIDO_OK);
+	assert_int_not_equal(fido_dev_open(dev, k->dev), FIDO_OK);
+	fido_dev_free(&dev);
+	assert_true(key_ctl(k, "plug"));
+	dev = dev_open(k);
+	dev_close(&dev);
+}
+
+static void
+test_excluded_credential_is_refused(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	fido_cred_t *cred;
+	struct cred c;
+	unsigned char cdh[32], user[4] = { 1, 2, 3, 4 };
+
+	key_start(k, (const char *)NULL);
+	dev = dev_open(k);
+	assert_int_equal(make_cred(dev, NULL, false, &c), FIDO_OK);
+	cred = fido_cred_new();
+	random_bytes(cdh, sizeof(cdh));
+	assert_int_equal(fido_cred_set_type(cred, COSE_ES256), FIDO_OK);
+	assert_int_equal(fido_cred_set_clientdata_hash(cred, cdh,
+	    sizeof(cdh)), FIDO_OK);
+	assert_int_equal(fido_cred_set_rp(cred, RP_ID, NULL), FIDO_OK);
+	assert_int_equal(fido_cred_set_user(cred, user, sizeof(user), "bob",
+	    NULL, NULL), FIDO_OK);
+	assert_int_equal(fido_cred_exclude(cred, c.id, c.id_len), FIDO_OK);
+	assert_int_equal(fido_dev_make_cred(dev, cred, NULL),
+	    FIDO_ERR_CREDENTIAL_EXCLUDED);
+	fido_cred_free(&cred);
+	cred_free(&c);
+	dev_close(&dev);
+}
+
+static void
+test_cred_protect_is_echoed(void **state)
+{
+	struct key *k = *state;
+	fido_dev_t *dev;
+	fido_cred_t *cred;
+	unsigned char cdh[32], user[4] = { 1, 2, 3, 4 };
+
+	key_start(k, (const char *)NULL);
+	dev = dev_open(k);
+	assert_true(fido_dev_supports_cred_prot(dev));
+	cred = fido_cred_new();
+	random_bytes(cdh, sizeof(cdh));
+	assert_int_equal(fido_cred_set_type(cred, COSE_ES256), FIDO_OK);
+	assert_int_equal(fido_cred_set_clientdata_hash(cred, cdh,
+	    sizeof(cdh)), FIDO_OK);
+	assert_int_equal(fido_cred_set_rp(cred, RP_ID, NULL), FIDO_OK);
+	assert_int_equal(fido_cred_set_user(cred, user, sizeof(user), "bob",
+	    NULL, NULL), FIDO_OK);
+	assert_int_equal(fido_cred_set_extensions(cred,
+	    FIDO_EXT_HMAC_SECRET | FIDO_EXT_CRED_PROTECT), FIDO_OK);
+	assert_int_equal(fido_cred_set_prot(cred,
+	    FIDO_CRED_PROT_UV_OPTIONAL_WITH_ID), FIDO_OK);
+	assert_int_equal(fido_dev_make_cred(dev, cred, NULL), FIDO_OK);
+	assert_int_equal(fido_cred_verify_self(cred), FIDO_OK);
+	assert_int_equal(fido_cred_prot(cred),
+	    FIDO_CRED_PROT_UV_OPTIONAL_WITH_ID);
+	fido_cred_free(&cred);
+	dev_close(&dev);
+}
+
+static void
+test_malformed_state_file_is_refused(void **state)
+{
+	struct key *k = *state;
+	FILE *f;
+	char bin[512];
+	pid_t pid;
+	int status;
+
+	/* a malformed state file is an error, never a silent new key */
+	key_paths(k);
+	f = fopen(k->state, "w");
+	assert_non_null(f);
+	fputs("kmfa-softkey-state 1\nmaster zz\n", f);
+	fclose(f);
+	snprintf(bin, sizeof(bin), "%s", softkey_path());
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+		execl(bin, bin, "--socket", k->sock, "--state", k->state,
+		    (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-		    test_get_info_advertises_hmac_secret_and_pin_protocol_1,
+		cmocka_unit_test_setup_teardown(test_get_info_advertises_hmac_secret_and_pin_protocol_1,
 		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_assertion_verifies_and_hmac_secret_is_stable,
+		cmocka_unit_test_setup_teardown(test_assertion_verifies_and_hmac_secret_is_stable,
 		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_refuse_mode_denies_the_operation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_salts_give_two_outputs,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_forgets_credentials_and_pin,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ctaphid_init_ping_and_errors,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refuse_mode_denies_the_operation,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notouch_times_out_within_the_budget,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_touch_delay_sends_keepalives_and_succeeds,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mode_change_answers_a_pending_request,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_set_timeout_budget_returns_rx_error,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_touch_probe_and_cancel,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_pin_decrements_retries,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_three_wrong_pins_block_until_reconnect,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_set_and_change_pin,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hmac_secret_differs_with_user_verification,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart_keeps_credentials_and_counter,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_foreign_credential_or_rp_is_not_found,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_silent_assertion_without_user_presence,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_mode_reports_an_old_counter,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_badsig_mode_fails_verification,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nohmac_mode_hides_the_extension,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unplug_refuses_connections_until_plug,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_excluded_credential_is_refused,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cred_protect_is_echoed,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_state_file_is_refused,
+		    setup, teardown),
 	};
 
 	fido_init(getenv("KMFA_FIDO_DEBUG") != NULL ? FIDO_DEBUG : 0);
