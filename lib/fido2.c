@@ -542,10 +542,7 @@ out:
 		OPENSSL_cleanse(ans, sizeof(*ans));
 	OPENSSL_cleanse(cdh, sizeof(cdh));
 	es256_pk_free(&pk);
-	/* fido_assert_free does not wipe the hmac-secret output it holds. */
-	if (a != NULL && fido_assert_hmac_secret_len(a, 0) > 0)
-		OPENSSL_cleanse((void *)(uintptr_t)fido_assert_hmac_secret_ptr(a,
-		    0), fido_assert_hmac_secret_len(a, 0));
+	/* libfido2 wipes the hmac-secret output it holds (freezero) here. */
 	fido_assert_free(&a);
 	return r;
 }

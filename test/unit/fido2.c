@@ -8,6 +8,7 @@
  */
 #include <fcntl.h>
 #include <poll.h>
+#include <pty.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -53,8 +54,8 @@ struct fx {
 };
 
 static void
-start_key(struct fx *fx, struct softkey *k, const char *tag,
-    const char *mode, const char *delay_ms)
+start_key_pin(struct fx *fx, struct softkey *k, const char *tag,
+    const char *mode, const char *delay_ms, const char *pin)
 {
 	const char *argv[16];
 	char line[256] = "";
@@ -86,6 +87,10 @@ start_key(struct fx *fx, struct softkey *k, const char *tag,
 		argv[argc++] = "--touch-delay";
 		argv[argc++] = delay_ms;
 	}
+	if (pin != NULL) {
+		argv[argc++] = "--pin";
+		argv[argc++] = pin;
+	}
 	argv[argc] = NULL;
 	assert_int_equal(pipe(pipefd), 0);
 	assert_true((logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND |
@@ -114,6 +119,13 @@ start_key(struct fx *fx, struct softkey *k, const char *tag,
 	close(pipefd[0]);
 	if (strncmp(line, "READY ", 6) != 0)
 		fail_msg("%s did not start (got '%s')", bin, line);
+}
+
+static void
+start_key(struct fx *fx, struct softkey *k, const char *tag,
+    const char *mode, const char *delay_ms)
+{
+	start_key_pin(fx, k, tag, mode, delay_ms, NULL);
 }
 
 static void
@@ -572,6 +584,92 @@ test_uv_needs_a_pin_or_builtin_uv(void **state)
 	expect_cause("neither a PIN nor built-in verification");
 }
 
+/*
+ * Read the terminal until want appears after *mark (10 s at most); move
+ * *mark past it, so that a prompt shown twice is awaited twice.
+ */
+static void
+await_text(int fd, char *buf, size_t cap, size_t *got, size_t *mark,
+    const char *want)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	char *at;
+
+	while ((at = strstr(buf + *mark, want)) == NULL) {
+		ssize_t n = 0;
+
+		if (*got + 1 >= cap || poll(&p, 1, 10000) <= 0 ||
+		    (n = read(fd, buf + *got, cap - 1 - *got)) <= 0)
+			fail_msg("terminal never showed '%s'; it showed: %s",
+			    want, buf);
+		*got += (size_t)n;
+		buf[*got] = '\0';
+	}
+	*mark = (size_t)(at - buf) + strlen(want);
+}
+
+/*
+ * --fido2-uv with a PIN typed at a terminal: the child runs enroll and a
+ * touch on its own pseudo-terminal; this side types a wrong PIN first and
+ * must see the retries left fall from 8 to 7.
+ */
+static void
+test_pin_at_a_terminal(void **state)
+{
+	struct fx *fx = *state;
+	char buf[8192] = "";
+	size_t got = 0, mark = 0;
+	int master, status;
+	pid_t pid;
+
+	start_key_pin(fx, &fx->a, "a", "touch", NULL, "1234");
+	use_device(fx, fx->a.dev);
+	pid = forkpty(&master, NULL, NULL, NULL);
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct kmfa_enroll_result res;
+		struct kmfa_touch t;
+
+		if (kmfa_fido2_enroll(&fx->cfg, "pinned", 1, &res) != KMFA_OK)
+			_exit(10);
+		if (!res.uv_required || !res.hmac_secret)
+			_exit(11);
+		if (kmfa_fido2_touch(&fx->cfg, context, &t) != KMFA_OK)
+			_exit(12);
+		_exit(t.have_mk ? 0 : 13);
+	}
+	await_text(master, buf, sizeof(buf), &got, &mark,
+	    "(8 tries left): ");
+	assert_true(write(master, "1234\n", 5) == 5);
+	await_text(master, buf, sizeof(buf), &got, &mark,
+	    "hmac-secret (pinned)");
+	await_text(master, buf, sizeof(buf), &got, &mark,
+	    "(8 tries left): ");
+	assert_true(write(master, "0000\n", 5) == 5);
+	await_text(master, buf, sizeof(buf), &got, &mark,
+	    "(7 tries left): ");
+	assert_true(write(master, "1234\n", 5) == 5);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	/* Drain what is left for the message below. */
+	{
+		struct pollfd p = { master, POLLIN, 0 };
+		ssize_t n;
+
+		while (poll(&p, 1, 200) > 0 && got + 1 < sizeof(buf) &&
+		    (n = read(master, buf + got, sizeof(buf) - 1 - got)) > 0) {
+			got += (size_t)n;
+			buf[got] = '\0';
+		}
+	}
+	close(master);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("child status %d; terminal: %s", status, buf);
+	/* The PIN never echoes. */
+	assert_null(strstr(buf, "1234"));
+	assert_null(strstr(buf, "0000"));
+	assert_non_null(strstr(buf, "Wrong PIN."));
+}
+
 int
 main(void)
 {
@@ -604,6 +702,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_uv_needs_a_pin_or_builtin_uv, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pin_at_a_terminal, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,140 @@
+/*
+ * The `enroll` and `keys` commands: enrolling a security key, listing the
+ * enrolled keys (stdout, a table for people) and removing one.  The work
+ * is in lib/fido2.c and lib/credfile.c; this file words the outcome.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "config.h"
+#include "credfile.h"
+#include "err.h"
+#include "fido2.h"
+#include "report.h"
+#include "util.h"
+
+int
+kmfa_cmd_enroll(struct kmfa_config *cfg)
+{
+	struct kmfa_enroll_result res;
+	int r;
+
+	if ((r = kmfa_fido2_enroll(cfg, cfg->name, cfg->fido2_uv, &res)) !=
+	    KMFA_OK)
+		return r;
+	kmfa_info("Enrolled security key '%s' (%s; %s). %d key%s enrolled.",
+	    res.key_name, res.uv_required ? "PIN or user verification at "
+	    "every touch" : "touch only",
+	    res.hmac_secret ? "refresh tokens are sealed with its hmac-secret" :
+	    "no hmac-secret: it cannot open sealed refresh tokens",
+	    res.nkeys, res.nkeys == 1 ? "" : "s");
+	kmfa_enroll_result_clear(&res);
+	return KMFA_OK;
+}
+
+static const char *
+hmac_column(const struct kmfa_credfile *f, const struct kmfa_cred *c)
+{
+	if (c->hmac_secret)
+		return "yes";
+	/* Say plainly what a key without hmac-secret means for the token. */
+	return kmfa_credfile_nslots(f) == 0 ?
+	    "no (refresh token stored unsealed)" :
+	    "no (cannot open the sealed refresh token)";
+}
+
+static int
+keys_list(const struct kmfa_config *cfg)
+{
+	struct kmfa_credfile *f = NULL;
+	int w = 4, r;
+
+	if ((r = kmfa_credfile_load(cfg->fido2_credentials, &f)) != KMFA_OK)
+		return r;
+	if (f->ncreds == 0) {
+		kmfa_info("No security key is enrolled (%s): run 'kubectl mfa "
+		    "enroll'.", f->path);
+		goto done;
+	}
+	for (size_t i = 0; i < f->ncreds; i++)
+		if ((int)strlen(f->creds[i].name) > w)
+			w = (int)strlen(f->creds[i].name);
+	printf("%-*s  %-5s  %-20s  %-20s  %-12s  %s\n", w, "NAME", "TYPE",
+	    "CREATED", "LAST USED", "UV", "HMAC-SECRET");
+	for (size_t i = 0; i < f->ncreds; i++) {
+		const struct kmfa_cred *c = &f->creds[i];
+		char created[21] = "?", used[21] = "never";
+
+		(void)kmfa_rfc3339(c->created, created);
+		if (c->last_used != 0)
+			(void)kmfa_rfc3339(c->last_used, used);
+		printf("%-*s  %-5s  %-20s  %-20s  %-12s  %s\n", w, c->name,
+		    "es256", created, used, c->uv_required ? "required" :
+		    "not required", hmac_column(f, c));
+	}
+done:
+	if (fflush(stdout) != 0)
+		r = kmfa_fail(KMFA_ERR_IO, "cannot write to stdout");
+	kmfa_credfile_free(&f);
+	return r;
+}
+
+static int
+keys_remove(const struct kmfa_config *cfg, const char *name)
+{
+	struct kmfa_credfile *f = NULL;
+	int last_slot, r;
+
+	if ((r = kmfa_credfile_load(cfg->fido2_credentials, &f)) != KMFA_OK)
+		return r;
+	if (kmfa_credfile_find(f, name) == NULL) {
+		r = kmfa_fail(KMFA_ERR_USAGE, "no security key named '%s' is "
+		    "enrolled (see 'kubectl mfa keys list')", name);
+		goto out;
+	}
+	last_slot = kmfa_credfile_find(f, name)->slot != NULL &&
+	    kmfa_credfile_nslots(f) == 1;
+	if ((r = kmfa_credfile_remove(f, name)) != KMFA_OK ||
+	    (r = kmfa_credfile_save(f)) != KMFA_OK)
+		goto out;
+	kmfa_info("Removed security key '%s'.", name);
+	/*
+	 * Removal does not change the master key: a lost key together with
+	 * an old copy of this file could still open tokens sealed before.
+	 */
+	kmfa_info("If the key was lost or stolen, also run 'kubectl mfa "
+	    "logout --all' to drop refresh tokens sealed while it was "
+	    "enrolled.");
+	if (f->ncreds == 0)
+		kmfa_warn("no security key is enrolled now: logins fail until "
+		    "you enroll one");
+	else if (last_slot)
+		kmfa_warn("'%s' held the last key slot: cached sealed refresh "
+		    "tokens can no longer be opened, and the next login runs "
+		    "a new device flow", name);
+out:
+	kmfa_credfile_free(&f);
+	return r;
+}
+
+int
+kmfa_cmd_keys(struct kmfa_config *cfg)
+{
+	const char *verb = cfg->nargs > 0 ? cfg->args[0] : "list";
+
+	if (strcmp(verb, "list") == 0) {
+		if (cfg->nargs > 1)
+			return kmfa_fail(KMFA_ERR_USAGE, "keys list takes no "
+			    "arguments");
+		return keys_list(cfg);
+	}
+	if (strcmp(verb, "remove") == 0) {
+		if (cfg->nargs != 2)
+			return kmfa_fail(KMFA_ERR_USAGE, "usage: kubectl mfa "
+			    "keys remove NAME");
+		return keys_remove(cfg, cfg->args[1]);
+	}
+	return kmfa_fail(KMFA_ERR_USAGE, "keys: unknown action '%s' (list or "
+	    "remove)", verb);
+}
