@@ -139,7 +139,7 @@ require_claims(const struct kmfa_config *cfg, const struct kmfa_jwt_claims *c)
  */
 static int
 build_record(struct flow *f, const struct kmfa_tokens *tok,
-    struct kmfa_record **out)
+    const char *old_refresh, struct kmfa_record **out)
 {
 	struct kmfa_buf jwks = { 0 };
 	struct kmfa_jwt_claims *claims = NULL;
@@ -197,8 +197,13 @@ build_record(struct flow *f, const struct kmfa_tokens *tok,
 		    (rec->key_name = strdup(f->touch.key_name)) == NULL)
 			goto out;
 	}
-	/* Keep the old refresh token when the IdP did not rotate it. */
-	refresh = tok->refresh_token;
+	/*
+	 * The IdP's new refresh token, else the old one when it did not
+	 * rotate it (RFC 6749 §6).  Whatever we hold in plain text is sealed
+	 * when the touch opened the master key, so a token stored unsealed
+	 * before the first hmac-secret key was enrolled gets sealed now.
+	 */
+	refresh = tok->refresh_token != NULL ? tok->refresh_token : old_refresh;
 	if (refresh != NULL) {
 		if (f->touched && f->touch.have_mk) {
 			if ((r = kmfa_seal_refresh(f->touch.mk, f->identity, refresh,
@@ -313,7 +318,7 @@ login(struct flow *f, struct kmfa_record **out)
 		} else if (r == KMFA_OK) {
 			/* A refresh must not turn into somebody else
 			 * (OpenID Connect Core §12.2). */
-			if ((r = build_record(f, tok, out)) == KMFA_OK &&
+			if ((r = build_record(f, tok, refresh, out)) == KMFA_OK &&
 			    f->old->subject != NULL &&
 			    strcmp(f->old->subject, (*out)->subject) != 0) {
 				kmfa_record_free(out);
@@ -334,7 +339,7 @@ login(struct flow *f, struct kmfa_record **out)
 	}
 	if ((r = device_flow(f, &tok)) != KMFA_OK)
 		goto out;
-	r = build_record(f, tok, out);
+	r = build_record(f, tok, NULL, out);
 out:
 	audit(f, event, *out != NULL ? (*out)->subject : NULL, r);
 	kmfa_freezero_str(refresh);

@@ -7,7 +7,11 @@
 //
 //   node idp.mjs --cert PEM --key PEM [--log FILE] [--id-token-ttl SECONDS]
 //                [--client-id ID] [--amr VALUE] [--acr VALUE] [--no-refresh]
-//                [--interval N]
+//                [--interval N] [--issued-log FILE]
+//
+// --issued-log appends every refresh token and ID token it issues, one JSON
+// line each, so that the secret-hygiene tests can grep everything the
+// plugin wrote for them.  Test material only: a real IdP tells nobody.
 //
 // Prints `READY {"port":N,"issuer":"https://127.0.0.1:N"}` once it serves.
 
@@ -27,6 +31,7 @@ const opts = parse({
   acr: { type: 'string' },
   'no-refresh': { type: 'boolean', default: false },
   interval: { type: 'string', default: '1' },
+  'issued-log': { type: 'string' },
 });
 need(opts, 'cert', 'key');
 const idTokenTtl = Number.parseInt(opts['id-token-ttl'], 10);
@@ -121,6 +126,19 @@ provider.use(async (ctx, next) => {
     ctx.body = { ...ctx.body, interval };
   }
 });
+
+// Issued secrets, for the hygiene tests (see the header).
+if (opts['issued-log']) {
+  const fs = await import('node:fs');
+  const note = (kind, value) => fs.appendFileSync(opts['issued-log'],
+    `${JSON.stringify({ kind, value })}\n`, { mode: 0o600 });
+  provider.on('grant.success', (ctx) => {
+    const b = ctx.body;
+    if (b && b.refresh_token) note('refresh_token', b.refresh_token);
+    if (b && b.id_token) note('id_token', b.id_token);
+    if (b && b.access_token) note('access_token', b.access_token);
+  });
+}
 
 provider.on('server_error', (_ctx, err) => process.stderr.write(`server_error: ${err.stack}\n`));
 
