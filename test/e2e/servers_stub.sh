@@ -11,7 +11,7 @@ DEVICE_GRANT=urn:ietf:params:oauth:grant-type:device_code
 start_stub_idp ok
 start_apiserver --issuer "$STUB_URL"
 start_apiserver --issuer "$STUB_URL" --required-claim amr=hwk
-API_AMR_URL=$API_URL API_AMR_LOG=$API_LOG
+API_AMR_URL=$API_URL
 start_apiserver --issuer "$STUB_URL"
 
 # stub_device_auth: POST the device authorization request -> $T/da.json
@@ -28,9 +28,8 @@ stub_poll() {
 # stub_login: a device flow, polling until the answer is not pending (the
 # stub enforces no interval, so no waiting); $T/tok.json holds the answer.
 stub_login() {
-	local i
 	stub_device_auth
-	for i in 1 2 3 4 5; do
+	for _ in 1 2 3 4 5; do
 		stub_poll
 		jqe '.error == "authorization_pending" or .error == "slow_down"' "$T/tok.json" ||
 			return 0
