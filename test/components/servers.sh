@@ -146,6 +146,15 @@ approve_device() {
 		bash "$KMFA_SERVERS/browser-approve.sh" "$url" >/dev/null
 }
 
+# deny_device URL_OR_USER_CODE: the person says no (oidc-provider's abort);
+# the device code's next poll answers access_denied.
+deny_device() {
+	local url=$1
+	case $url in https://*) ;; *) url="$IDP_URL/device?user_code=$1" ;; esac
+	KMFA_TEST_CA=$T/pki/ca.pem KMFA_TEST_DENY=1 KMFA_TEST_BROWSER_LOG=$T/browser.log \
+		bash "$KMFA_SERVERS/browser-approve.sh" "$url" >/dev/null
+}
+
 # Environment for the plugin's --browser-command "$KMFA_BROWSER": the
 # script approves whatever URL it is given, as LOGIN.
 KMFA_BROWSER=$KMFA_SERVERS/browser-approve.sh

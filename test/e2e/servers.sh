@@ -185,6 +185,13 @@ poll "$(jq -r .device_code "$T/da.json")"
 check "idp: --no-refresh issues no refresh token, even for offline_access" \
 	jqe 'has("id_token") and (has("refresh_token") | not)' "$T/tok.json"
 
+device_flow_start
+deny_device "$(jq -r .verification_uri_complete "$T/da.json")" ||
+	not_ok "deny_device: the person says no"
+poll "$(jq -r .device_code "$T/da.json")"
+check "deny_device: the next poll answers access_denied" \
+	jqe '.error == "access_denied"' "$T/tok.json"
+
 # --- browser-approve.sh -------------------------------------------------------
 device_flow_start
 check "browser-approve.sh: approves and writes nothing to stdout" \
