@@ -4,7 +4,9 @@
 #
 # Every server listens on a free port on 127.0.0.1 with a certificate from
 # the run's own CA, prints READY when it serves (start_server waits for it)
-# and is stopped by PID when the script ends.  Request logs are JSON lines;
+# and is stopped by PID when the script ends.  Extra flags come last and a
+# repeated flag wins, so `start_stub_idp ok --cert "$T/pki/expired.pem"
+# --key "$T/pki/expired.key"` serves a bad certificate for TLS tests.  Request logs are JSON lines;
 # none holds a token, a code or a cookie.
 
 KMFA_SERVERS=$KMFA_SRC/test/servers
@@ -89,7 +91,7 @@ start_idp() {
 # client id kubectl (override with --client-id, --issuer; add
 # --required-claim NAME=VALUE).  Sets API_URL, API_LOG, API_PID.
 start_apiserver() {
-	make_pki; _need_node_modules
+	make_pki
 	local name; name=$(_unique apiserver)
 	API_LOG=$T/$name-requests.jsonl
 	start_server "$name" "$KMFA_NODE" "$KMFA_SERVERS/apiserver.mjs" \
@@ -143,6 +145,15 @@ approve_device() {
 	case $url in https://*) ;; *) url="$IDP_URL/device?user_code=$1" ;; esac
 	KMFA_TEST_CA=$T/pki/ca.pem KMFA_TEST_LOGIN=${2:-alice} \
 		KMFA_TEST_BROWSER_LOG=$T/browser.log \
+		bash "$KMFA_SERVERS/browser-approve.sh" "$url" >/dev/null
+}
+
+# deny_device URL_OR_USER_CODE: the person says no (oidc-provider's abort);
+# the device code's next poll answers access_denied.
+deny_device() {
+	local url=$1
+	case $url in https://*) ;; *) url="$IDP_URL/device?user_code=$1" ;; esac
+	KMFA_TEST_CA=$T/pki/ca.pem KMFA_TEST_DENY=1 KMFA_TEST_BROWSER_LOG=$T/browser.log \
 		bash "$KMFA_SERVERS/browser-approve.sh" "$url" >/dev/null
 }
 

@@ -80,9 +80,17 @@ check "idp: the refresh grant returns an ID token for the same sub" \
 	      [ "$(jwt_json "$idt2" | jq -r .sub)" = bob ]'
 check "idp: refresh tokens of a public client rotate" \
 	eval '[ -n "$rt2" ] && [ "$rt2" != null ] && [ "$rt2" != "$rt" ]'
+check "idp: a public client revokes its refresh token (RFC 7009)" \
+	[ "$(curl_ca -o /dev/null -w '%{http_code}' -d client_id=kubectl \
+		--data-urlencode "token=$rt2" -d token_type_hint=refresh_token \
+		"$(jq -r .revocation_endpoint "$T/disc.json")")" = 200 ]
+curl_ca -d client_id=kubectl -d grant_type=refresh_token \
+	--data-urlencode "refresh_token=$rt2" "$IDP_URL/token" >"$T/ref.json"
+check "idp: a revoked refresh token is refused" jqe '.error == "invalid_grant"' "$T/ref.json"
 check "idp_count: counts token requests by grant type" \
 	eval '[ "$(idp_count /token device_code)" = 4 ] &&
-	      [ "$(idp_count /token refresh_token)" = 1 ] &&
+	      [ "$(idp_count /token refresh_token)" = 2 ] &&
+	      [ "$(idp_count /token/revocation)" = 1 ] &&
 	      [ "$(idp_count /device/auth)" = 2 ]'
 
 # --- the API server -----------------------------------------------------------
@@ -153,7 +161,7 @@ check "write_kubeconfig: exec entry with command, args and apiVersion" \
 	       .interactiveMode == "IfAvailable" and .provideClusterInfo == false' "$T/kc-exec-v1beta1"
 
 # --- IdP options ------------------------------------------------------------
-start_idp --amr hwk --acr urn:kmfa:test --id-token-ttl 60 --client-id other
+start_idp --amr hwk,pin --acr urn:kmfa:test --id-token-ttl 60 --client-id other
 device_flow_start other
 approve_device "$(jq -r .verification_uri_complete "$T/da.json")" carol ||
 	not_ok "approve_device at a second IdP"
@@ -161,13 +169,13 @@ curl_ca -d client_id=other -d "grant_type=$DEVICE_GRANT" \
 	--data-urlencode "device_code=$(jq -r .device_code "$T/da.json")" \
 	"$IDP_URL/token" >"$T/tok.json"
 check "idp: --amr/--acr/--id-token-ttl/--client-id shape the ID token" \
-	jqe '.amr == ["hwk"] and .acr == "urn:kmfa:test" and .aud == "other" and
+	jqe '.amr == ["hwk", "pin"] and .acr == "urn:kmfa:test" and .aud == "other" and
 	       .sub == "carol" and (.exp - .iat == 60)' <<<"$(jwt_json "$(jq -r .id_token "$T/tok.json")")"
 curl_ca -d client_id=other -d grant_type=refresh_token \
 	--data-urlencode "refresh_token=$(jq -r .refresh_token "$T/tok.json")" \
 	"$IDP_URL/token" >"$T/ref.json"
 check "idp: refreshed ID tokens keep amr and acr" \
-	jqe '.amr == ["hwk"] and .acr == "urn:kmfa:test"' <<<"$(jwt_json "$(jq -r .id_token "$T/ref.json")")"
+	jqe '.amr == ["hwk", "pin"] and .acr == "urn:kmfa:test"' <<<"$(jwt_json "$(jq -r .id_token "$T/ref.json")")"
 
 start_idp --no-refresh
 device_flow_start
@@ -176,6 +184,13 @@ approve_device "$(jq -r .user_code "$T/da.json")" ||
 poll "$(jq -r .device_code "$T/da.json")"
 check "idp: --no-refresh issues no refresh token, even for offline_access" \
 	jqe 'has("id_token") and (has("refresh_token") | not)' "$T/tok.json"
+
+device_flow_start
+deny_device "$(jq -r .verification_uri_complete "$T/da.json")" ||
+	not_ok "deny_device: the person says no"
+poll "$(jq -r .device_code "$T/da.json")"
+check "deny_device: the next poll answers access_denied" \
+	jqe '.error == "access_denied"' "$T/tok.json"
 
 # --- browser-approve.sh -------------------------------------------------------
 device_flow_start

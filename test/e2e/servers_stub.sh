@@ -9,9 +9,10 @@ curl_ca() { curl -sS --max-time 10 --cacert "$T/pki/ca.pem" "$@"; }
 DEVICE_GRANT=urn:ietf:params:oauth:grant-type:device_code
 
 start_stub_idp ok
+STUB1_URL=$STUB_URL STUB1_LOG=$STUB_LOG
 start_apiserver --issuer "$STUB_URL"
 start_apiserver --issuer "$STUB_URL" --required-claim amr=hwk
-API_AMR_URL=$API_URL API_AMR_LOG=$API_LOG
+API_AMR_URL=$API_URL
 start_apiserver --issuer "$STUB_URL"
 
 # stub_device_auth: POST the device authorization request -> $T/da.json
@@ -28,9 +29,8 @@ stub_poll() {
 # stub_login: a device flow, polling until the answer is not pending (the
 # stub enforces no interval, so no waiting); $T/tok.json holds the answer.
 stub_login() {
-	local i
 	stub_device_auth
-	for i in 1 2 3 4 5; do
+	for _ in 1 2 3 4 5; do
 		stub_poll
 		jqe '.error == "authorization_pending" or .error == "slow_down"' "$T/tok.json" ||
 			return 0
@@ -198,6 +198,19 @@ stub_scenario ok && stub_login
 stub_scenario no_id_token_on_refresh && stub_refresh
 check "stub no_id_token_on_refresh: refresh answer has tokens but no id_token" \
 	jqe '(has("id_token") | not) and (.access_token | length > 0)' "$T/ref.json"
+
+# --- TLS failures: a later --cert/--key overrides the run's server certificate --
+for c in expired wronghost; do
+	start_stub_idp ok --cert "$T/pki/$c.pem" --key "$T/pki/$c.key"
+	check "stub with the $c certificate: refused by a client trusting the CA" \
+		eval '! curl -s --max-time 5 --cacert "$T/pki/ca.pem" -o /dev/null \
+			"$STUB_URL/.well-known/openid-configuration" &&
+		      curl -s --max-time 5 -k -o /dev/null "$STUB_URL/.well-known/openid-configuration"'
+done
+start_stub_idp ok
+check "stub with the server certificate: refused by a client trusting another CA" \
+	eval '! curl -s --max-time 5 --cacert "$T/pki/other-ca.pem" -o /dev/null "$STUB_URL/jwks"'
+STUB_URL=$STUB1_URL STUB_LOG=$STUB1_LOG
 
 # --- control and counting ------------------------------------------------------------
 check "stub_scenario: an unknown scenario is refused" eval '! stub_scenario no_such_thing'

@@ -9,6 +9,8 @@
 #   KMFA_TEST_CA           CA file for the IdP's certificate (required)
 #   KMFA_TEST_LOGIN        login name, the ID token's sub (default: alice)
 #   KMFA_TEST_BROWSER_LOG  append one line per step here (optional)
+#   KMFA_TEST_DENY=1       press "abort" instead: the IdP then answers the
+#                          device code's polls with access_denied
 # It writes nothing to stdout (the plugin's stdout is kubectl's), never logs
 # cookies or codes, and exits 0 only when the IdP shows its success page.
 #
@@ -59,6 +61,14 @@ req GET "$url"
 xsrf=$(field xsrf) user_code=$(field user_code)
 [ -n "$xsrf" ] && [ -n "$user_code" ] || fail "no xsrf/user_code in the device page"
 
+if [ "${KMFA_TEST_DENY:-0}" = 1 ]; then
+	req POST "$origin/device" --data-urlencode "xsrf=$xsrf" \
+		--data-urlencode "user_code=$user_code" -d abort=yes
+	# oidc-provider re-renders the form with "interrupted" after an abort.
+	grep -q 'interrupted' "$body" || fail "abort was not taken (HTTP $CODE)"
+	note "denied"
+	exit 0
+fi
 req POST "$origin/device" --data-urlencode "xsrf=$xsrf" \
 	--data-urlencode "user_code=$user_code" -d confirm=yes
 [ "$CODE" = 303 ] || fail "POST /device answered $CODE (code unknown, expired or used?)"

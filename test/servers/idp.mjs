@@ -6,13 +6,14 @@
 // test/components/servers.sh approve_device drives its pages with curl.
 //
 //   node idp.mjs --cert PEM --key PEM [--log FILE] [--id-token-ttl SECONDS]
-//                [--client-id ID] [--amr VALUE] [--acr VALUE] [--no-refresh]
+//                [--client-id ID] [--amr V[,V...]] [--acr VALUE] [--no-refresh]
 //                [--interval N] [--issued-log FILE]
 //
 // --issued-log appends every refresh token and ID token it issues, one JSON
 // line each, so that the secret-hygiene tests can grep everything the
 // plugin wrote for them.  Test material only: a real IdP tells nobody.
 //
+// --amr takes a comma-separated list: the ID token's amr array.
 // Prints `READY {"port":N,"issuer":"https://127.0.0.1:N"}` once it serves.
 
 import crypto from 'node:crypto';
@@ -41,6 +42,11 @@ if (!(idTokenTtl > 0) || !(interval >= 0)) {
   process.exit(2);
 }
 const log = requestLog(opts.log);
+// Start-up progress on stderr ($T/idp.log), to tell where a slow start went.
+const t0 = process.hrtime.bigint();
+const progress = (what) => process.stderr.write(
+  `idp: ${what} after ${Number((process.hrtime.bigint() - t0) / 1000000n)} ms\n`,
+);
 
 // A fresh signing key per run; nothing is pasted in.
 const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -53,7 +59,9 @@ const jwk = {
 
 // The issuer URL needs the port, so listen first and attach the provider's
 // handler once it exists; nothing can connect before READY is printed.
+progress('signing key made');
 const { server, port } = await listenTls(opts.cert, opts.key);
+progress(`listening on ${port}`);
 const issuer = `https://127.0.0.1:${port}`;
 
 const provider = new Provider(issuer, {
@@ -102,7 +110,7 @@ const provider = new Provider(issuer, {
 const interactionResult = provider.interactionResult.bind(provider);
 provider.interactionResult = (req, res, result, options) => {
   if (result?.login) {
-    if (opts.amr !== undefined) result.login.amr = [opts.amr];
+    if (opts.amr !== undefined) result.login.amr = opts.amr.split(',');
     if (opts.acr !== undefined) result.login.acr = opts.acr;
   }
   return interactionResult(req, res, result, options);
@@ -144,4 +152,5 @@ provider.on('server_error', (_ctx, err) => process.stderr.write(`server_error: $
 
 server.on('request', provider.callback());
 exitOnSignals(server);
+progress('ready');
 ready({ port, issuer });
