@@ -82,6 +82,8 @@ deadline_start(struct deadline *d, int64_t ms)
 	if (d->thread == NULL) {
 		g_object_unref(d->cancel);
 		d->cancel = NULL;
+		g_mutex_clear(&d->mu);
+		g_cond_clear(&d->cond);
 		return kmfa_fail(KMFA_ERR_INTERNAL, "cannot start a thread to "
 		    "bound the keyring call");
 	}

@@ -6,6 +6,7 @@
  *
  *   present   an unlocked default collection
  *   locked    the same collection, locked
+ *   stopped   gnome-keyring owns its name but is frozen by SIGSTOP
  *   absent    a session bus with no Secret Service on it
  *
  * Without the variable (test/run's plain unit pass) the cases that need no
@@ -610,6 +611,40 @@ test_locked_list_still_lists(void **state)
 	kmfa_store_free(&s);
 }
 
+/* ---- stopped: gnome-keyring owns the name but is frozen (SIGSTOP) ---- */
+
+static void
+test_auto_gives_up_on_a_frozen_secret_service(void **state)
+{
+	struct kmfa_store *s;
+	int64_t t0 = now_ms();
+	(void)state;
+
+	s = open_store(KMFA_STORAGE_AUTO, KMFA_OK);
+	assert_true(now_ms() - t0 < 2000);
+	assert_string_equal(kmfa_store_kind(s), "disk");
+	assert_string_equal(kmfa_store_reason(s),
+	    "the Secret Service did not answer in time");
+	kmfa_store_free(&s);
+}
+
+static void
+test_load_from_a_frozen_secret_service_is_bounded(void **state)
+{
+	char *json = NULL;
+	size_t len = 0;
+	int64_t t0 = now_ms(), took;
+	(void)state;
+
+	kmfa_report_clear();
+	assert_int_equal(kmfa_keyring_load(KEY_SEED, &json, &len), KMFA_ERR_IO);
+	took = now_ms() - t0;
+	assert_true(took >= KMFA_KEYRING_CALL_MS - 100);
+	assert_true(took < KMFA_KEYRING_CALL_MS + 1500);
+	assert_null(json);
+	assert_non_null(strstr(kmfa_report_cause(), "did not answer within"));
+}
+
 /* ---- absent: a bus, no Secret Service (activation is configured) ---- */
 
 static void
@@ -691,6 +726,10 @@ main(void)
 		cmocka_unit_test(test_locked_remove_keeps_item_drops_mirror),
 		cmocka_unit_test(test_locked_list_still_lists),
 	};
+	const struct CMUnitTest stopped[] = {
+		cmocka_unit_test(test_auto_gives_up_on_a_frozen_secret_service),
+		cmocka_unit_test(test_load_from_a_frozen_secret_service_is_bounded),
+	};
 	const struct CMUnitTest absent[] = {
 		cmocka_unit_test(test_auto_on_a_bus_without_secret_service_uses_disk),
 		cmocka_unit_test(test_explicit_keyring_without_secret_service_fails_fast),
@@ -710,6 +749,9 @@ main(void)
 	if (strcmp(mode, "locked") == 0)
 		return cmocka_run_group_tests_name("store_keyring (locked)",
 		    locked, setup, teardown);
+	if (strcmp(mode, "stopped") == 0)
+		return cmocka_run_group_tests_name("store_keyring (stopped)",
+		    stopped, setup, teardown);
 	if (strcmp(mode, "absent") == 0)
 		return cmocka_run_group_tests_name("store_keyring (absent)",
 		    absent, setup, teardown);
