@@ -73,28 +73,32 @@ $(BUILD)/%.o: %.c $(wildcard lib/*.h plugin/*.h test/softkey/*.h)
 
 $(BUILD)/libkmfa.a: $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	rm -f $@
-	ar rcs $@ $^
+	@rm -f $@
+	@ar rcs $@ $^
 
 # The front links libc and cJSON only; if a light module ever reaches for a
 # heavy symbol, this link fails, which is the point.
 $(FRONT): $(BUILD)/plugin/front.o $(BUILD)/libkmfa.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDHARDEN) -o $@ $^ $(call pc_libs,$(FRONT_PKGS))
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) $(LDHARDEN) -o $@ $^ $(call pc_libs,$(FRONT_PKGS))
 
 $(CORE): $(CORE_OBJS) $(BUILD)/libkmfa.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDHARDEN) -o $@ $^ $(call pc_libs,$(HEAVY_PKGS))
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) $(LDHARDEN) -o $@ $^ $(call pc_libs,$(HEAVY_PKGS))
 
-$(BUILD)/test/unit/%: test/unit/%.c $(BUILD)/libkmfa.a
+$(BUILD)/test/unit/%: test/unit/%.c $(BUILD)/libkmfa.a $(wildcard lib/*.h test/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes \
+	@echo "  LD      $@"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes \
 	    $(call pc_cflags,$(HEAVY_PKGS) cmocka) $(LDHARDEN) -o $@ $< \
 	    $(BUILD)/libkmfa.a $(call pc_libs,$(HEAVY_PKGS) cmocka)
 
 $(BUILD)/test/softkey/kmfa-softkey: $(SOFTKEY_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDHARDEN) -o $@ $^ $(call pc_libs,$(SOFTKEY_PKGS))
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) $(LDHARDEN) -o $@ $^ $(call pc_libs,$(SOFTKEY_PKGS))
 
 test-bins: all $(UNIT_BINS) $(SOFTKEY)
 

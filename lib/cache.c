@@ -45,9 +45,9 @@ kmfa_cache_load(const char *path, struct kmfa_record **out)
 	if ((r = kmfa_file_read_private(path, KMFA_RECORD_MAX, &buf, &len))
 	    != KMFA_OK)
 		return r;
-	if ((r = kmfa_record_decode(buf, len, out)) != KMFA_OK)
-		r = kmfa_fail(r, "cache entry %s is damaged; it will be "
-		    "replaced at the next login", path);
+	if ((r = kmfa_record_decode(buf, len, out)) == KMFA_ERR_CONFIG)
+		r = kmfa_fail(KMFA_ERR_DAMAGED, "cache entry %s is damaged; "
+		    "it will be replaced at the next login", path);
 	kmfa_freezero(buf, len + 1);
 	return r;
 }

@@ -17,7 +17,11 @@ char *kmfa_cache_path(const char *dir, const char *key, const char *suffix);
 /* "$XDG_RUNTIME_DIR/kubectl-mfa", or NULL when there is no runtime folder. */
 char *kmfa_runtime_dir(void);
 
-/* Read and decode a record file.  KMFA_ERR_NOTFOUND when absent. */
+/*
+ * Read and decode a record file.  KMFA_ERR_NOTFOUND when absent,
+ * KMFA_ERR_DAMAGED (cause recorded) when it does not parse, KMFA_ERR_CONFIG
+ * when it is not a private file.
+ */
 int kmfa_cache_load(const char *path, struct kmfa_record **out);
 
 /* Encode and atomically write rec (with or without its refresh token). */

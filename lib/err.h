@@ -14,6 +14,7 @@ enum kmfa_err {
 	KMFA_ERR_IO,		/* local file or system call failed: exit 1 */
 	KMFA_ERR_LOCKED,	/* the per-entry lock stayed busy: exit 1 */
 	KMFA_ERR_NOTFOUND,	/* no such entry; a normal miss, not a failure */
+	KMFA_ERR_DAMAGED,	/* a stored entry does not parse: a miss, replaced */
 	KMFA_ERR_USAGE,		/* bad command line: exit 2 */
 	KMFA_ERR_CONFIG,	/* bad configuration or environment: exit 2 */
 	KMFA_ERR_UNATTENDED,	/* a login is needed, nobody is present: exit 3 */

@@ -27,7 +27,7 @@ kmfa_file_read_private(const char *path, size_t max, char **out, size_t *len)
 	*out = NULL;
 	*len = 0;
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		if (errno == ENOENT)
+		if (errno == ENOENT || errno == ENOTDIR)
 			return KMFA_ERR_NOTFOUND;
 		if (errno == ELOOP)
 			return kmfa_fail(KMFA_ERR_CONFIG,

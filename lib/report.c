@@ -106,6 +106,7 @@ kmfa_strerror(int err)
 	case KMFA_ERR_IO: return "input/output error";
 	case KMFA_ERR_LOCKED: return "another kubectl-mfa holds the lock";
 	case KMFA_ERR_NOTFOUND: return "not found";
+	case KMFA_ERR_DAMAGED: return "damaged entry";
 	case KMFA_ERR_USAGE: return "bad usage";
 	case KMFA_ERR_CONFIG: return "bad configuration";
 	case KMFA_ERR_UNATTENDED: return "a login is needed but nobody is present";

@@ -47,9 +47,13 @@ not_ok() {
 	_kmfa_failed=1
 }
 # check NAME COMMAND...: one case that passes when COMMAND succeeds.
+# check NAME 'CONDITION': with one string, it is evaluated as shell, so
+# conditions joined with && or || stay inside the case.
 check() {
 	local name=$1; shift
-	if "$@"; then ok "$name"; else not_ok "$name"; fi
+	if [ $# -eq 1 ]; then
+		if eval "$1"; then ok "$name"; else not_ok "$name"; fi
+	elif "$@"; then ok "$name"; else not_ok "$name"; fi
 }
 # Abort the script: a component did not start, so nothing after it can be
 # trusted.  Counted as a failure.

@@ -1,0 +1,323 @@
+/*
+ * status and logout.  status reads without the lock and never logs in: it
+ * is what CI runs first (`status --min-valid 15m`) to fail early rather
+ * than halfway through a deploy.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "cache.h"
+#include "commands.h"
+#include "err.h"
+#include "file.h"
+#include "http.h"
+#include "oidc.h"
+#include "record.h"
+#include "report.h"
+#include "store.h"
+#include "util.h"
+
+static int
+need_issuer(const struct kmfa_config *cfg)
+{
+	if (cfg->issuer == NULL || cfg->client_id == NULL)
+		return kmfa_fail(KMFA_ERR_USAGE, "--oidc-issuer-url and "
+		    "--oidc-client-id are required (or --all)");
+	return KMFA_OK;
+}
+
+static const char *
+refresh_state(const struct kmfa_record *rec)
+{
+	if (rec == NULL || rec->refresh == NULL)
+		return "none";
+	return rec->refresh_sealed ? "sealed" : "unsealed";
+}
+
+static void
+fmt_left(int64_t s, char *out, size_t n)
+{
+	if (s >= 3600)
+		(void)snprintf(out, n, "%lldh%02lldm", (long long)(s / 3600),
+		    (long long)(s % 3600 / 60));
+	else
+		(void)snprintf(out, n, "%lldm%02llds", (long long)(s / 60),
+		    (long long)(s % 60));
+}
+
+/* Human-readable lines for one entry. */
+static void
+print_entry(const struct kmfa_store *st, const struct kmfa_record *rec,
+    int64_t until, int64_t now)
+{
+	char ts[21] = "?", left[32];
+
+	printf("storage:   %s%s%s%s\n", kmfa_store_kind(st),
+	    kmfa_store_reason(st) ? " (" : "",
+	    kmfa_store_reason(st) ? kmfa_store_reason(st) : "",
+	    kmfa_store_reason(st) ? ")" : "");
+	if (rec == NULL) {
+		printf("token:     none cached\n");
+		return;
+	}
+	printf("issuer:    %s\nclient id: %s\nsubject:   %s\n",
+	    rec->issuer ? rec->issuer : "?", rec->client_id ? rec->client_id :
+	    "?", rec->subject ? rec->subject : "?");
+	(void)kmfa_rfc3339(until, ts);
+	if (until > now) {
+		fmt_left(until - now, left, sizeof(left));
+		printf("token:     valid until %s (%s left)\n", ts, left);
+	} else {
+		printf("token:     expired (usable until %s)\n", ts);
+	}
+	if (rec->touched_at > 0) {
+		(void)kmfa_rfc3339(rec->touched_at, ts);
+		printf("touch:     %s with %s\n", ts,
+		    rec->key_name ? rec->key_name : "a security key");
+	}
+	if (rec->refresh == NULL)
+		printf("refresh:   none\n");
+	else if (rec->refresh_sealed)
+		printf("refresh:   present, sealed under the security key\n");
+	else
+		printf("refresh:   present, NOT sealed (no security key with "
+		    "hmac-secret protects it)\n");
+}
+
+static cJSON *
+entry_json(const struct kmfa_store *st, const char *key,
+    const struct kmfa_record *rec, int64_t until, int64_t now)
+{
+	cJSON *o = cJSON_CreateObject();
+	char ts[21];
+
+	if (o == NULL)
+		return NULL;
+	cJSON_AddStringToObject(o, "storage", kmfa_store_kind(st));
+	cJSON_AddStringToObject(o, "key", key);
+	cJSON_AddBoolToObject(o, "cached", rec != NULL);
+	cJSON_AddBoolToObject(o, "valid", rec != NULL && until > now);
+	if (rec != NULL) {
+		if (rec->issuer)
+			cJSON_AddStringToObject(o, "issuer", rec->issuer);
+		if (rec->client_id)
+			cJSON_AddStringToObject(o, "client_id", rec->client_id);
+		if (rec->subject)
+			cJSON_AddStringToObject(o, "subject", rec->subject);
+		if (kmfa_rfc3339(until, ts) == 0)
+			cJSON_AddStringToObject(o, "valid_until", ts);
+		cJSON_AddNumberToObject(o, "seconds_left",
+		    (double)(until > now ? until - now : 0));
+		cJSON_AddStringToObject(o, "refresh", refresh_state(rec));
+		if (rec->key_name)
+			cJSON_AddStringToObject(o, "key_name", rec->key_name);
+	}
+	return o;
+}
+
+/* How long rec may be used; with --all there is no configuration to
+ * compare with, so only the token's own expiry and the skew count. */
+static int64_t
+until_of(const struct kmfa_config *cfg, const struct kmfa_record *rec,
+    const char *identity)
+{
+	if (rec == NULL)
+		return 0;
+	if (identity == NULL)
+		return rec->token_exp - cfg->skew;
+	return kmfa_record_usable_until(rec, cfg, identity);
+}
+
+int
+kmfa_cmd_status(struct kmfa_config *cfg)
+{
+	struct kmfa_store *st = NULL;
+	struct kmfa_record *rec = NULL;
+	char **keys = NULL, one[65], *identity = NULL, *text = NULL;
+	size_t n = 0;
+	cJSON *arr = NULL;
+	int64_t now = kmfa_now(), need = cfg->min_valid > 0 ? cfg->min_valid : 0;
+	int r, good = 0, total = 0;
+
+	if (!cfg->all && (r = need_issuer(cfg)) != KMFA_OK)
+		return r;
+	if ((r = kmfa_store_open(cfg, &st)) != KMFA_OK)
+		goto out;
+	r = KMFA_ERR_NOMEM;
+	if ((arr = cJSON_CreateArray()) == NULL)
+		goto out;
+	if (cfg->all) {
+		if ((r = kmfa_store_list(st, &keys, &n)) != KMFA_OK)
+			goto out;
+	} else {
+		if ((identity = kmfa_config_identity(cfg)) == NULL ||
+		    kmfa_config_cache_key(cfg, one) != KMFA_OK)
+			goto out;
+	}
+	for (size_t i = 0; i < (cfg->all ? n : 1); i++) {
+		const char *key = cfg->all ? keys[i] : one;
+		int64_t until;
+
+		r = kmfa_store_load(st, key, &rec);
+		if (r == KMFA_ERR_DAMAGED) {
+			kmfa_warn("%s", kmfa_report_cause());
+			kmfa_report_clear();
+		} else if (r != KMFA_OK && r != KMFA_ERR_NOTFOUND) {
+			goto out;
+		}
+		until = until_of(cfg, rec, identity);
+		total++;
+		if (rec != NULL && until - now >= need && until > now)
+			good++;
+		if (cfg->json)
+			cJSON_AddItemToArray(arr, entry_json(st, key, rec,
+			    until, now));
+		else {
+			if (i > 0)
+				putchar('\n');
+			print_entry(st, rec, until, now);
+		}
+		kmfa_record_free(&rec);
+	}
+	if (cfg->json) {
+		cJSON *doc = cfg->all ? arr : cJSON_DetachItemFromArray(arr, 0);
+		if (doc == NULL || (text = cJSON_Print(doc)) == NULL) {
+			if (doc != arr)
+				cJSON_Delete(doc);
+			r = KMFA_ERR_NOMEM;
+			goto out;
+		}
+		if (doc != arr)
+			cJSON_Delete(doc);
+		printf("%s\n", text);
+	} else if (cfg->all && total == 0) {
+		printf("no cached tokens\n");
+	}
+	/* Exit 0 only if a token is valid, for --min-valid when given. */
+	kmfa_cmd_exit_override = good > 0 && (cfg->all || good == total) ? 0 : 1;
+	r = KMFA_OK;
+out:
+	cJSON_free(text);
+	cJSON_Delete(arr);
+	kmfa_store_list_free(keys, n);
+	kmfa_record_free(&rec);
+	kmfa_store_free(&st);
+	free(identity);
+	return r;
+}
+
+/*
+ * Revoke an unsealed refresh token at the IdP (RFC 7009).  Failures are
+ * reported and do not stop the local logout: the local copy goes anyway.
+ */
+static void
+revoke(const struct kmfa_config *cfg, const struct kmfa_record *rec)
+{
+	struct kmfa_config c = *cfg;
+	struct kmfa_http *h = NULL;
+	struct kmfa_oidc *o = NULL;
+	int r;
+
+	if (rec->refresh == NULL)
+		return;
+	if (rec->refresh_sealed) {
+		kmfa_info("the refresh token was sealed under your security "
+		    "key and is deleted here; revocation at the identity "
+		    "provider was skipped (it cannot be read without a touch)");
+		return;
+	}
+	/* Revoke at the issuer the record came from (logout --all). */
+	c.issuer = rec->issuer;
+	c.client_id = rec->client_id;
+	if (c.issuer == NULL || c.client_id == NULL)
+		return;
+	if ((r = kmfa_http_new(&c, &h)) != KMFA_OK)
+		goto out;
+	kmfa_http_set_deadline(h, kmfa_now() + 30);
+	if ((r = kmfa_oidc_discover(h, &c, &o)) != KMFA_OK)
+		goto out;
+	r = kmfa_oidc_revoke(h, o, &c, rec->refresh);
+	if (r == KMFA_OK)
+		kmfa_info("the refresh token was revoked at %s", c.issuer);
+	else if (r == KMFA_ERR_NOTFOUND)
+		kmfa_info("%s advertises no revocation endpoint; revocation "
+		    "at the identity provider was skipped", c.issuer);
+out:
+	if (r != KMFA_OK && r != KMFA_ERR_NOTFOUND)
+		kmfa_warn("could not revoke the refresh token at %s: %s",
+		    c.issuer, kmfa_report_cause() ? kmfa_report_cause() :
+		    kmfa_strerror(r));
+	kmfa_report_clear();
+	kmfa_oidc_free(&o);
+	kmfa_http_free(&h);
+}
+
+/* Remove key from the store and from every place a copy may be. */
+static int
+drop(const struct kmfa_config *cfg, struct kmfa_store *st, const char *key)
+{
+	char *path, *rt;
+	int r;
+
+	if ((r = kmfa_store_remove(st, key)) != KMFA_OK)
+		return r;
+	if ((path = kmfa_cache_path(cfg->cache_dir, key, ".json")) != NULL) {
+		(void)kmfa_file_remove(path);
+		free(path);
+	}
+	if ((rt = kmfa_runtime_dir()) != NULL) {
+		if ((path = kmfa_cache_path(rt, key, ".json")) != NULL) {
+			(void)kmfa_file_remove(path);
+			free(path);
+		}
+		free(rt);
+	}
+	return KMFA_OK;
+}
+
+int
+kmfa_cmd_logout(struct kmfa_config *cfg)
+{
+	struct kmfa_store *st = NULL;
+	struct kmfa_record *rec = NULL;
+	char **keys = NULL, one[65];
+	size_t n = 0, dropped = 0;
+	int r;
+
+	if (!cfg->all && (r = need_issuer(cfg)) != KMFA_OK)
+		return r;
+	if ((r = kmfa_store_open(cfg, &st)) != KMFA_OK)
+		goto out;
+	if (cfg->all) {
+		if ((r = kmfa_store_list(st, &keys, &n)) != KMFA_OK)
+			goto out;
+	} else if ((r = kmfa_config_cache_key(cfg, one)) != KMFA_OK) {
+		goto out;
+	}
+	for (size_t i = 0; i < (cfg->all ? n : 1); i++) {
+		const char *key = cfg->all ? keys[i] : one;
+
+		r = kmfa_store_load(st, key, &rec);
+		if (r == KMFA_OK) {
+			revoke(cfg, rec);
+			dropped++;
+		} else if (r != KMFA_ERR_NOTFOUND && r != KMFA_ERR_DAMAGED) {
+			goto out;
+		}
+		kmfa_report_clear();
+		if ((r = drop(cfg, st, key)) != KMFA_OK)
+			goto out;
+		kmfa_record_free(&rec);
+	}
+	kmfa_info("logged out: %zu cached token%s removed", dropped,
+	    dropped == 1 ? "" : "s");
+	r = KMFA_OK;
+out:
+	kmfa_store_list_free(keys, n);
+	kmfa_record_free(&rec);
+	kmfa_store_free(&st);
+	return r;
+}

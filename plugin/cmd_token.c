@@ -1,0 +1,88 @@
+/*
+ * get-token and login.  get-token prints the ExecCredential on stdout and
+ * nothing else; login prints only a line for the person on stderr.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "err.h"
+#include "execinfo.h"
+#include "flow.h"
+#include "report.h"
+#include "util.h"
+
+static int
+write_stdout(const struct kmfa_buf *b)
+{
+	const char *p = b->data;
+	size_t n = b->len;
+
+	while (n > 0) {
+		ssize_t w = write(STDOUT_FILENO, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return kmfa_fail(KMFA_ERR_IO, "cannot write the "
+			    "credential to stdout: %s", strerror(errno));
+		p += w;
+		n -= (size_t)w;
+	}
+	return KMFA_OK;
+}
+
+static void
+say_logged_in(const struct kmfa_flow_result *res)
+{
+	char ts[21] = "?";
+
+	(void)kmfa_rfc3339(res->until, ts);
+	kmfa_info("logged in as %s; token valid until %s (%s storage%s%s)",
+	    res->subject[0] ? res->subject : "(unknown)", ts, res->storage,
+	    res->storage_reason ? ": " : "",
+	    res->storage_reason ? res->storage_reason : "");
+	if (res->has_refresh && !res->sealed)
+		kmfa_info("the refresh token is stored unsealed (no security "
+		    "key with hmac-secret seals it)");
+}
+
+static int
+run(struct kmfa_config *cfg, enum kmfa_flow_mode mode)
+{
+	struct kmfa_execinfo ei;
+	struct kmfa_buf cred = { 0 };
+	struct kmfa_flow_result res;
+	int r;
+
+	memset(&res, 0, sizeof(res));
+	if ((r = kmfa_execinfo_parse(getenv("KUBERNETES_EXEC_INFO"), &ei))
+	    != KMFA_OK)
+		goto out;
+	if ((r = kmfa_flow_run(cfg, &ei, mode, &cred, &res)) != KMFA_OK)
+		goto out;
+	if (mode == KMFA_FLOW_LOGIN) {
+		say_logged_in(&res);
+	} else {
+		if (res.logged_in && isatty(STDERR_FILENO))
+			say_logged_in(&res);
+		r = write_stdout(&cred);
+	}
+out:
+	kmfa_buf_wipe(&cred);
+	return r;
+}
+
+int
+kmfa_cmd_get_token(struct kmfa_config *cfg)
+{
+	return run(cfg, KMFA_FLOW_GET_TOKEN);
+}
+
+int
+kmfa_cmd_login(struct kmfa_config *cfg)
+{
+	return run(cfg, KMFA_FLOW_LOGIN);
+}
