@@ -412,8 +412,8 @@ kmfa_keyring_load(const char *key, char **json, size_t *len)
 	}
 	secret = secret_value_get(value, &n);
 	if (n == 0 || memchr(secret, '\0', n) != NULL) {
-		r = kmfa_fail(KMFA_ERR_IO, "keyring: the kubectl-mfa item "
-		    "holds no text; it will be replaced at the next login");
+		r = kmfa_fail(KMFA_ERR_DAMAGED, "keyring: the kubectl-mfa "
+		    "item holds no text; it will be replaced at the next login");
 		goto out;
 	}
 	r = KMFA_ERR_NOMEM;
