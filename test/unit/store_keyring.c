@@ -422,6 +422,23 @@ test_load_drops_an_orphan_mirror(void **state)
 	kmfa_store_free(&s);
 }
 
+/* Damaged like a damaged file: a miss the flow warns about, not exit 2. */
+static void
+test_damaged_item_is_damaged(void **state)
+{
+	struct kmfa_store *s = open_store(KMFA_STORAGE_KEYRING, KMFA_OK);
+	struct kmfa_record *got = NULL;
+	(void)state;
+
+	assert_int_equal(kmfa_keyring_save(KEY_C, "kubectl-mfa: damaged",
+	    "{\"not\": \"a record\"}"), KMFA_OK);
+	assert_int_equal(kmfa_store_load(s, KEY_C, &got), KMFA_ERR_DAMAGED);
+	assert_null(got);
+	assert_non_null(strstr(kmfa_report_cause(), "is damaged"));
+	assert_int_equal(kmfa_store_remove(s, KEY_C), KMFA_OK);
+	kmfa_store_free(&s);
+}
+
 static void
 test_list_finds_every_item(void **state)
 {
@@ -714,6 +731,7 @@ main(void)
 		cmocka_unit_test(test_save_replaces_the_item),
 		cmocka_unit_test(test_load_rewrites_a_missing_mirror),
 		cmocka_unit_test(test_load_drops_an_orphan_mirror),
+		cmocka_unit_test(test_damaged_item_is_damaged),
 		cmocka_unit_test(test_list_finds_every_item),
 		cmocka_unit_test(test_remove_drops_item_and_mirror),
 		cmocka_unit_test(test_no_runtime_dir_means_no_mirror),
