@@ -82,6 +82,8 @@ deadline_start(struct deadline *d, int64_t ms)
 	if (d->thread == NULL) {
 		g_object_unref(d->cancel);
 		d->cancel = NULL;
+		g_mutex_clear(&d->mu);
+		g_cond_clear(&d->cond);
 		return kmfa_fail(KMFA_ERR_INTERNAL, "cannot start a thread to "
 		    "bound the keyring call");
 	}
@@ -410,8 +412,8 @@ kmfa_keyring_load(const char *key, char **json, size_t *len)
 	}
 	secret = secret_value_get(value, &n);
 	if (n == 0 || memchr(secret, '\0', n) != NULL) {
-		r = kmfa_fail(KMFA_ERR_IO, "keyring: the kubectl-mfa item "
-		    "holds no text; it will be replaced at the next login");
+		r = kmfa_fail(KMFA_ERR_DAMAGED, "keyring: the kubectl-mfa "
+		    "item holds no text; it will be replaced at the next login");
 		goto out;
 	}
 	r = KMFA_ERR_NOMEM;

@@ -36,8 +36,9 @@ int kmfa_keyring_probe(int64_t timeout_ms, const char **why);
  * KMFA_ERR_NOTFOUND when there is no such item (no cause recorded);
  * KMFA_ERR_LOCKED when the item or its collection is locked (no cause
  * recorded: the caller decides what a locked keyring means; this never
- * unlocks, because unlocking may pop a window); KMFA_ERR_IO with a cause
- * for any other failure, a time-out included.
+ * unlocks, because unlocking may pop a window); KMFA_ERR_DAMAGED with a
+ * cause when the secret is empty or not text; KMFA_ERR_IO with a cause for
+ * any other failure, a time-out included.
  */
 int kmfa_keyring_load(const char *key, char **json, size_t *len);
 

@@ -237,11 +237,12 @@ keyring_load(struct kmfa_store *s, const char *key, struct kmfa_record **out)
 	}
 	if (r != KMFA_OK)
 		goto out;
-	if ((r = kmfa_record_decode(json, len, out)) != KMFA_OK) {
-		r = kmfa_fail(r, "the keyring item for cache entry %.12s is "
-		    "damaged; it will be replaced at the next login", key);
+	if ((r = kmfa_record_decode(json, len, out)) == KMFA_ERR_CONFIG)
+		r = kmfa_fail(KMFA_ERR_DAMAGED, "the keyring item for cache "
+		    "entry %.12s is damaged; it will be replaced at the next "
+		    "login", key);
+	if (r != KMFA_OK)
 		goto out;
-	}
 	mirror_refresh(s, key, *out);
 	r = KMFA_OK;
 out:

@@ -35,17 +35,22 @@ keyring_has_owner() {
 }
 
 start_session_bus() {
-	local sock=$T/bus pidfile=$T/bus.pid
+	local sock=$T/bus fifo=$T/bus.fifo fd line
 	[ -n "${BUS_PID:-}" ] && return 0
 	# The standard session configuration, service activation included, so
 	# that tests can show the plugin never activates a Secret Service.
-	# --fork returns once the bus listens; the daemon's PID is how we stop it.
-	dbus-daemon --session --fork --nopidfile --address="unix:path=$sock" \
-	    --print-pid=1 >"$pidfile" 2>"$T/bus.log" ||
+	# Not --fork: as our child it is stopped and reaped by PID at exit; it
+	# prints its address on fd 3 once it listens.
+	mkfifo "$fifo"
+	dbus-daemon --session --nofork --nopidfile --address="unix:path=$sock" \
+	    --print-address=3 3>"$fifo" 2>"$T/bus.log" &
+	BUS_PID=$!
+	_kmfa_pids+=("$BUS_PID")
+	exec {fd}<"$fifo"
+	read -r -t 10 -u "$fd" line ||
 		die "dbus-daemon did not start: $(tail -3 "$T/bus.log")"
-	BUS_PID=$(head -1 "$pidfile")
-	case $BUS_PID in '' | *[!0-9]*) die "dbus-daemon printed no PID" ;; esac
-	at_exit "kill $BUS_PID"
+	exec {fd}<&-
+	contains "$line" "unix:path=$sock" || die "dbus-daemon listens on '$line'"
 	export DBUS_SESSION_BUS_ADDRESS="unix:path=$sock"
 	_keyring_guard
 }

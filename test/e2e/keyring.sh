@@ -65,6 +65,12 @@ check "locked: a load says so in one line" \
 check "locked: nothing asked for a prompt" \
 	bash -c "! grep -qi prompt '$T/keyring.log'"
 
+# --- a Secret Service that owns its name and never answers ---
+kill -STOP "$KEYRING_PID"
+at_exit "kill -CONT $KEYRING_PID"
+unit stopped
+kill -CONT "$KEYRING_PID"
+
 # --- a bus without a Secret Service; the standard session config would
 # activate gnome-keyring for org.freedesktop.secrets if anyone asked ---
 kill "$KEYRING_PID"

@@ -6,6 +6,7 @@
  *
  *   present   an unlocked default collection
  *   locked    the same collection, locked
+ *   stopped   gnome-keyring owns its name but is frozen by SIGSTOP
  *   absent    a session bus with no Secret Service on it
  *
  * Without the variable (test/run's plain unit pass) the cases that need no
@@ -421,6 +422,23 @@ test_load_drops_an_orphan_mirror(void **state)
 	kmfa_store_free(&s);
 }
 
+/* Damaged like a damaged file: a miss the flow warns about, not exit 2. */
+static void
+test_damaged_item_is_damaged(void **state)
+{
+	struct kmfa_store *s = open_store(KMFA_STORAGE_KEYRING, KMFA_OK);
+	struct kmfa_record *got = NULL;
+	(void)state;
+
+	assert_int_equal(kmfa_keyring_save(KEY_C, "kubectl-mfa: damaged",
+	    "{\"not\": \"a record\"}"), KMFA_OK);
+	assert_int_equal(kmfa_store_load(s, KEY_C, &got), KMFA_ERR_DAMAGED);
+	assert_null(got);
+	assert_non_null(strstr(kmfa_report_cause(), "is damaged"));
+	assert_int_equal(kmfa_store_remove(s, KEY_C), KMFA_OK);
+	kmfa_store_free(&s);
+}
+
 static void
 test_list_finds_every_item(void **state)
 {
@@ -610,6 +628,40 @@ test_locked_list_still_lists(void **state)
 	kmfa_store_free(&s);
 }
 
+/* ---- stopped: gnome-keyring owns the name but is frozen (SIGSTOP) ---- */
+
+static void
+test_auto_gives_up_on_a_frozen_secret_service(void **state)
+{
+	struct kmfa_store *s;
+	int64_t t0 = now_ms();
+	(void)state;
+
+	s = open_store(KMFA_STORAGE_AUTO, KMFA_OK);
+	assert_true(now_ms() - t0 < 2000);
+	assert_string_equal(kmfa_store_kind(s), "disk");
+	assert_string_equal(kmfa_store_reason(s),
+	    "the Secret Service did not answer in time");
+	kmfa_store_free(&s);
+}
+
+static void
+test_load_from_a_frozen_secret_service_is_bounded(void **state)
+{
+	char *json = NULL;
+	size_t len = 0;
+	int64_t t0 = now_ms(), took;
+	(void)state;
+
+	kmfa_report_clear();
+	assert_int_equal(kmfa_keyring_load(KEY_SEED, &json, &len), KMFA_ERR_IO);
+	took = now_ms() - t0;
+	assert_true(took >= KMFA_KEYRING_CALL_MS - 100);
+	assert_true(took < KMFA_KEYRING_CALL_MS + 1500);
+	assert_null(json);
+	assert_non_null(strstr(kmfa_report_cause(), "did not answer within"));
+}
+
 /* ---- absent: a bus, no Secret Service (activation is configured) ---- */
 
 static void
@@ -679,6 +731,7 @@ main(void)
 		cmocka_unit_test(test_save_replaces_the_item),
 		cmocka_unit_test(test_load_rewrites_a_missing_mirror),
 		cmocka_unit_test(test_load_drops_an_orphan_mirror),
+		cmocka_unit_test(test_damaged_item_is_damaged),
 		cmocka_unit_test(test_list_finds_every_item),
 		cmocka_unit_test(test_remove_drops_item_and_mirror),
 		cmocka_unit_test(test_no_runtime_dir_means_no_mirror),
@@ -690,6 +743,10 @@ main(void)
 		cmocka_unit_test(test_locked_save_fails_without_prompt),
 		cmocka_unit_test(test_locked_remove_keeps_item_drops_mirror),
 		cmocka_unit_test(test_locked_list_still_lists),
+	};
+	const struct CMUnitTest stopped[] = {
+		cmocka_unit_test(test_auto_gives_up_on_a_frozen_secret_service),
+		cmocka_unit_test(test_load_from_a_frozen_secret_service_is_bounded),
 	};
 	const struct CMUnitTest absent[] = {
 		cmocka_unit_test(test_auto_on_a_bus_without_secret_service_uses_disk),
@@ -710,6 +767,9 @@ main(void)
 	if (strcmp(mode, "locked") == 0)
 		return cmocka_run_group_tests_name("store_keyring (locked)",
 		    locked, setup, teardown);
+	if (strcmp(mode, "stopped") == 0)
+		return cmocka_run_group_tests_name("store_keyring (stopped)",
+		    stopped, setup, teardown);
 	if (strcmp(mode, "absent") == 0)
 		return cmocka_run_group_tests_name("store_keyring (absent)",
 		    absent, setup, teardown);
