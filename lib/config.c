@@ -327,6 +327,10 @@ kmfa_config_finish(struct kmfa_config *cfg)
 	    "kubectl-mfa/credentials.json")) == NULL)
 		return kmfa_fail(KMFA_ERR_CONFIG, "cannot find a config folder: "
 		    "set HOME or XDG_CONFIG_HOME, or pass --fido2-credentials");
+	/* Checked here, not in a command: the front answers cache hits and
+	 * must refuse the same configurations as the full program. */
+	if (cfg->timeout == 0)
+		return kmfa_fail(KMFA_ERR_USAGE, "--timeout must be more than 0s");
 	return KMFA_OK;
 }
 

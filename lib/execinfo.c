@@ -36,7 +36,9 @@ kmfa_execinfo_parse(const char *env, struct kmfa_execinfo *out)
 		    "KUBERNETES_EXEC_INFO is larger than 64 KiB");
 		goto out;
 	}
-	if ((doc = cJSON_Parse(env)) == NULL || !cJSON_IsObject(doc)) {
+	/* require_null_terminated: nothing may follow the object. */
+	if ((doc = cJSON_ParseWithOpts(env, NULL, 1)) == NULL ||
+	    !cJSON_IsObject(doc)) {
 		r = kmfa_fail(KMFA_ERR_CONFIG,
 		    "KUBERNETES_EXEC_INFO is not a JSON object");
 		goto out;

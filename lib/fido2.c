@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -257,7 +258,7 @@ on_signal(int sig)
  * before it takes effect.
  */
 static int
-read_pin_tty(const char *prompt, char **out)
+read_pin_tty(const char *prompt, int timeout_ms, char **out)
 {
 	struct sigaction sa, old_int, old_term, old_hup;
 	struct termios saved, quiet;
@@ -285,9 +286,20 @@ read_pin_tty(const char *prompt, char **out)
 	(void)tcsetattr(fd, TCSAFLUSH, &quiet);
 	(void)!write(fd, prompt, strlen(prompt));
 	while (pin_signal == 0) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		char c;
-		ssize_t got = read(fd, &c, 1);
+		ssize_t got;
+		int pr;
 
+		/* --timeout bounds the whole login, a PIN nobody types too. */
+		if ((pr = poll(&pfd, 1, timeout_ms)) == 0) {
+			r = kmfa_fail(KMFA_ERR_FIDO2, "no PIN was entered in "
+			    "time (--timeout)");
+			goto out;
+		}
+		if (pr < 0 && errno == EINTR)
+			continue;
+		got = pr < 0 ? -1 : read(fd, &c, 1);
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0 || c == '\n' || c == '\r')
@@ -352,7 +364,7 @@ get_pin(struct session *s, const char **event)
 	    "security key (%d %s left): ", retries,
 	    retries == 1 ? "try" : "tries") < 0)
 		return KMFA_ERR_INTERNAL;
-	if (read_pin_tty(prompt, &s->pin) != KMFA_OK) {
+	if (read_pin_tty(prompt, (int)left_ms(s), &s->pin) != KMFA_OK) {
 		*event = KMFA_EV_PIN_FAILED;
 		return KMFA_ERR_FIDO2;
 	}

@@ -2,6 +2,7 @@
  * Private file I/O.  O_NOFOLLOW and fstat on the opened descriptor close the
  * check-then-open race that a symlink planted in the cache folder would use.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -26,7 +28,10 @@ kmfa_file_read_private(const char *path, size_t max, char **out, size_t *len)
 
 	*out = NULL;
 	*len = 0;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+	/* O_NONBLOCK: a FIFO planted at the path must not block the open
+	 * (kubectl would hang); the S_ISREG check below refuses it. */
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK))
+	    < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return KMFA_ERR_NOTFOUND;
 		if (errno == ELOOP)
@@ -143,6 +148,37 @@ dirname_of(const char *path, char *dir, size_t size)
 	return 0;
 }
 
+/*
+ * A writer killed between mkstemp and rename leaves its temporary file,
+ * holding whatever it was writing (tokens, sealed or not).  Remove those of
+ * `base` that are older than any write in progress could be.
+ */
+static void
+remove_stale_temps(const char *dir, const char *base)
+{
+	char prefix[NAME_MAX + 8], p[PATH_MAX];
+	struct dirent *e;
+	struct stat st;
+	time_t now = time(NULL);
+	DIR *d;
+	int n;
+
+	n = snprintf(prefix, sizeof(prefix), "%s.tmp.", base);
+	if (n < 0 || (size_t)n >= sizeof(prefix) || (d = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, prefix, (size_t)n) != 0)
+			continue;
+		n = snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		if (n > 0 && (size_t)n < sizeof(p) && lstat(p, &st) == 0 &&
+		    S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+		    st.st_mtime + 60 < now)
+			(void)unlink(p);
+		n = (int)strlen(prefix);
+	}
+	closedir(d);
+}
+
 int
 kmfa_file_write_atomic(const char *path, const void *data, size_t len)
 {
@@ -191,6 +227,8 @@ kmfa_file_write_atomic(const char *path, const void *data, size_t len)
 		(void)fsync(dfd);
 		close(dfd);
 	}
+	remove_stale_temps(dir, strrchr(path, '/') != NULL ?
+	    strrchr(path, '/') + 1 : path);
 	r = KMFA_OK;
 	goto out;
 fail_errno:

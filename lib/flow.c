@@ -380,6 +380,11 @@ kmfa_flow_run(const struct kmfa_config *cfg, const struct kmfa_execinfo *ei,
 	if (cfg->issuer == NULL || cfg->client_id == NULL)
 		return kmfa_fail(KMFA_ERR_USAGE, "--oidc-issuer-url and "
 		    "--oidc-client-id are required");
+	/* A bad issuer is a configuration error whoever is present: say so
+	 * before presence decides, not after a login that cannot work. */
+	if ((r = kmfa_http_check_url(cfg->issuer, "--oidc-issuer-url", NULL))
+	    != KMFA_OK)
+		return r;
 	r = KMFA_ERR_NOMEM;
 	if ((f.identity = kmfa_config_identity(cfg)) == NULL ||
 	    kmfa_config_cache_key(cfg, f.key) != KMFA_OK)

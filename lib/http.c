@@ -413,7 +413,11 @@ translate(CURL *c, CURLcode rc, const struct sink *s, const char *shown,
 		return kmfa_fail(KMFA_ERR_NETWORK, "cannot connect to %s: %s",
 		    shown, oserr != 0 ? strerror((int)oserr) : errbuf);
 	case CURLE_OPERATION_TIMEDOUT:
-		(void)curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &connected);
+		/* Not CONNECT_TIME: it is 0 on a reused connection too.
+		 * PRETRANSFER is set once a connection, new or reused, was
+		 * ready for the request. */
+		(void)curl_easy_getinfo(c, CURLINFO_PRETRANSFER_TIME_T,
+		    &connected);
 		if (connected == 0)
 			return kmfa_fail(KMFA_ERR_NETWORK, "cannot connect to "
 			    "%s within %lld s", shown, (long long)(timeout <

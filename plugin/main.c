@@ -88,10 +88,6 @@ main(int argc, char *argv[])
 	kmfa_report_set_verbose(cfg.verbose);
 	if ((r = kmfa_config_finish(&cfg)) != KMFA_OK)
 		goto out;
-	if (cfg.timeout == 0) {
-		r = kmfa_fail(KMFA_ERR_USAGE, "--timeout must be more than 0s");
-		goto out;
-	}
 	r = cmd->run(&cfg);
 out:
 	code = kmfa_exit_code(r);

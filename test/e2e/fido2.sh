@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# The second factor, end to end: real kubectl, the real IdP, and the
+# project's software authenticator reached through libfido2 over
+# --fido2-device unix:SOCKET.  No new token without a verified touch; the
+# refresh token is sealed under the key's hmac-secret.
+. "$(dirname "$0")/../lib.sh"
+
+start_idp --id-token-ttl 600 --issued-log "$T/issued.jsonl"
+start_apiserver
+browser_env alice
+start_softkey key1; KEY1=$SOFTKEY_DEV
+start_softkey stranger; STRANGER=$SOFTKEY_DEV
+start_softkey backup; BACKUP=$SOFTKEY_DEV
+
+AUDIT=$XDG_STATE_HOME/kubectl-mfa/audit.log
+BASE=(--oidc-issuer-url "$IDP_URL" --oidc-client-id kubectl
+	--certificate-authority "$T/pki/ca.pem" --token-cache-storage disk
+	--browser-command "$KMFA_BROWSER" --timeout 20s)
+ARGS=(get-token "${BASE[@]}" --fido2-device "$KEY1")
+write_kubeconfig "$T/kc" "$API_URL" v1 -- "$KMFA" "${ARGS[@]}"
+
+kc() {
+	script -qec "$(printf '%q ' kubectl --kubeconfig "$T/kc" \
+		--cache-dir "$T/kcache" "$@") >$T/kc.out 2>$T/kc.err" /dev/null \
+		>/dev/null </dev/null
+}
+attended() {
+	script -qec "$(printf '%q ' "$@") >$T/a.out 2>$T/a.err" /dev/null \
+		>/dev/null </dev/null
+}
+counter() { softkey_ctl "$1" status | sed -n 's/.*counter=\([0-9]*\).*/\1/p'; }
+# The --fido2 required entry (REQ, set after the first login); later a
+# --fido2 off entry joins it.
+entry() { echo "${REQ:-$(find "$XDG_CACHE_HOME/kubectl-mfa" -name '*.json' | head -1)}"; }
+expire() {
+	local f; f=$(entry)
+	jq '.token_exp = (now | floor) - 1' "$f" >"$f.new" && chmod 600 "$f.new" && mv "$f.new" "$f"
+}
+last_audit() { tail -1 "$AUDIT" | jq -r "$1"; }
+
+# Before enrolling: required means no token, exit 4, one clear line.
+attended "$KMFA" "${ARGS[@]}"; rc=$?
+check "no key enrolled: exit 4 and no token" \
+	'[ $rc -eq 4 ] && [ ! -s "$T/a.out" ] && grep -q "enroll" "$T/a.err"'
+check "no key enrolled: nothing was asked of the IdP" [ "$(idp_count /device/auth)" -eq 0 ]
+
+expect_exit 0 "$KMFA" enroll --name yubikey --fido2-device "$KEY1"
+check "enroll registers the software key" 'contains "$ERR" "Enrolled security key '"'"'yubikey'"'"'"'
+CRED=$XDG_CONFIG_HOME/kubectl-mfa/credentials.json
+check "the credentials file is 0600 and holds one key with hmac-secret" \
+	'[ "$(stat -c %a "$CRED")" = 600 ] && [ "$(jq "[.credentials[] | select(.hmac_secret)] | length" "$CRED")" -eq 1 ]'
+expect_exit 0 "$KMFA" keys list
+check "keys list shows the key and its hmac-secret" \
+	'contains "$OUT" yubikey && contains "$OUT" yes'
+
+# 1. First kubectl call: a touch, a device-flow login, success.
+c0=$(counter key1)
+kc get --raw /version; rc=$?
+REQ=$(entry)
+check "first kubectl call touches the key and logs in" \
+	'[ $rc -eq 0 ] && grep -q gitVersion "$T/kc.out" && grep -q "Touch your security key" "$T/kc.err"'
+check "the touch was an assertion by the enrolled key" [ "$(counter key1)" -gt "$c0" ]
+check "the record says who touched when" \
+	'[ "$(jq -r .key_name "$(entry)")" = yubikey ] && [ "$(jq -r .touched_at "$(entry)")" -gt 0 ]'
+check "the audit log has touch-ok and login lines" \
+	'grep -q "\"event\":\"touch-ok\"" "$AUDIT" && grep -q "\"event\":\"login\".*\"outcome\":\"ok\"" "$AUDIT"'
+c1=$(counter key1); before=$(wc -l <"$IDP_LOG")
+kc get --raw /version; rc=$?
+check "the next kubectl call needs no touch and no IdP" \
+	'[ $rc -eq 0 ] && [ "$(counter key1)" -eq "$c1" ] && [ "$(wc -l <"$IDP_LOG")" -eq "$before" ]'
+
+# 4. The refresh token is sealed: never in plain text in the cache.
+f=$(entry)
+check "the cached refresh token is a sealed envelope" '[ "$(jq -r .refresh "$f" | cut -c1-6)" = kmfa1. ] && [ "$(jq -r .refresh_sealed "$f")" = true ]'
+leak=0
+while read -r rt; do grep -qF "$rt" "$f" && leak=1; done < <(jq -r 'select(.kind == "refresh_token") | .value' "$T/issued.jsonl")
+check "no refresh token the IdP issued appears in the cache file" [ $leak -eq 0 ]
+
+# 2. After expiry: a touch, then a refresh (no device flow).
+expire; c2=$(counter key1)
+kc get --raw /version; rc=$?
+check "after expiry a touch and a refresh, no device flow" \
+	'[ $rc -eq 0 ] && [ "$(counter key1)" -gt "$c2" ] && [ "$(idp_count /token refresh_token)" -eq 1 ] && [ "$(idp_count /device/auth)" -eq 1 ]'
+
+# 3. Every failure of the key step: exit 4, no token printed or cached,
+# the cache entry untouched, an audit line.
+fail_case() { # NAME AUDIT_EVENT MESSAGE -- get-token args...
+	local name=$1 ev=$2 msg=$3; shift 4
+	expire; local snap; snap=$(sha256sum <"$(entry)")
+	local evs; evs=$(grep -c "\"event\":\"$ev\"" "$AUDIT")
+	attended "$KMFA" "$@"; local rc=$?
+	check "$name: exit 4, one line, no token" \
+		'[ $rc -eq 4 ] && [ ! -s "$T/a.out" ] && tail -1 "$T/a.err" | grep -q "$msg"'
+	check "$name: the cache entry is unchanged" '[ "$(sha256sum <"$(entry)")" = "$snap" ]'
+	check "$name: a new audit line $ev" '[ "$(grep -c "\"event\":\"$ev\"" "$AUDIT")" -eq $((evs + 1)) ]'
+}
+softkey_ctl key1 timeout 1000 && softkey_ctl key1 mode notouch
+fail_case "no touch" touch-failed "not touched" -- "${ARGS[@]}"
+softkey_ctl key1 mode refuse
+fail_case "refused" touch-failed "denied" -- "${ARGS[@]}"
+softkey_ctl key1 mode touch
+fail_case "a key that is not enrolled" wrong-key "none of the enrolled" -- get-token "${BASE[@]}" --fido2-device "$STRANGER"
+softkey_ctl key1 mode badsig
+fail_case "a corrupt signature" verify-failed "signature" -- "${ARGS[@]}"
+softkey_ctl key1 mode touch && softkey_ctl key1 counter-rollback
+fail_case "a counter rollback" counter-regressed "cloned" -- "${ARGS[@]}"
+softkey_ctl key1 counter 100000
+softkey_ctl key1 unplug
+fail_case "the key unplugged" no-key "no security key answers" -- "${ARGS[@]}"
+softkey_ctl key1 plug
+check "no failure handed out a token (IdP saw no new grant)" \
+	'[ "$(idp_count /token refresh_token)" -eq 1 ] && [ "$(idp_count /device/auth)" -eq 1 ]'
+
+# 4b. A backup key opens the same sealed refresh token.
+softkey_ctl key1 delay 1500
+expect_exit 0 "$KMFA" enroll --name backup --fido2-device "$BACKUP,$KEY1"
+softkey_ctl key1 delay 0
+check "a backup key enrolls with a touch of the enrolled one" 'contains "$ERR" "2 keys enrolled"'
+expire; before=$(idp_count /token refresh_token)
+attended "$KMFA" get-token "${BASE[@]}" --fido2-device "$BACKUP"; rc=$?
+check "the backup key alone refreshes with the sealed token" \
+	'[ $rc -eq 0 ] && [ "$(idp_count /token refresh_token)" -eq $((before + 1)) ] && [ "$(idp_count /device/auth)" -eq 1 ]'
+check "the record names the backup key" '[ "$(jq -r .key_name "$(entry)")" = backup ]'
+
+# --session-max caps how long a touch is good for.
+attended "$KMFA" "${ARGS[@]}" --session-max 2m; rc=$?
+exp=$(jq -r .status.expirationTimestamp "$T/a.out")
+touched=$(jq -r .touched_at "$(entry)")
+check "--session-max: expirationTimestamp is touch + 2m - skew" \
+	'[ $rc -eq 0 ] && [ "$(date -u -d "$exp" +%s)" -eq $((touched + 120 - 30)) ]'
+
+# 6. CI profile: --fido2 off on a cached token, unattended, no device.
+OFF=(get-token --oidc-issuer-url "$IDP_URL" --oidc-client-id kubectl
+	--certificate-authority "$T/pki/ca.pem" --token-cache-storage disk
+	--browser-command "$KMFA_BROWSER" --fido2 off)
+attended "$KMFA" "${OFF[@]}"
+c3=$(counter key1)
+CI=true setsid -w "$KMFA" "${OFF[@]}" --fido2-device unix:/nonexistent >"$T/out" 2>"$T/err" </dev/null; rc=$?
+check "CI profile: --fido2 off serves the cached token unattended" \
+	'[ $rc -eq 0 ] && jq -e .status.token "$T/out" >/dev/null'
+CI=true setsid -w "$KMFA_CORE" "${OFF[@]}" --fido2-device unix:/nonexistent >"$T/out" 2>"$T/err" </dev/null; rc=$?
+check "CI profile: the full program too, never opening a device" \
+	'[ $rc -eq 0 ] && [ "$(counter key1)" -eq "$c3" ] && [ ! -s "$T/err" ]'
+check "a token from --fido2 off never serves --fido2 required" \
+	'[ "$(ls "$XDG_CACHE_HOME/kubectl-mfa"/*.json | wc -l)" -eq 2 ]'
+
+# Unattended with a key enrolled: never waits for a touch.
+expire
+start=$(date +%s%N)
+setsid -w "$KMFA" "${ARGS[@]}" >"$T/out" 2>"$T/err" </dev/null; rc=$?
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+check "unattended with an expired token: exit 3 at once ($ms ms), no touch asked" \
+	'[ $rc -eq 3 ] && [ $ms -lt 1000 ] && [ ! -s "$T/out" ]'
+
+# 5. User verification with a PIN typed at a terminal.
+# pin_run PIN -- CMD...: run CMD at a pseudo-terminal (script -f writes the
+# screen to $T/p.tty as it appears) and type PIN at each PIN prompt once it
+# is on the screen: the prompt flushes type-ahead, as readpassphrase does,
+# so typing before it would be lost.  The loop watches the screen until the
+# command exits; --timeout bounds the command.
+pin_run() {
+	local pin=$1; shift 2
+	rm -f "$T/pin.fifo" "$T/p.tty"; mkfifo "$T/pin.fifo"
+	script -fqec "$(printf '%q ' "$@") >$T/p.out 2>$T/p.err" "$T/p.tty" \
+		<"$T/pin.fifo" >/dev/null &
+	local spid=$! w typed=0 seen
+	exec {w}>"$T/pin.fifo"
+	while kill -0 $spid 2>/dev/null; do
+		seen=$(grep -o 'PIN of your security key' "$T/p.tty" 2>/dev/null | wc -l)
+		if [ "$seen" -gt "$typed" ]; then
+			printf '%s\r' "$pin" >&$w
+			typed=$seen
+		fi
+		sleep 0.02
+	done
+	wait $spid; PIN_RC=$?
+	PIN_PROMPTS=$typed
+	exec {w}>&-
+}
+start_softkey pinkey --pin 4321; PINKEY=$SOFTKEY_DEV
+UV=(--fido2-credentials "$T/uv-credentials.json" --fido2-device "$PINKEY")
+pin_run 4321 -- "$KMFA" enroll --name pinned --fido2-uv "${UV[@]}"
+check "enroll --fido2-uv takes the PIN at the terminal" \
+	'[ $PIN_RC -eq 0 ] && grep -q "PIN or user verification at every touch" "$T/p.err"'
+check "the PIN is never echoed or printed" '! grep -q 4321 "$T/p.tty" "$T/p.err" "$T/p.out"'
+UVGET=(get-token --oidc-issuer-url "$IDP_URL" --oidc-client-id kubectl
+	--certificate-authority "$T/pki/ca.pem" --token-cache-storage disk
+	--token-cache-dir "$T/uv-cache" --browser-command "$KMFA_BROWSER"
+	--timeout 10s "${UV[@]}")
+pin_run 4321 -- "$KMFA" "${UVGET[@]}"
+check "a login with the right PIN succeeds" \
+	'[ $PIN_RC -eq 0 ] && jq -e .status.token "$T/p.out" >/dev/null && grep -q "8 tries left" "$T/p.tty"'
+rm -rf "$T/uv-cache"
+pin_run 0000 -- "$KMFA" "${UVGET[@]}"
+check "a wrong PIN: asked again, then exit 4 and a clear line" \
+	'[ $PIN_RC -eq 4 ] && [ $PIN_PROMPTS -ge 2 ] && [ ! -s "$T/p.out" ] && grep -q "Wrong PIN" "$T/p.err" && tail -1 "$T/p.err" | grep -qi "PIN"'
+check "each new prompt shows the retries left" 'grep -q "7 tries left" "$T/p.tty"'
+for i in 1 2 3 4; do
+	pin_run 0000 -- "$KMFA" "${UVGET[@]}"
+	tail -1 "$T/p.err" | grep -qi "blocked" && break
+done
+attended "$KMFA" "${UVGET[@]}"; rc=$?
+check "a blocked PIN is exit 4 with a clear line, no prompt" \
+	'[ $rc -eq 4 ] && tail -1 "$T/a.err" | grep -qi "blocked"'
+start_softkey pin2 --pin 1111
+setsid -w "$KMFA" enroll --name other --fido2-uv --fido2-credentials "$T/x.json" --fido2-device "$SOFTKEY_DEV" >"$T/out" 2>"$T/err" </dev/null; rc=$?
+check "a PIN with no terminal is a clear failure, not a wait" \
+	'[ $rc -eq 4 ] && grep -q "no terminal" "$T/err"'
+
+# Secrets: nothing the IdP issued appears on stderr or in the audit log.
+leak=0
+while read -r s; do
+	for file in "$T"/*.err "$AUDIT"; do grep -qF "$s" "$file" && leak=1; done
+done < <(jq -r .value "$T/issued.jsonl")
+check "no issued token or refresh token on stderr or in the audit log" [ $leak -eq 0 ]
+finish
