@@ -103,6 +103,8 @@ poll_gaps() {
 		[range(1; length) as $i | ((.[$i] - .[$i - 1]) * 10 | round)] | map(tostring) | join(" ")'
 }
 creds_with() { creds "$(good_creds | jq -c "$1")"; }
+# Nothing the IdP sent reaches the terminal as a control character.
+no_controls() { ! grep -q $'[\e\r\a]' "$T/mx.err"; }
 deep() { printf '%*s' "$1" '' | tr ' ' '['; }
 
 # --- the table ------------------------------------------------------------------
@@ -139,6 +141,9 @@ slow_down storm: each slow_down adds 5 s, until --timeout | tty | 5 | not approv
 device login denied | tty | 5 | denied | stub_scenario access_denied | kmfa "${S[@]}" |
 device code expired at the IdP | tty | 5 | expired | stub_scenario expired_token | kmfa "${S[@]}" |
 an OAuth error no RFC defines | tty | 5 | kmfa_unheard_of_error | stub_scenario unknown_error | kmfa "${S[@]}" |
+terminal escapes in the user_code | tty | 5 | `user_code` is not a short printable code | stub_scenario escape_user_code | kmfa "${S[@]}" | no_controls
+terminal escapes in the verification_uri | tty | 5 | verification_uri | stub_scenario escape_verification_uri | kmfa "${S[@]}" | no_controls
+terminal escapes and a forged line in error_description | tty | 5 | denied | stub_scenario escape_error | kmfa "${S[@]}" | no_controls && ! grep -q '^kubectl-mfa: logged in as admin' "$T/mx.err"
 ID token: alg none | tty | 5 | alg none is not allowed | stub_scenario alg_none | kmfa "${S[@]}" |
 ID token: HS256 keyed with the RSA public key | tty | 5 | HS256 (HMAC) is not allowed | stub_scenario hs256_with_public_key | kmfa "${S[@]}" |
 ID token: kid not in the JWKS | tty | 5 | no key in the issuer's JWKS for kid | stub_scenario unknown_kid | kmfa "${S[@]}" |
@@ -253,6 +258,14 @@ while IFS= read -r row; do
 done <<<"$TABLE"
 reset_c
 check "the table has at least 40 rows ($N)" [ "$N" -ge 40 ]
+
+# A cached token is printed as JSON whatever it holds.
+odd='x"y\\z</script>'$'\x01\n'
+jq -c --arg t "$odd" '.token = $t' "$T/c.template" >"$CFILE"
+mx_run plain "$KMFA" "${C[@]}"
+check "a cached token with quotes, a backslash and controls comes out as valid JSON" \
+	'[ "$MX_RC" -eq 0 ] && jq -e --arg t "$odd" ".status.token == \$t" "$T/mx.out" >/dev/null'
+reset_c
 
 # The refresh rows' good counterpart: invalid_grant with a person present
 # falls back to a device flow, and only its success replaces the entry.

@@ -64,6 +64,10 @@ const SCENARIOS = new Set([
   'truncated', // token endpoint: Content-Length promises more than is sent, then the connection closes
   'refresh_invalid_grant_denied', // refresh answers invalid_grant, the device flow access_denied
   'endpoint_downgrade', // discovery names plain-http endpoints on a non-loopback address
+  // Terminal escapes and newlines for the plugin to print (it must not):
+  'escape_user_code', // user_code holds ESC sequences (clear screen, set title)
+  'escape_verification_uri', // verification_uri holds an ESC sequence
+  'escape_error', // first poll: access_denied, error_description with ESC, CR and a forged line
 ]);
 let scenario = opts.scenario;
 if (!SCENARIOS.has(scenario)) {
@@ -220,6 +224,8 @@ function deviceAuthorization(issuer, form) {
     interval,
   };
   if (scenario === 'no_device_code') delete json.device_code;
+  if (scenario === 'escape_user_code') json.user_code = '\u001b[2J\u001b]0;owned\u0007BCDF-GHJK';
+  if (scenario === 'escape_verification_uri') json.verification_uri = `${issuer}/device\u001b[2J`;
   if (scenario === 'absurd_interval') Object.assign(json, { interval: 100000000, expires_in: -1 });
   return { status: 200, json, answer: 'device_code' };
 }
@@ -241,6 +247,14 @@ function token(issuer, form) {
         return oauthError(scenario);
       case 'refresh_invalid_grant_denied':
         return oauthError('access_denied');
+      case 'escape_error':
+        return {
+          status: 400,
+          json: {
+            error: 'access_denied',
+            error_description: '\u001b[32mapproved\u001b[0m\r\nkubectl-mfa: logged in as admin\u001b]0;owned\u0007',
+          },
+        };
       case 'unknown_error':
         return oauthError('kmfa_unheard_of_error');
       default:
