@@ -57,6 +57,17 @@ const SCENARIOS = new Set([
   'absurd_interval', // interval 100000000 and a negative expires_in
   'refresh_invalid_grant', // device flow ok, refresh answers invalid_grant
   'no_id_token_on_refresh', // refresh answer has no id_token
+  // For the hostile-input matrix (test/e2e/hostile.sh):
+  'wrong_curve', // ES256 header, signed (SHA-256) with a P-384 key the JWKS publishes as ES256
+  'discovery_500', // the discovery document answers 500 with an HTML body
+  'not_json', // token endpoint: 200 with an HTML body
+  'truncated', // token endpoint: Content-Length promises more than is sent, then the connection closes
+  'refresh_invalid_grant_denied', // refresh answers invalid_grant, the device flow access_denied
+  'endpoint_downgrade', // discovery names plain-http endpoints on a non-loopback address
+  // Terminal escapes and newlines for the plugin to print (it must not):
+  'escape_user_code', // user_code holds ESC sequences (clear screen, set title)
+  'escape_verification_uri', // verification_uri holds an ESC sequence
+  'escape_error', // first poll: access_denied, error_description with ESC, CR and a forged line
 ]);
 let scenario = opts.scenario;
 if (!SCENARIOS.has(scenario)) {
@@ -72,6 +83,7 @@ const ec = { ...crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }), kid: 
 let weak = null;
 let pss = null;
 let unpublished = null;
+let p384 = null;
 const weakKey = () => {
   weak ??= { ...crypto.generateKeyPairSync('rsa', { modulusLength: 1024 }), kid: kid('weak'), alg: 'RS256' };
   return weak;
@@ -84,6 +96,11 @@ const pssKey = () => {
 const unpublishedKey = () => {
   unpublished ??= { ...crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }), kid: kid('unknown'), alg: 'RS256' };
   return unpublished;
+};
+// The wrong curve for ES256 (RFC 7518 §3.4 pins P-256), under an ES256 JWK.
+const p384Key = () => {
+  p384 ??= { ...crypto.generateKeyPairSync('ec', { namedCurve: 'P-384' }), kid: kid('p384'), alg: 'ES256' };
+  return p384;
 };
 const publicJwk = (k) => ({
   ...k.publicKey.export({ format: 'jwk' }), kid: k.kid, alg: k.alg, use: 'sig',
@@ -123,6 +140,7 @@ function idToken(issuer) {
     case 'unknown_kid': key = unpublishedKey(); break;
     case 'es256': key = ec; alg = 'ES256'; break;
     case 'ps256': key = pssKey(); alg = 'PS256'; break;
+    case 'wrong_curve': key = p384Key(); alg = 'ES256'; break;
     default: break;
   }
   if (scenario === 'alg_none') {
@@ -167,6 +185,12 @@ function hostileBody() {
       return { status: 200, type: 'application/json', body: `{"error":"authorization_pending","pad":"${'x'.repeat(2 << 20)}"}` };
     case 'deeply_nested':
       return { status: 200, type: 'application/json', body: `{"id_token":${'['.repeat(100000)}${']'.repeat(100000)}}` };
+    case 'not_json':
+      return { status: 200, type: 'text/html', body: '<html><body>Welcome to nginx!</body></html>' };
+    case 'truncated':
+      return {
+        status: 200, type: 'application/json', body: '{"access_token":"x","token_type":"Bearer","id_token":"eyJ', truncate: 4096,
+      };
     default:
       return null;
   }
@@ -200,6 +224,8 @@ function deviceAuthorization(issuer, form) {
     interval,
   };
   if (scenario === 'no_device_code') delete json.device_code;
+  if (scenario === 'escape_user_code') json.user_code = '\u001b[2J\u001b]0;owned\u0007BCDF-GHJK';
+  if (scenario === 'escape_verification_uri') json.verification_uri = `${issuer}/device\u001b[2J`;
   if (scenario === 'absurd_interval') Object.assign(json, { interval: 100000000, expires_in: -1 });
   return { status: 200, json, answer: 'device_code' };
 }
@@ -219,6 +245,16 @@ function token(issuer, form) {
         break;
       case 'access_denied': case 'expired_token': case 'server_error':
         return oauthError(scenario);
+      case 'refresh_invalid_grant_denied':
+        return oauthError('access_denied');
+      case 'escape_error':
+        return {
+          status: 400,
+          json: {
+            error: 'access_denied',
+            error_description: '\u001b[32mapproved\u001b[0m\r\nkubectl-mfa: logged in as admin\u001b]0;owned\u0007',
+          },
+        };
       case 'unknown_error':
         return oauthError('kmfa_unheard_of_error');
       default:
@@ -229,7 +265,8 @@ function token(issuer, form) {
   }
   if (grant === 'refresh_token') {
     const rt = form.get('refresh_token') ?? '';
-    if (!refreshTokens.has(rt) || scenario === 'refresh_invalid_grant') return oauthError('invalid_grant');
+    if (!refreshTokens.has(rt) || scenario === 'refresh_invalid_grant'
+      || scenario === 'refresh_invalid_grant_denied') return oauthError('invalid_grant');
     return { status: 200, json: tokenResponse(issuer, { refresh: true }), answer: 'tokens' };
   }
   return oauthError('unsupported_grant_type');
@@ -254,12 +291,17 @@ const { server, port } = await listenTls(opts.cert, opts.key, async (req, res) =
     }
     switch (route) {
       case 'GET /.well-known/openid-configuration':
+        if (scenario === 'discovery_500') {
+          out = { status: 500, type: 'text/html', body: '<html><body>Bad Gateway</body></html>' };
+          break;
+        }
         out = {
           status: 200,
           json: {
             issuer: scenario === 'issuer_mismatch' ? `${issuer}/elsewhere` : issuer,
-            device_authorization_endpoint: `${issuer}/device/auth`,
-            token_endpoint: `${issuer}/token`,
+            device_authorization_endpoint: scenario === 'endpoint_downgrade'
+              ? 'http://192.0.2.1/device/auth' : `${issuer}/device/auth`,
+            token_endpoint: scenario === 'endpoint_downgrade' ? 'http://192.0.2.1/token' : `${issuer}/token`,
             jwks_uri: `${issuer}/jwks`,
             revocation_endpoint: `${issuer}/revoke`,
             response_types_supported: ['code'],
@@ -274,6 +316,7 @@ const { server, port } = await listenTls(opts.cert, opts.key, async (req, res) =
       case 'GET /jwks': {
         const keys = [publicJwk(rsa), publicJwk(ec)];
         if (scenario === 'weak_rsa') keys.push(publicJwk(weakKey()));
+        if (scenario === 'wrong_curve') keys.push(publicJwk(p384Key()));
         if (scenario === 'ps256') keys.push(publicJwk(pssKey()));
         out = { status: 200, json: { keys } };
         break;
@@ -310,6 +353,12 @@ const { server, port } = await listenTls(opts.cert, opts.key, async (req, res) =
     ...rec, status: out.status, answer: out.answer ?? out.json?.error ?? undefined,
   });
   const body = out.json ? JSON.stringify(out.json) : out.body;
+  if (out.truncate) {
+    // Promise more than is sent, then drop the connection mid-body.
+    res.writeHead(out.status, { 'Content-Type': out.type, 'Content-Length': out.truncate });
+    res.write(body, () => res.destroy());
+    return;
+  }
   res.writeHead(out.status, {
     'Content-Type': out.json ? 'application/json' : out.type,
     'Content-Length': Buffer.byteLength(body),
