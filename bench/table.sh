@@ -55,6 +55,8 @@ def r(n): (.rows | map(select(.name == n))[0]);
  | .rows[] | [$b, .name, (.runs | tostring), (.median_us | ms), "\(.min_us | ms)-\(.max_us | ms)",
     (.median_us / $s * 1000 | round / 1000 | tostring), (.diff_median_us | ms)])
 | @tsv' "$f" | tab
+jq -r '.kubectl[] | select(.rows | length > 0) |
+	"  \(.binary | sub(".*/"; "")): plugin-disk over plugin-floor \(.ratio_disk_vs_floor_plugin) (our share); plugin-floor over static \(.ratio_floor) (kubectl exec machinery)"' "$f"
 echo "  static = --token on the command line, no exec entry; plugin-floor = the"
 echo "  static floor program as the exec plugin (the least any plugin can cost)"
 echo "  paired diff = median over rounds of (this run - static run of the same round)"
