@@ -22,7 +22,8 @@ def clean($set): $set | map(select(.failures > 0)) |
 | maxv(med($hot; "mirror-v1"); med($hot; "mirror-v1beta1")) as $mirror
 | med($hot; "gke") as $gkem
 | maxv(row($hot; "disk-v1").rss_kib_max; row($hot; "disk-v1beta1").rss_kib_max) as $diskrss
-| ratio(med($kc; "plugin-disk"); med($kc; "static")) as $kcratio
+| (if ($kc | length) > 0 then [$kc, $kubectl] else [$kc2, $kubectl2] end) as [$kcp, $kcname]
+| ratio(med($kcp; "plugin-disk"); med($kcp; "static")) as $kcratio
 | ratio(med($scale; "entries-10000"); med($scale; "entries-1")) as $grow
 | {
 	mode: $mode, when: $stamp, host: $host, version: $version,
@@ -72,7 +73,7 @@ def clean($set): $set | map(select(.failures > 0)) |
 		"worse of v1/v1beta1 over gke-gcloud-auth-plugin") else empty end),
 	target("kubectl-ratio"; "kubectl round trip plugin/static <= 1.02";
 		$kcratio; 1.02; le($kcratio; 1.02);
-		"\($kubectl), disk storage, ratio of medians, interleaved"),
+		"\($kcname), disk storage, ratio of medians, interleaved"),
 	target("no-growth"; "no growth with 10,000 entries (<= 1.10x of 1 entry)";
 		$grow; 1.10; le($grow; 1.10); "median with 10,000 entries over 1 entry"),
 	functional("hot-runs"; "every hot-path run printed the right ExecCredential";
