@@ -27,6 +27,7 @@ def clean($set): $set | map(select(.failures > 0)) |
 | ratio(med($scale; "entries-10000"); med($scale; "entries-1")) as $grow
 | {
 	mode: $mode, when: $stamp, host: $host, version: $version,
+	loadavg: $load, notes: $notes,
 	commit: $commit, runs: $runs, kubectl_pairs: $pairs,
 	concurrent_rounds: $crounds,
 	hot_path: $hot,

@@ -5,7 +5,11 @@ f=${1:?usage: table.sh RESULTS.json}
 tab() { column -t -s $'\t'; }
 
 jq -r '"kubectl-mfa hot-path benchmark (\(.mode): \(.runs) runs per case, interleaved) \(.version) \(.commit)",
-	"host: \(.host)", ""' "$f"
+	"host: \(.host)",
+	"load average (1, 5, 15 min) at start -> end: \(.loadavg)",
+	(if (.loadavg | split(" ")[0] | tonumber) > 1 then
+	  "  (other work was running: absolute times and ratios near a limit are noisy)" else empty end),
+	""' "$f"
 
 echo "== get-token with a valid cached token (wall time per process; peak RSS) =="
 jq -r '
@@ -80,6 +84,7 @@ def ms: if . == null then "-" else . / 1000 * 100 | round / 100 | tostring end;
 | @tsv' "$f" | tab
 echo
 
+jq -r '.notes[] | "note: \(.)"' "$f"
 echo "== targets (issue 7) and functional checks =="
 jq -r '.checks[] |
 	(if .kind == "target" then (if .ok then "met   " else "MISSED" end)
