@@ -61,7 +61,7 @@ FRONT := $(BUILD)/bin/kubectl-mfa
 CORE  := $(BUILD)/libexec/kubectl-mfa/kubectl-mfa-core
 SOFTKEY := $(if $(SOFTKEY_SRCS),$(BUILD)/test/softkey/kmfa-softkey)
 
-.PHONY: all deps test check demo install uninstall clean lint bench \
+.PHONY: all deps test check demo install uninstall clean lint bench bench-quick \
         unit-tests test-bins fuzz valgrind
 
 all: $(FRONT) $(CORE)
@@ -113,6 +113,9 @@ demo: deps-check all $(SOFTKEY)
 
 bench: deps-check all
 	KMFA_BUILD=$(abspath $(BUILD)) bash bench/run
+
+bench-quick: deps-check all
+	BENCH_QUICK=1 KMFA_BUILD=$(abspath $(BUILD)) bash bench/run
 
 # deps installs; deps-check makes `make test` and `make demo` install what
 # they need first, as the README promises, and costs nothing when present.
