@@ -109,8 +109,18 @@ kmfa_buf_json_string(struct kmfa_buf *b, const char *s)
 		return -1;
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		char esc[7];
-		size_t n = 0;
+		size_t n = 0, run = 0;
 
+		/* Copy runs that need no escaping at once: tokens are all run. */
+		while (p[run] != '\0' && p[run] >= 0x20 && p[run] != '"' &&
+		    p[run] != '\\')
+			run++;
+		if (run > 0) {
+			if (kmfa_buf_append(b, p, run) != 0)
+				return -1;
+			p += run - 1;
+			continue;
+		}
 		if (*p == '"' || *p == '\\') {
 			esc[n++] = '\\';
 			esc[n++] = (char)*p;
@@ -160,14 +170,32 @@ kmfa_now(void)
 	return (int64_t)ts.tv_sec;
 }
 
+/*
+ * Civil date from a day count, in the proleptic Gregorian calendar, by
+ * 400-year eras counted from 0000-03-01 (so the leap day ends a year).
+ * Done by hand because gmtime_r calls tzset, which reads /etc/localtime on
+ * every hot-path run for a UTC answer that needs no time zone.
+ */
 int
 kmfa_rfc3339(int64_t t, char out[21])
 {
-	struct tm tm;
-	time_t tt = (time_t)t;
+	int64_t days, secs, era, doe, yoe, doy, mp, day, mon, year;
+	int n;
 
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) != 20)
+	if (t < 0 || t > INT64_C(253402300799))	/* 9999-12-31T23:59:59Z */
 		return -1;
-	return 0;
+	days = t / 86400 + 719468;
+	secs = t % 86400;
+	era = days / 146097;
+	doe = days - era * 146097;			/* [0, 146096] */
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);	/* [0, 365] */
+	mp = (5 * doy + 2) / 153;			/* March is 0 */
+	day = doy - (153 * mp + 2) / 5 + 1;
+	mon = mp < 10 ? mp + 3 : mp - 9;
+	year = yoe + era * 400 + (mon <= 2);
+	n = snprintf(out, 21, "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)year,
+	    (int)mon, (int)day, (int)(secs / 3600), (int)(secs / 60 % 60),
+	    (int)(secs % 60));
+	return n == 20 ? 0 : -1;
 }
