@@ -48,7 +48,7 @@ audit(const struct flow *f, const char *event, const char *subject, int r)
 		.event = event,
 		.issuer = f->cfg->issuer,
 		.subject = subject,
-		.key_name = f->touched ? f->touch.key_name : NULL,
+		.key_name = f->touch.key_name,
 		.outcome = r == KMFA_OK ? "ok" : "error",
 		.error = r == KMFA_OK ? NULL : (kmfa_report_cause() != NULL ?
 		    kmfa_report_cause() : kmfa_strerror(r)),
@@ -294,11 +294,11 @@ login(struct flow *f, struct kmfa_record **out)
 	f->deadline = kmfa_now() + f->cfg->timeout;
 	if (f->cfg->fido2 == KMFA_FIDO2_REQUIRED) {
 		r = kmfa_fido2_touch(f->cfg, f->identity, &f->touch);
+		f->touched = r == KMFA_OK;
 		audit(f, f->touch.event != NULL ? f->touch.event :
 		    (r == KMFA_OK ? "touch-ok" : "touch-failed"), NULL, r);
 		if (r != KMFA_OK)
 			goto out;
-		f->touched = 1;
 	}
 	if ((r = kmfa_http_new(f->cfg, &f->http)) != KMFA_OK)
 		goto out;

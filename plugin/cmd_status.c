@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "audit.h"
 #include "cache.h"
 #include "commands.h"
 #include "err.h"
@@ -302,7 +303,12 @@ kmfa_cmd_logout(struct kmfa_config *cfg)
 
 		r = kmfa_store_load(st, key, &rec);
 		if (r == KMFA_OK) {
+			struct kmfa_audit_event ev = { .event = "logout",
+			    .issuer = rec->issuer, .subject = rec->subject,
+			    .outcome = "ok" };
+
 			revoke(cfg, rec);
+			kmfa_audit(cfg, &ev);
 			dropped++;
 		} else if (r != KMFA_ERR_NOTFOUND && r != KMFA_ERR_DAMAGED) {
 			goto out;
