@@ -102,11 +102,18 @@ $(BUILD)/test/softkey/kmfa-softkey: $(SOFTKEY_OBJS)
 
 test-bins: all $(UNIT_BINS) $(SOFTKEY)
 
+# TESTS (or CHECK_SUITES for check) picks suites by path words, e.g.
+# `make test TESTS="unit/ e2e/core"`; empty runs everything.
+TESTS ?=
+CHECK_SUITES ?=
 test: deps-check test-bins
-	KMFA_BUILD=$(abspath $(BUILD)) bash test/run
+	KMFA_BUILD=$(abspath $(BUILD)) bash test/run $(TESTS)
 
+# ASan+UBSan: abort on the first report, and fail on any leak.
 check:
-	$(MAKE) BUILD=build-asan SAN=1 test
+	ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	    $(MAKE) BUILD=build-asan SAN=1 TESTS="$(CHECK_SUITES)" test
 
 demo: deps-check all $(SOFTKEY)
 	KMFA_BUILD=$(abspath $(BUILD)) bash test/demo.sh

@@ -44,24 +44,6 @@ global_init(void)
 	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-void
-kmfa_http_printable(char *dst, size_t dstlen, const char *src)
-{
-	size_t n, i;
-
-	if (dstlen == 0)
-		return;
-	n = src != NULL ? strlen(src) : 0;
-	for (i = 0; i < n && i < dstlen - 1; i++) {
-		unsigned char c = (unsigned char)src[i];
-
-		dst[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-	}
-	dst[i] = '\0';
-	if (i < n && dstlen >= 4)
-		memcpy(dst + dstlen - 4, "...", 4);
-}
-
 int
 kmfa_http_host_is_loopback(const char *host)
 {
@@ -108,7 +90,7 @@ check_url(const char *url, const char *what, int *loopback, CURLU **uout)
 		*loopback = 0;
 	if (uout != NULL)
 		*uout = NULL;
-	kmfa_http_printable(shown, sizeof(shown), url);
+	kmfa_printable(shown, sizeof(shown), url);
 	if (url == NULL || *url == '\0') {
 		r = kmfa_fail(KMFA_ERR_CONFIG, "%s: no URL", what);
 		goto out;
@@ -397,7 +379,7 @@ translate(CURL *c, CURLcode rc, const struct sink *s, const char *shown,
 	long oserr = 0;
 	curl_off_t connected = 0;
 
-	kmfa_http_printable(errbuf, sizeof(errbuf), errbuf_raw[0] != '\0' ?
+	kmfa_printable(errbuf, sizeof(errbuf), errbuf_raw[0] != '\0' ?
 	    errbuf_raw : curl_easy_strerror(rc));
 	if (s->over || rc == CURLE_FILESIZE_EXCEEDED)
 		return kmfa_fail(KMFA_ERR_NETWORK, "%s answered more than "
@@ -476,7 +458,7 @@ kmfa_http_request(struct kmfa_http *h, const char *url, const char *form,
 	*status = 0;
 	kmfa_buf_wipe(body);
 	errbuf[0] = '\0';
-	kmfa_http_printable(shown, sizeof(shown), url);
+	kmfa_printable(shown, sizeof(shown), url);
 	if ((r = check_url(url, "URL", &loopback, &u)) != KMFA_OK)
 		goto out;
 	if (h->deadline != 0) {

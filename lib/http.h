@@ -77,11 +77,5 @@ int kmfa_http_form_add(struct kmfa_buf *form, const char *key,
  */
 int kmfa_http_urlencode(struct kmfa_buf *b, const char *s);
 
-/*
- * Copy src into dst[dstlen] for a message: printable ASCII only (others
- * become '?'), cut with "..." past dstlen - 1.  Text from the network goes
- * through this before it reaches a terminal.
- */
-void kmfa_http_printable(char *dst, size_t dstlen, const char *src);
 
 #endif

@@ -59,22 +59,7 @@ kmfa_jws_alg_lookup(const char *name)
 const char *
 kmfa_jwk_printable(const char *s, char *buf, size_t bufsz)
 {
-	size_t n = 0;
-
-	if (bufsz == 0)
-		return buf;
-	if (s == NULL)
-		s = "(none)";
-	for (; *s != '\0' && n + 1 < bufsz; s++, n++) {
-		unsigned char c = (unsigned char)*s;
-
-		buf[n] = (c < 0x20 || c > 0x7e || c == '\'' || c == '"' ||
-		    c == '\\') ? '?' : (char)c;
-	}
-	buf[n] = '\0';
-	if (*s != '\0' && bufsz > 4)
-		memcpy(buf + bufsz - 4, "...", 4);
-	return buf;
+	return kmfa_printable(buf, bufsz, s != NULL ? s : "(none)");
 }
 
 /* The string member name of o, or NULL if absent or not a string. */

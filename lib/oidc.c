@@ -299,7 +299,7 @@ check_issuer(const char *issuer, int *loopback)
 	if ((r = kmfa_http_check_url(issuer, "issuer", loopback)) != KMFA_OK)
 		return r;
 	if (strchr(issuer, '?') != NULL || strchr(issuer, '#') != NULL) {
-		kmfa_http_printable(shown, sizeof(shown), issuer);
+		kmfa_printable(shown, sizeof(shown), issuer);
 		return kmfa_fail(KMFA_ERR_CONFIG, "issuer '%s' must have no "
 		    "query and no fragment", shown);
 	}
@@ -331,7 +331,7 @@ get_endpoint(const cJSON *doc, const char *name, int required,
 		goto out;
 	}
 	if (lo && !issuer_loopback && strncmp(url, "https:", 6) != 0) {
-		kmfa_http_printable(shown, sizeof(shown), url);
+		kmfa_printable(shown, sizeof(shown), url);
 		r = kmfa_fail(KMFA_ERR_IDP, "%s '%s' must use https: plain "
 		    "http is allowed only when the issuer is on loopback",
 		    what, shown);
@@ -372,8 +372,8 @@ kmfa_oidc_parse_discovery(const char *json, size_t len,
 	 * the tokens (whose `iss` must equal it too) to the configured URL.
 	 */
 	if (strcmp(o->issuer, cfg->issuer) != 0) {
-		kmfa_http_printable(got, sizeof(got), o->issuer);
-		kmfa_http_printable(want, sizeof(want), cfg->issuer);
+		kmfa_printable(got, sizeof(got), o->issuer);
+		kmfa_printable(want, sizeof(want), cfg->issuer);
 		r = kmfa_fail(KMFA_ERR_IDP, "discovery: issuer '%s' does not "
 		    "match the configured '%s'", got, want);
 		goto out;
@@ -427,7 +427,7 @@ kmfa_oidc_discover(struct kmfa_http *h, const struct kmfa_config *cfg,
 		r = kmfa_fail(KMFA_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	kmfa_http_printable(shown, sizeof(shown), url.data);
+	kmfa_printable(shown, sizeof(shown), url.data);
 	if ((r = kmfa_http_request(h, url.data, NULL, NULL, NULL, &status,
 	    &body)) != KMFA_OK)
 		goto out;
@@ -454,7 +454,7 @@ kmfa_oidc_jwks(struct kmfa_http *h, const struct kmfa_oidc *o,
 	char shown[URL_SHOWN];
 	long status = 0;
 
-	kmfa_http_printable(shown, sizeof(shown), o->jwks_uri);
+	kmfa_printable(shown, sizeof(shown), o->jwks_uri);
 	if ((r = kmfa_http_request(h, o->jwks_uri, NULL, NULL, NULL, &status,
 	    jwks)) != KMFA_OK)
 		goto out;
@@ -498,10 +498,10 @@ kmfa_oidc_parse_error(const char *json, size_t len, char *error,
 	if (e == NULL || !cJSON_IsString(e) || e->valuestring == NULL ||
 	    e->valuestring[0] == '\0')
 		goto out;
-	kmfa_http_printable(error, errlen, e->valuestring);
+	kmfa_printable(error, errlen, e->valuestring);
 	d = find(doc, "error_description");
 	if (d != NULL && cJSON_IsString(d) && d->valuestring != NULL)
-		kmfa_http_printable(desc, desclen, d->valuestring);
+		kmfa_printable(desc, desclen, d->valuestring);
 	r = KMFA_OK;
 out:
 	cJSON_Delete(doc);
@@ -623,7 +623,7 @@ kmfa_oidc_scope(const struct kmfa_config *cfg, char **out)
 			size_t n = strcspn(p, ",");
 
 			if (!scope_token_ok(p, n)) {
-				kmfa_http_printable(shown, sizeof(shown),
+				kmfa_printable(shown, sizeof(shown),
 				    cfg->scopes[i]);
 				r = kmfa_fail(KMFA_ERR_CONFIG, "--oidc-extra-"
 				    "scope '%s' is not a list of scopes "
@@ -665,7 +665,7 @@ form_extra_params(struct kmfa_buf *form, const struct kmfa_config *cfg)
 	for (size_t i = 0; i < cfg->nextra_params; i++) {
 		const char *kv = cfg->extra_params[i];
 
-		kmfa_http_printable(shown, sizeof(shown), kv);
+		kmfa_printable(shown, sizeof(shown), kv);
 		if ((eq = strchr(kv, '=')) == NULL || eq == kv) {
 			r = kmfa_fail(KMFA_ERR_CONFIG, "--oidc-auth-request-"
 			    "extra-params '%s' is not KEY=VALUE", shown);
@@ -845,7 +845,7 @@ kmfa_oidc_device_authorize(struct kmfa_http *h, const struct kmfa_oidc *o,
 		    "discovery document; RFC 8628 §4)");
 		goto out;
 	}
-	kmfa_http_printable(shown, sizeof(shown),
+	kmfa_printable(shown, sizeof(shown),
 	    o->device_authorization_endpoint);
 	if ((r = kmfa_oidc_scope(cfg, &scope)) != KMFA_OK ||
 	    (r = form_client(&form, cfg)) != KMFA_OK ||
@@ -920,7 +920,7 @@ kmfa_oidc_parse_tokens(const char *json, size_t len,
 		goto out;
 	/* RFC 6749 §7.1: the type is case-insensitive; RFC 6750 is Bearer. */
 	if (t->token_type != NULL && strcasecmp(t->token_type, "Bearer") != 0) {
-		kmfa_http_printable(shown, sizeof(shown), t->token_type);
+		kmfa_printable(shown, sizeof(shown), t->token_type);
 		r = kmfa_fail(KMFA_ERR_IDP, "%s: token_type '%s' is not "
 		    "Bearer", what, shown);
 		goto out;
@@ -970,7 +970,7 @@ poll_step(const char *error, const char *desc, int64_t *interval)
 	if (strcmp(error, "expired_token") == 0)
 		return kmfa_fail(KMFA_ERR_IDP, "the device code expired before "
 		    "the login was approved");
-	kmfa_http_printable(shown, sizeof(shown), error);
+	kmfa_printable(shown, sizeof(shown), error);
 	return kmfa_fail(KMFA_ERR_IDP, "the identity provider ended the "
 	    "device login: %s%s%s%s", shown,
 	    desc != NULL && *desc != '\0' ? " (" : "",
@@ -1039,7 +1039,7 @@ kmfa_oidc_device_poll(struct kmfa_http *h, const struct kmfa_oidc *o,
 	long status = 0;
 
 	*out = NULL;
-	kmfa_http_printable(shown, sizeof(shown), o->token_endpoint);
+	kmfa_printable(shown, sizeof(shown), o->token_endpoint);
 	if (interval < 1 || interval > KMFA_POLL_INTERVAL_MAX)
 		interval = KMFA_POLL_INTERVAL_DEFAULT;
 	stop = kmfa_now() + da->expires_in;
@@ -1120,7 +1120,7 @@ kmfa_oidc_refresh(struct kmfa_http *h, const struct kmfa_oidc *o,
 	long status = 0;
 
 	*out = NULL;
-	kmfa_http_printable(shown, sizeof(shown), o->token_endpoint);
+	kmfa_printable(shown, sizeof(shown), o->token_endpoint);
 	if (refresh_token == NULL || *refresh_token == '\0') {
 		r = kmfa_fail(KMFA_ERR_INTERNAL, "refresh: no refresh token");
 		goto out;
@@ -1167,7 +1167,7 @@ kmfa_oidc_revoke(struct kmfa_http *h, const struct kmfa_oidc *o,
 		r = KMFA_ERR_NOTFOUND;	/* a normal miss, no cause */
 		goto out;
 	}
-	kmfa_http_printable(shown, sizeof(shown), o->revocation_endpoint);
+	kmfa_printable(shown, sizeof(shown), o->revocation_endpoint);
 	if (refresh_token == NULL || *refresh_token == '\0') {
 		r = kmfa_fail(KMFA_ERR_INTERNAL, "revoke: no refresh token");
 		goto out;

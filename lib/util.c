@@ -148,6 +148,27 @@ kmfa_buf_wipe(struct kmfa_buf *b)
 	b->len = b->cap = 0;
 }
 
+const char *
+kmfa_printable(char *dst, size_t dstlen, const char *src)
+{
+	size_t i = 0;
+
+	if (dstlen == 0)
+		return dst;
+	if (src == NULL)
+		src = "";
+	for (; src[i] != '\0' && i + 1 < dstlen; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		dst[i] = (c < 0x20 || c > 0x7e || c == '\'' || c == '"' ||
+		    c == '\\') ? '?' : (char)c;
+	}
+	dst[i] = '\0';
+	if (src[i] != '\0' && dstlen >= 4)
+		memcpy(dst + dstlen - 4, "...", 4);
+	return dst;
+}
+
 void
 kmfa_hex(const uint8_t *p, size_t n, char *out)
 {

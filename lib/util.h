@@ -34,6 +34,15 @@ void kmfa_buf_wipe(struct kmfa_buf *b);
 
 void kmfa_hex(const uint8_t *p, size_t n, char *out /* 2n+1 */);
 
+/*
+ * Untrusted text (an IdP's answer, a token header, a URL) made safe for a
+ * one-line message: printable ASCII only, quotes and backslashes included
+ * as '?', so that no terminal escape, forged line or closing quote gets
+ * through; cut with "..." when longer than dstlen - 1.  NULL reads as "".
+ * Returns dst.
+ */
+const char *kmfa_printable(char *dst, size_t dstlen, const char *src);
+
 /* Seconds since the epoch, from the real-time clock. */
 int64_t kmfa_now(void);
 

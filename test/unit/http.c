@@ -154,13 +154,13 @@ test_printable_cuts_and_replaces(void **state)
 	char out[8];
 
 	(void)state;
-	kmfa_http_printable(out, sizeof(out), "ab\x1b[0m");
+	kmfa_printable(out, sizeof(out), "ab\x1b[0m");
 	assert_string_equal(out, "ab?[0m");
-	kmfa_http_printable(out, sizeof(out), "abcdefghijkl");
+	kmfa_printable(out, sizeof(out), "abcdefghijkl");
 	assert_string_equal(out, "abcd...");
-	kmfa_http_printable(out, sizeof(out), NULL);
+	kmfa_printable(out, sizeof(out), NULL);
 	assert_string_equal(out, "");
-	kmfa_http_printable(out, sizeof(out), "\xc3\xa9");
+	kmfa_printable(out, sizeof(out), "\xc3\xa9");
 	assert_string_equal(out, "??");
 }
 
