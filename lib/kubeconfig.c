@@ -35,6 +35,40 @@ copy_file(const char *from, int to_fd)
 	return n < 0 ? -1 : 0;
 }
 
+/*
+ * kubectl's --exec-arg is a string-slice flag: its value is read as one CSV
+ * record, so "a,b" would become two arguments.  Quote any value with a
+ * comma or a quote CSV-style (RFC 4180 §2: enclose in quotes, double the
+ * quotes inside) so that each argument arrives whole.
+ */
+static int
+exec_arg(char **out, const char *arg)
+{
+	struct kmfa_buf b = { 0 };
+
+	*out = NULL;
+	if (kmfa_buf_printf(&b, "--exec-arg=") != 0)
+		goto fail;
+	if (strpbrk(arg, ",\"") == NULL) {
+		if (kmfa_buf_printf(&b, "%s", arg) != 0)
+			goto fail;
+	} else {
+		if (kmfa_buf_append(&b, "\"", 1) != 0)
+			goto fail;
+		for (const char *p = arg; *p != '\0'; p++)
+			if (kmfa_buf_append(&b, p, 1) != 0 ||
+			    (*p == '"' && kmfa_buf_append(&b, "\"", 1) != 0))
+				goto fail;
+		if (kmfa_buf_append(&b, "\"", 1) != 0)
+			goto fail;
+	}
+	*out = b.data;
+	return 0;
+fail:
+	kmfa_buf_wipe(&b);
+	return -1;
+}
+
 static int
 run_kubectl(char *const argv[])
 {
@@ -107,7 +141,7 @@ kmfa_kubeconfig_set_user(const char *path, const char *user,
 	argv[i++] = (char *)"--exec-interactive-mode=IfAvailable";
 	argv[i++] = (char *)"--exec-provide-cluster-info=false";
 	for (size_t j = 0; j < nargs; j++)
-		if (kmfa_asprintf(&argv[i++], "--exec-arg=%s", args[j]) < 0)
+		if (exec_arg(&argv[i++], args[j]) != 0)
 			goto out;
 	argv[i] = NULL;
 	if ((rc = run_kubectl(argv)) != 0) {

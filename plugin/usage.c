@@ -112,6 +112,9 @@ kmfa_usage(const char *c)
 		    "key (touch it when asked).  Enroll a second key as a\n"
 		    "backup: you will touch an already-enrolled key too.\n\n",
 		    0, 1, 0);
+	else if (strcmp(c, "version") == 0)
+		fputs("usage: kubectl-mfa version\n\nPrints the version.\n",
+		    stdout);
 	else if (strcmp(c, "keys") == 0)
 		section("usage: kubectl-mfa keys [list | remove NAME]\n\n", 0, 1,
 		    0);
