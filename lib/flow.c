@@ -401,6 +401,20 @@ kmfa_flow_run(const struct kmfa_config *cfg, const struct kmfa_execinfo *ei,
 			goto out;
 		}
 	}
+	/*
+	 * Nobody present: fail now, before the lock, which a person's login
+	 * in another terminal may hold for minutes (DESIGN.md §3 step 4: CI
+	 * never waits).
+	 */
+	if (!kmfa_attended(&why)) {
+		char *hint = kmfa_flow_login_hint(cfg);
+		r = kmfa_fail(KMFA_ERR_UNATTENDED, "no valid token for %s and "
+		    "nobody to log in (%s); run in a terminal: %s",
+		    cfg->issuer, why, hint != NULL ? hint : "kubectl mfa login");
+		free(hint);
+		audit(&f, "unattended", NULL, r);
+		goto out;
+	}
 	r = kmfa_lock_acquire(cfg->cache_dir, f.key, cfg->timeout * 1000, &lock);
 	if (r == KMFA_ERR_LOCKED)
 		goto out;
@@ -418,15 +432,6 @@ kmfa_flow_run(const struct kmfa_config *cfg, const struct kmfa_execinfo *ei,
 	    kmfa_record_fresh(f.old, cfg, f.identity, kmfa_now())) {
 		fill_result(&f, f.old, 0, res);
 		r = render(&f, f.old, cred);
-		goto out;
-	}
-	if (!kmfa_attended(&why)) {
-		char *hint = kmfa_flow_login_hint(cfg);
-		r = kmfa_fail(KMFA_ERR_UNATTENDED, "no valid token for %s and "
-		    "nobody to log in (%s); run in a terminal: %s",
-		    cfg->issuer, why, hint != NULL ? hint : "kubectl mfa login");
-		free(hint);
-		audit(&f, "unattended", NULL, r);
 		goto out;
 	}
 	if ((r = login(&f, &rec)) != KMFA_OK)

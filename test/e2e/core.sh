@@ -104,6 +104,19 @@ check "the unattended line names the command to run" \
 	grep -q "run in a terminal: kubectl mfa login --oidc-issuer-url=$IDP_URL" "$T/err"
 check "the unattended failure prints one line and nothing on stdout" \
 	[ "$(wc -l <"$T/err")" -eq 1 -a ! -s "$T/out" ]
+# A person's login elsewhere may hold the lock for minutes: an unattended
+# process must not wait for it.
+lockf=$(ls "$XDG_CACHE_HOME"/kubectl-mfa/*.lock | head -1)
+mkfifo "$T/hold"
+flock "$lockf" -c "read x <'$T/hold'" &
+holder=$!
+timeout 5 bash -c "while flock -n '$lockf' true; do sleep 0.01; done"
+start=$(date +%s%N)
+setsid -w "$KMFA" "${ARGS[@]}" >"$T/out" 2>"$T/err" </dev/null; rc=$?
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+echo >"$T/hold"; wait $holder
+check "unattended does not wait for a lock another login holds ($ms ms)" \
+	'[ $rc -eq 3 ] && [ $ms -lt 1000 ]'
 start=$(date +%s%N)
 CI=true attended "$KMFA" "${ARGS[@]}"; rc=$?
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
