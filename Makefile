@@ -152,3 +152,5 @@ lint:
 
 clean:
 	rm -rf build build-asan build-fuzz
+
+-include test/fuzz/fuzz.mk
