@@ -29,7 +29,7 @@ FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_SK_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,\
                 $(filter-out test/softkey/main.c,$(SOFTKEY_SRCS))) \
-                $(FUZZ_BUILD)/obj/test/fuzz/softkey_stubs.o
+                $(FUZZ_BUILD)/obj/test/fuzz/softkey_glue.o
 FUZZ_UTIL_OBJ := $(FUZZ_BUILD)/obj/test/fuzz/fuzzutil.o
 FUZZ_GEN     := $(FUZZ_BUILD)/gen-seeds
 FUZZ_HDRS    := $(wildcard lib/*.h test/softkey/*.h test/fuzz/*.h)

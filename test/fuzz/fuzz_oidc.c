@@ -8,9 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "config.h"
 #include "err.h"
 #include "fuzzutil.h"
+#include "http.h"
 #include "json.h"
 #include "oidc.h"
 #include "report.h"
@@ -39,11 +42,29 @@ printable(const char *s)
 	return 1;
 }
 
+/*
+ * https, or http to a loopback host, as curl (which will fetch it) reads
+ * the URL: curl takes "https:/host" for "https://host/", so the check
+ * must ask curl, not compare prefixes.
+ */
 static int
 web_url(const char *s)
 {
-	return s != NULL && (strncmp(s, "https://", 8) == 0 ||
-	    strncmp(s, "http://", 7) == 0);
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL;
+	int ok = 0;
+
+	if (s != NULL && u != NULL &&
+	    curl_url_set(u, CURLUPART_URL, s, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
+		ok = strcmp(scheme, "https") == 0 ||
+		    (strcmp(scheme, "http") == 0 &&
+		    kmfa_http_host_is_loopback(host));
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return ok && printable(s);
 }
 
 static void

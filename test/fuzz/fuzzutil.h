@@ -52,6 +52,17 @@ int fz_jwks(EVP_PKEY *rsa, EVP_PKEY *ec, char **out);
 int fz_sign(EVP_PKEY *key, const struct kmfa_jws_alg *alg, const char *header,
     size_t hlen, const char *payload, size_t plen, char **out);
 
+struct softkey;
+
+/*
+ * The test authenticator (test/softkey) without its sockets, for the
+ * softkey harness and for the generator's credential ids: a fixed master
+ * key, counter 0, a PIN of "1234" when pin is set, an immediate touch, no
+ * client and no control socket; state_path receives the counter saves.
+ * Defined in softkey_glue.c, with the softkey's logging silenced.
+ */
+int fz_softkey_setup(struct softkey *sk, const char *state_path, int pin);
+
 /* Abort with a message: a harness's invariant failed. */
 void fz_die(const char *what) __attribute__((noreturn));
 
