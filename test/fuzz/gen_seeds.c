@@ -4,8 +4,8 @@
  * with keys generated here and the JWKS that holds them, cache records
  * from kmfa_record_encode, credentials files from kmfa_credfile_format,
  * envelopes from kmfa_seal_refresh, CTAP requests answered by the test
- * authenticator itself.  Each file starts with the mode byte its harness
- * expects (see the comment at the top of each fuzz_<target>.c).
+ * authenticator itself.  Where a harness has modes, each file starts with
+ * the mode byte it expects (see the comment at the top of fuzz_<target>.c).
  */
 #include <errno.h>
 #include <stdarg.h>
