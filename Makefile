@@ -162,3 +162,5 @@ lint:
 
 clean:
 	rm -rf build build-asan build-fuzz
+
+-include test/fuzz/fuzz.mk

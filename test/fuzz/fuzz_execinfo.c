@@ -1,0 +1,48 @@
+/*
+ * KUBERNETES_EXEC_INFO, which kubectl (or whoever sets the environment)
+ * hands the plugin.  The input, cut at its first NUL as an environment
+ * variable would be, is parsed; an accepted value names one of the two API
+ * versions and a tri-state interactive flag, and renders an ExecCredential.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "execinfo.h"
+#include "fuzzutil.h"
+#include "json.h"
+#include "report.h"
+#include "util.h"
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	kmfa_json_init();
+	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct kmfa_execinfo info;
+	struct kmfa_buf b = { 0 };
+	char *env;
+
+	if ((env = fz_cstr(data, size)) == NULL)
+		return 0;
+	if (kmfa_execinfo_parse(env, &info) == KMFA_OK) {
+		if ((info.api != KMFA_API_V1 && info.api != KMFA_API_V1BETA1) ||
+		    info.interactive < -1 || info.interactive > 1)
+			fz_die("exec info accepted with values out of range");
+		if (kmfa_execcred_render(&b, info.api, "fuzz-token",
+		    FZ_NOW) != KMFA_OK || b.data == NULL ||
+		    strstr(b.data, kmfa_api_version_string(info.api)) == NULL)
+			fz_die("cannot render the answer for accepted exec info");
+		kmfa_buf_wipe(&b);
+	}
+	free(env);
+	kmfa_report_clear();
+	return 0;
+}
