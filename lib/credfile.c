@@ -118,6 +118,10 @@ parse_time(const char *s, int64_t *out)
 	if ((end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm)) == NULL ||
 	    *end != '\0' || (t = timegm(&tm)) == (time_t)-1)
 		return -1;
+	/* Only what kmfa_rfc3339 writes back (1970 to 9999): a file that
+	 * parses must also save (found by fuzzing). */
+	if (t < 0 || (int64_t)t > INT64_C(253402300799))
+		return -1;
 	*out = (int64_t)t;
 	return 0;
 }

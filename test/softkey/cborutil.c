@@ -85,7 +85,10 @@ cb_read_int(const cbor_item_t *it, int64_t *v)
 bool
 cb_read_bool(const cbor_item_t *it, bool *v)
 {
-	if (it == NULL || !cbor_isa_float_ctrl(it) || !cbor_is_bool(it))
+	/* libcbor asserts on cbor_is_bool of a float: check the width first
+	 * (found by fuzzing). */
+	if (it == NULL || !cbor_isa_float_ctrl(it) ||
+	    cbor_float_get_width(it) != CBOR_FLOAT_0 || !cbor_is_bool(it))
 		return false;
 	*v = cbor_get_bool(it);
 	return true;
