@@ -38,8 +38,7 @@ static const struct command {
 	{ "logout", KMFA_OPTSET_OIDC | KMFA_OPTSET_FIDO2 | KMFA_OPTSET_ALL |
 	    KMFA_OPTSET_LOGIN, kmfa_cmd_logout },
 	{ "enroll", KMFA_OPTSET_ENROLL, kmfa_cmd_enroll },
-	{ "keys", KMFA_OPTSET_FIDO2 | KMFA_OPTSET_POSITIONAL |
-	    KMFA_OPTSET_LOGIN, kmfa_cmd_keys },
+	{ "keys", KMFA_OPTSET_ENROLL | KMFA_OPTSET_POSITIONAL, kmfa_cmd_keys },
 	{ "setup", KMFA_OPTSET_OIDC | KMFA_OPTSET_FIDO2 | KMFA_OPTSET_LOGIN |
 	    KMFA_OPTSET_SETUP, kmfa_cmd_setup },
 	{ "version", 0, cmd_version },

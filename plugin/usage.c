@@ -42,6 +42,16 @@ static const char login_opts[] =
 "  --audit-log FILE|syslog|off     (default $XDG_STATE_HOME/kubectl-mfa/audit.log)\n"
 "  -v                              say more on stderr\n";
 
+static const char enroll_opts[] =
+"Options:\n"
+"  --name NAME                     the key's name (default key-1, key-2, ...)\n"
+"  --fido2-credentials FILE        (default $XDG_CONFIG_HOME/kubectl-mfa/credentials.json)\n"
+"  --fido2-device PATH             a hidraw path, or unix:SOCKET; a comma list\n"
+"                                  means touch the one to use\n"
+"  --fido2-uv                      require user verification (PIN) at every touch\n"
+"  --timeout DURATION              bounds the touches (default 5m)\n"
+"  --audit-log FILE|syslog|off     (default $XDG_STATE_HOME/kubectl-mfa/audit.log)\n";
+
 static void
 section(const char *head, int oidc, int fido2, int login)
 {
@@ -105,19 +115,24 @@ kmfa_usage(const char *c)
 		    "unsealed refresh token is revoked at the IdP when it\n"
 		    "advertises a revocation endpoint; a sealed one cannot be "
 		    "read without a\ntouch, so it is deleted locally and the "
-		    "IdP-side revocation is skipped.\n\n", 1, 1, 0);
-	else if (strcmp(c, "enroll") == 0)
-		section("usage: kubectl-mfa enroll [--name NAME] "
+		    "IdP-side revocation is skipped.\n\n"
+		    "  --all                  every cached entry\n", 1, 1, 1);
+	else if (strcmp(c, "enroll") == 0) {
+		fputs("usage: kubectl-mfa enroll [--name NAME] "
 		    "[--fido2-device PATH] [--fido2-uv]\n\nRegisters a security "
 		    "key (touch it when asked).  Enroll a second key as a\n"
 		    "backup: you will touch an already-enrolled key too.\n\n",
-		    0, 1, 0);
+		    stdout);
+		section(enroll_opts, 0, 0, 0);
+	}
 	else if (strcmp(c, "version") == 0)
 		fputs("usage: kubectl-mfa version\n\nPrints the version.\n",
 		    stdout);
-	else if (strcmp(c, "keys") == 0)
-		section("usage: kubectl-mfa keys [list | remove NAME]\n\n", 0, 1,
-		    0);
+	else if (strcmp(c, "keys") == 0) {
+		fputs("usage: kubectl-mfa keys [list | remove NAME]\n\n"
+		    "Lists the enrolled keys, or forgets one.\n\n", stdout);
+		section(enroll_opts, 0, 0, 0);
+	}
 	else if (strcmp(c, "setup") == 0)
 		section("usage: kubectl-mfa setup --oidc-issuer-url URL "
 		    "--oidc-client-id ID [options]\n"
