@@ -158,6 +158,10 @@ check "stub absurd_interval: interval 100000000, negative expires_in" \
 stub_scenario issuer_mismatch
 check "stub issuer_mismatch: discovery names another issuer" \
 	eval '[ "$(curl_ca "$STUB_URL/.well-known/openid-configuration" | jq -r .issuer)" != "$STUB_URL" ]'
+stub_scenario no_device_endpoint
+check "stub no_device_endpoint: discovery lacks device_authorization_endpoint, keeps the rest" \
+	eval 'curl_ca "$STUB_URL/.well-known/openid-configuration" |
+	      jqe "(has(\"device_authorization_endpoint\") | not) and .token_endpoint and .jwks_uri"'
 
 # --- hostile token endpoint bodies -----------------------------------------------
 stub_scenario ok && stub_device_auth

@@ -50,6 +50,7 @@ const SCENARIOS = new Set([
   'hs256_with_public_key', 'unknown_kid', 'nbf_future', 'missing_exp',
   'non_string_sub', 'huge_payload', 'weak_rsa', 'amr_missing',
   'issuer_mismatch', // discovery names another issuer
+  'no_device_endpoint', // discovery advertises no device_authorization_endpoint
   'http_500', 'malformed_json', 'huge_body', 'deeply_nested', // token endpoint
   'hang', // device authorization and token requests are never answered
   'hang_token', // device authorization works; token requests are never answered
@@ -312,6 +313,7 @@ const { server, port } = await listenTls(opts.cert, opts.key, async (req, res) =
             token_endpoint_auth_methods_supported: ['none'],
           },
         };
+        if (scenario === 'no_device_endpoint') delete out.json.device_authorization_endpoint;
         break;
       case 'GET /jwks': {
         const keys = [publicJwk(rsa), publicJwk(ec)];
