@@ -144,14 +144,16 @@ install: all
 	install -m 0755 $(FRONT) $(DESTDIR)$(BINDIR)/kubectl-mfa
 	install -m 0755 $(CORE) $(DESTDIR)$(LIBEXECDIR)/kubectl-mfa-core
 	install -m 0644 man/kubectl-mfa.1 $(DESTDIR)$(MANDIR)/man1/kubectl-mfa.1
-	if [ -f man/kubectl-mfa.bash ]; then install -m 0644 \
-	    man/kubectl-mfa.bash $(DESTDIR)$(BASHCOMPDIR)/kubectl-mfa; fi
+	install -m 0644 man/kubectl-mfa.bash $(DESTDIR)$(BASHCOMPDIR)/kubectl-mfa
+	# kubectl's completion of `kubectl mfa <TAB>` runs this from PATH.
+	install -m 0755 man/kubectl_complete-mfa $(DESTDIR)$(BINDIR)/kubectl_complete-mfa
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/kubectl-mfa \
 	    $(DESTDIR)$(LIBEXECDIR)/kubectl-mfa-core \
 	    $(DESTDIR)$(MANDIR)/man1/kubectl-mfa.1 \
-	    $(DESTDIR)$(BASHCOMPDIR)/kubectl-mfa
+	    $(DESTDIR)$(BASHCOMPDIR)/kubectl-mfa \
+	    $(DESTDIR)$(BINDIR)/kubectl_complete-mfa
 
 lint:
 	clang-format --dry-run --Werror lib/*.c lib/*.h plugin/*.c || true

@@ -27,11 +27,10 @@ _kubectl_mfa_options() {
 	get-token | login) echo "$oidc $fido2 $login $common" ;;
 	status) echo "$oidc $fido2 --min-valid --json --all $common" ;;
 	logout) echo "$oidc $fido2 $login --all $common" ;;
-	enroll)
+	enroll | keys)
 		echo "--name --fido2-credentials --fido2-device --fido2-uv" \
 			"--timeout --audit-log $common"
 		;;
-	keys) echo "$fido2 $login $common" ;;
 	setup) echo "$oidc $fido2 $login --kubeconfig --user $common" ;;
 	version) echo "--help" ;;
 	esac
