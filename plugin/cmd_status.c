@@ -12,6 +12,7 @@
 #include "audit.h"
 #include "cache.h"
 #include "commands.h"
+#include "credfile.h"
 #include "err.h"
 #include "file.h"
 #include "http.h"
@@ -132,6 +133,39 @@ until_of(const struct kmfa_config *cfg, const struct kmfa_record *rec,
 	return kmfa_record_usable_until(rec, cfg, identity);
 }
 
+/* The enrolled keys, for status: names and whether any seals. */
+static void
+keys_line(const struct kmfa_config *cfg, cJSON *doc)
+{
+	struct kmfa_credfile *f = NULL;
+	struct kmfa_buf names = { 0 };
+	cJSON *arr = NULL;
+
+	if (kmfa_credfile_load(cfg->fido2_credentials, &f) != KMFA_OK) {
+		kmfa_report_clear();
+		if (doc == NULL)
+			printf("keys:      cannot read %s\n",
+			    cfg->fido2_credentials);
+		return;
+	}
+	if (doc != NULL && (arr = cJSON_AddArrayToObject(doc, "keys")) == NULL)
+		goto out;
+	for (size_t i = 0; i < f->ncreds; i++) {
+		if (arr != NULL)
+			cJSON_AddItemToArray(arr,
+			    cJSON_CreateString(f->creds[i].name));
+		(void)kmfa_buf_printf(&names, "%s%s%s", i ? ", " : "",
+		    f->creds[i].name, f->creds[i].hmac_secret ? "" :
+		    " (no hmac-secret)");
+	}
+	if (doc == NULL)
+		printf("keys:      %s\n", f->ncreds == 0 ? "none enrolled "
+		    "(kubectl mfa enroll)" : names.data);
+out:
+	kmfa_buf_wipe(&names);
+	kmfa_credfile_free(&f);
+}
+
 int
 kmfa_cmd_status(struct kmfa_config *cfg)
 {
@@ -173,13 +207,18 @@ kmfa_cmd_status(struct kmfa_config *cfg)
 		total++;
 		if (rec != NULL && until - now >= need && until > now)
 			good++;
-		if (cfg->json)
-			cJSON_AddItemToArray(arr, entry_json(st, key, rec,
-			    until, now));
-		else {
+		if (cfg->json) {
+			cJSON *e = entry_json(st, key, rec, until, now);
+
+			if (e != NULL && !cfg->all)
+				keys_line(cfg, e);
+			cJSON_AddItemToArray(arr, e);
+		} else {
 			if (i > 0)
 				putchar('\n');
 			print_entry(st, rec, until, now);
+			if (!cfg->all)
+				keys_line(cfg, NULL);
 		}
 		kmfa_record_free(&rec);
 	}
