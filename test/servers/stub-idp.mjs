@@ -7,6 +7,14 @@
 //
 //   node stub-idp.mjs --cert PEM --key PEM --scenario NAME [--client-id ID]
 //                     [--log FILE] [--interval N] [--sub NAME]
+//                     [--client-secret SECRET] [--issued-log FILE]
+//
+// --client-secret makes the client confidential: device authorization and
+// token requests must then authenticate with HTTP Basic (RFC 6749 §2.3.1,
+// id and secret form-encoded), and the log says `client_auth: "basic"` for
+// each one that did.  Without it the client is public (client_id in the
+// form, as before).  --issued-log appends every token the stub issues as
+// JSON lines {kind, value}, as idp.mjs does, for the secret-hygiene tests.
 //
 // POST /control with the form body scenario=NAME switches the scenario at
 // run time (a good login first, then a hostile refresh).  Prints
@@ -30,11 +38,46 @@ const opts = parse({
   'client-id': { type: 'string', default: 'kubectl' },
   interval: { type: 'string', default: '1' },
   sub: { type: 'string', default: 'alice' },
+  'client-secret': { type: 'string' },
+  'issued-log': { type: 'string' },
 });
 need(opts, 'cert', 'key', 'scenario');
 const log = requestLog(opts.log);
 const clientId = opts['client-id'];
 const interval = Number.parseInt(opts.interval, 10);
+const clientSecret = opts['client-secret'];
+
+// Who the client says it is: HTTP Basic when the request carries it, else
+// the form's client_id.  { id, secret, method }.
+function clientOf(req, form) {
+  const h = req.headers.authorization ?? '';
+  if (h.startsWith('Basic ')) {
+    const plain = Buffer.from(h.slice(6), 'base64').toString('utf8');
+    const colon = plain.indexOf(':');
+    if (colon < 0) return { id: null, secret: null, method: 'basic' };
+    const dec = (v) => decodeURIComponent(v.replace(/\+/g, ' '));
+    return { id: dec(plain.slice(0, colon)), secret: dec(plain.slice(colon + 1)), method: 'basic' };
+  }
+  return { id: form.get('client_id'), secret: null, method: 'none' };
+}
+
+// A confidential client must prove its secret; a public one sends none.
+function clientOk(client) {
+  if (client.id !== clientId) return false;
+  if (clientSecret === undefined) return client.method === 'none';
+  return client.method === 'basic' && client.secret !== null
+    && crypto.timingSafeEqual(
+      crypto.createHash('sha256').update(client.secret).digest(),
+      crypto.createHash('sha256').update(clientSecret).digest(),
+    );
+}
+
+let noteIssued = () => {};
+if (opts['issued-log']) {
+  const fs = await import('node:fs');
+  noteIssued = (kind, value) => fs.appendFileSync(opts['issued-log'],
+    `${JSON.stringify({ kind, value })}\n`, { mode: 0o600 });
+}
 
 // What each scenario changes.  Token-shaping scenarios apply to every ID
 // token the stub issues, on the device grant and on refresh alike.
@@ -172,6 +215,9 @@ function tokenResponse(issuer, { refresh }) {
     access_token: random(), token_type: 'Bearer', expires_in: 600, scope: 'openid offline_access', refresh_token: rt,
   };
   if (!(refresh && scenario === 'no_id_token_on_refresh')) body.id_token = idToken(issuer);
+  noteIssued('refresh_token', body.refresh_token);
+  noteIssued('access_token', body.access_token);
+  if (body.id_token) noteIssued('id_token', body.id_token);
   return body;
 }
 
@@ -210,8 +256,8 @@ async function readForm(req) {
 
 const oauthError = (error, status = 400) => ({ status, json: { error, error_description: `stub: ${error}` } });
 
-function deviceAuthorization(issuer, form) {
-  if (form.get('client_id') !== clientId) return oauthError('invalid_client', 401);
+function deviceAuthorization(issuer, form, client) {
+  if (!clientOk(client)) return oauthError('invalid_client', 401);
   const deviceCode = random();
   const letters = () => Array.from({ length: 4 }, () => 'BCDFGHJKLMNPQRSTVWXZ'[crypto.randomInt(20)]).join('');
   const userCode = `${letters()}-${letters()}`;
@@ -231,8 +277,8 @@ function deviceAuthorization(issuer, form) {
   return { status: 200, json, answer: 'device_code' };
 }
 
-function token(issuer, form) {
-  if (form.get('client_id') !== clientId) return oauthError('invalid_client', 401);
+function token(issuer, form, client) {
+  if (!clientOk(client)) return oauthError('invalid_client', 401);
   const hostile = hostileBody();
   if (hostile) return { ...hostile, answer: scenario };
   const grant = form.get('grant_type');
@@ -281,6 +327,7 @@ const { server, port } = await listenTls(opts.cert, opts.key, async (req, res) =
   try {
     const form = req.method === 'POST' ? await readForm(req) : new URLSearchParams();
     if (path === '/token' && req.method === 'POST') rec.grant_type = form.get('grant_type');
+    if (req.method === 'POST') rec.client_auth = clientOf(req, form).method;
     const route = `${req.method} ${path}`;
     const hangs = (scenario === 'hang' && (route === 'POST /device/auth' || route === 'POST /token'))
       || (scenario === 'hang_token' && route === 'POST /token');
@@ -324,10 +371,10 @@ const { server, port } = await listenTls(opts.cert, opts.key, async (req, res) =
         break;
       }
       case 'POST /device/auth':
-        out = deviceAuthorization(issuer, form);
+        out = deviceAuthorization(issuer, form, clientOf(req, form));
         break;
       case 'POST /token':
-        out = token(issuer, form);
+        out = token(issuer, form, clientOf(req, form));
         break;
       case 'POST /revoke':
         // RFC 7009 2.2: 200 whether or not the token was known.
