@@ -354,6 +354,7 @@ fill_result(const struct flow *f, const struct kmfa_record *rec,
 	if (res == NULL)
 		return;
 	res->logged_in = logged_in;
+	res->stored = 1;
 	res->until = kmfa_record_usable_until(rec, f->cfg, f->identity);
 	res->storage = kmfa_store_kind(f->store);
 	res->storage_reason = kmfa_store_reason(f->store);
@@ -372,7 +373,7 @@ kmfa_flow_run(const struct kmfa_config *cfg, const struct kmfa_execinfo *ei,
 	struct kmfa_lock *lock = NULL;
 	struct kmfa_record *rec = NULL;
 	const char *why = NULL;
-	int r;
+	int r, stored;
 
 	memset(&f, 0, sizeof(f));
 	f.cfg = cfg;
@@ -436,13 +437,16 @@ kmfa_flow_run(const struct kmfa_config *cfg, const struct kmfa_execinfo *ei,
 	}
 	if ((r = login(&f, &rec)) != KMFA_OK)
 		goto out;
-	if (kmfa_store_save(f.store, f.key, rec) != KMFA_OK) {
+	stored = kmfa_store_save(f.store, f.key, rec) == KMFA_OK;
+	if (!stored) {
 		kmfa_warn("could not store the token (%s); kubectl gets it "
 		    "anyway", kmfa_report_cause() ? kmfa_report_cause() :
 		    "unknown error");
 		kmfa_report_clear();
 	}
 	fill_result(&f, rec, 1, res);
+	if (res != NULL)
+		res->stored = stored;
 	r = render(&f, rec, cred);
 out:
 	kmfa_lock_release(&lock);

@@ -22,6 +22,7 @@ struct kmfa_flow_result {
 	int64_t until;		/* handed out until (exp or cap, less skew) */
 	const char *storage;	/* "keyring", "disk", "none" */
 	const char *storage_reason;
+	int stored;		/* the new token was cached */
 	int has_refresh;
 	int sealed;
 	char subject[256];

@@ -161,6 +161,10 @@ kmfa_prompt_open_browser(const struct kmfa_config *cfg, const char *url)
 			(void)dup2(devnull, STDIN_FILENO);
 			(void)dup2(devnull, STDOUT_FILENO);
 		}
+		/* Nothing of ours but stderr: libcurl's sockets (the IdP
+		 * connection, its wake-up pair) are not close-on-exec, and a
+		 * browser may outlive us by hours. */
+		(void)close_range(STDERR_FILENO + 1, ~0U, 0);
 		execlp(cmd, cmd, url, (char *)NULL);
 		fprintf(stderr, "kubectl-mfa: cannot run %s: %s\n", cmd,
 		    strerror(errno));

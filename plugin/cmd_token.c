@@ -40,10 +40,14 @@ say_logged_in(const struct kmfa_flow_result *res)
 	char ts[21] = "?";
 
 	(void)kmfa_rfc3339(res->until, ts);
-	kmfa_info("logged in as %s; token valid until %s (%s storage%s%s)",
-	    res->subject[0] ? res->subject : "(unknown)", ts, res->storage,
-	    res->storage_reason ? ": " : "",
-	    res->storage_reason ? res->storage_reason : "");
+	if (res->stored)
+		kmfa_info("logged in as %s; token valid until %s (%s storage%s%s)",
+		    res->subject[0] ? res->subject : "(unknown)", ts,
+		    res->storage, res->storage_reason ? ": " : "",
+		    res->storage_reason ? res->storage_reason : "");
+	else
+		kmfa_info("logged in as %s; token valid until %s (not cached)",
+		    res->subject[0] ? res->subject : "(unknown)", ts);
 	if (res->has_refresh && !res->sealed)
 		kmfa_info("the refresh token is stored unsealed (no security "
 		    "key with hmac-secret seals it)");
