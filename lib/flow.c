@@ -319,7 +319,7 @@ login(struct flow *f, struct kmfa_record **out)
 			/* A refresh must not turn into somebody else
 			 * (OpenID Connect Core §12.2). */
 			if ((r = build_record(f, tok, refresh, out)) == KMFA_OK &&
-			    f->old->subject != NULL &&
+			    f->old != NULL && f->old->subject != NULL &&
 			    strcmp(f->old->subject, (*out)->subject) != 0) {
 				kmfa_record_free(out);
 				r = kmfa_fail(KMFA_ERR_TOKEN, "the refreshed ID "
