@@ -184,11 +184,15 @@ device_fail(const struct session *s, int fr, const char *doing)
 	if (fr == FIDO_ERR_RX && left_ms(s) != 0)
 		return kmfa_fail(KMFA_ERR_FIDO2, "%s: lost contact with the "
 		    "security key at %s", doing, s->d.path);
-	if (fr == FIDO_ERR_RX || fr == FIDO_ERR_TIMEOUT ||
-	    fr == FIDO_ERR_USER_ACTION_TIMEOUT || fr == FIDO_ERR_ACTION_TIMEOUT)
+	if (fr == FIDO_ERR_RX || fr == FIDO_ERR_TIMEOUT)
 		return kmfa_fail(KMFA_ERR_FIDO2, "%s: the security key was not "
 		    "touched within %lld s (--timeout)", doing,
 		    (long long)s->cfg->timeout);
+	/* The key's own wait ran out (CTAP2 §6.2 USER_ACTION_TIMEOUT), which
+	 * is usually shorter than --timeout: do not blame the option. */
+	if (fr == FIDO_ERR_USER_ACTION_TIMEOUT || fr == FIDO_ERR_ACTION_TIMEOUT)
+		return kmfa_fail(KMFA_ERR_FIDO2, "%s: the security key was not "
+		    "touched in time (the key gave up waiting)", doing);
 	return kmfa_fail(KMFA_ERR_FIDO2, "%s: %s", doing,
 	    kmfa_fido2_strerr(fr));
 }
