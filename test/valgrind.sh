@@ -183,7 +183,10 @@ ubins=$(ls "$logs" | sed -n 's/^unit-\(.*\)\.[0-9]*\.log$/\1/p' | sort -u | wc -
 echo "valgrind: $ubins unit-test binaries ($units processes with their forks); $runs plugin runs ($fronts through the front, $direct of the core directly) and $forks forked children; $procs logs; ${secs}s"
 echo "valgrind: $errs errors, $def bytes definitely lost, $ind bytes indirectly lost, $nosum logs end in an exec or a signal"
 if [ -s "$vg/suppressions" ]; then
-	echo "suppressions used (count, name):"
+	sup=$(grep -h '^==[0-9]*== *suppressed: [0-9,]* bytes' "$logs"/*.log |
+		sed 's/.*suppressed: \([0-9,]*\) bytes.*/\1/' | tr -d , |
+		awk '$1 > 0 {n++; b += $1} END {printf "%d bytes in %d processes", b, n}')
+	echo "suppressed leaks: $sup; suppressions used (uses, name):"
 	cat "$vg/suppressions"
 fi
 if [ ${#dirty[@]} -gt 0 ]; then
