@@ -66,6 +66,7 @@ rm -rf "$vg"
 mkdir -p "$logs" "$tree/bin" "$tree/libexec/kubectl-mfa" "$tree/test/unit" \
 	"$tree/test/softkey"
 
+# shellcheck disable=SC2054 # the commas are inside option values
 VG=(valgrind --tool=memcheck --leak-check=full
 	--errors-for-leak-kinds=definite,indirect --error-exitcode=99
 	--show-leak-kinds=definite,indirect,possible
@@ -104,9 +105,11 @@ if [ $# -eq 0 ]; then
 	# and time-outs: on two cores they run side by side.
 	KMFA_BUILD=$tree bash "$here/run" unit/ >"$vg/run-unit.log" 2>&1 &
 	upid=$!
+	trap 'kill "$upid" 2>/dev/null' INT TERM
 	# shellcheck disable=SC2086
 	KMFA_BUILD=$tree bash "$here/run" $VG_SUITES >"$vg/run-e2e.log" 2>&1
 	wait "$upid"
+	trap - INT TERM
 	cat "$vg/run-unit.log" "$vg/run-e2e.log" >"$vg/run.log"
 else
 	KMFA_BUILD=$tree bash "$here/run" "$@" >"$vg/run.log" 2>&1
