@@ -4,6 +4,7 @@
 #   make deps       install the Debian and npm packages build and tests need
 #   make test       build and run every test (last line: N passed, N failed)
 #   make check      the same under ASan+UBSan
+#   make valgrind   unit tests and end-to-end plugin runs under memcheck
 #   make demo       the whole story end to end on the embedded default
 #   make install    PREFIX=/usr/local DESTDIR=
 #
@@ -117,6 +118,10 @@ check:
 
 demo: deps-check all $(SOFTKEY)
 	KMFA_BUILD=$(abspath $(BUILD)) bash test/demo.sh
+
+# VG_SUITES="e2e/core ..." narrows or widens the end-to-end part.
+valgrind: deps-check test-bins
+	KMFA_BUILD=$(abspath $(BUILD)) bash test/valgrind.sh
 
 bench: deps-check all
 	KMFA_BUILD=$(abspath $(BUILD)) bash bench/run
