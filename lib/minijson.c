@@ -246,10 +246,13 @@ object(struct mj *m, int depth, uint32_t want, int level)
 		if (m->p >= m->end || *m->p++ != ':')
 			return -1;
 		for (i = 0; i < m->nf && klen < sizeof(key); i++) {
-			const char *k = m->f[i].path[level];
+			const char *k;
 
-			if (!(want & (1u << i)) || strlen(k) != klen ||
-			    memcmp(k, key, klen) != 0)
+			/* Only a wanted field's path is this deep. */
+			if (!(want & (1u << i)))
+				continue;
+			k = m->f[i].path[level];
+			if (strlen(k) != klen || memcmp(k, key, klen) != 0)
 				continue;
 			if (m->seen[i] & (1u << level))
 				return -1;	/* repeated on the path */

@@ -251,6 +251,9 @@ test_finds_nested_paths(void **state)
 	assert_int_equal(kmfa_mj_string_buf(&f[1], buf, 4, NULL), -1);
 	assert_int_equal(f[2].type, KMFA_MJ_STRING);
 	assert_int_equal(f[3].type, KMFA_MJ_ABSENT);
+	/* Objects nested deeper than any requested path are skipped. */
+	assert_str("{\"o\":{\"o\":{\"o\":{\"o\":{\"o\":{\"o\":{\"o\":"
+	    "{\"o\":{\"o\":{\"o\":{\"k\":1}}}}}}}}}},\"k\":\"v\"}", "v");
 	/* A path through something other than an object is refused. */
 	assert_int_equal(scan1("{\"spec\":[],\"k\":1}", &f[0]), -1);
 	assert_int_equal(scan1("{\"spec\":null}", &f[0]), -1);
