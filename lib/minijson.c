@@ -334,12 +334,14 @@ type_of(const char *raw)
 int
 kmfa_mj_scan(const char *doc, size_t len, struct kmfa_mj_field *f, size_t nf)
 {
-	struct mj m = { .p = doc, .end = doc + len, .f = f, .nf = nf };
+	struct mj m = { .f = f, .nf = nf };
 	uint32_t want = 0;
 	size_t i;
 
 	if (doc == NULL || nf > KMFA_MJ_FIELDS)
 		return -1;
+	m.p = doc;
+	m.end = doc + len;
 	for (i = 0; i < nf; i++) {
 		if (f[i].path[0] == NULL || f[i].path[KMFA_MJ_PATH] != NULL)
 			return -1;
