@@ -24,7 +24,6 @@ BUILD      ?= build
 PKG_CONFIG ?= pkg-config
 
 HEAVY_PKGS := libcurl libcjson libfido2 libcrypto libsecret-1 libqrencode
-FRONT_PKGS := libcjson
 SOFTKEY_PKGS := libcbor libcrypto
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wwrite-strings \
@@ -77,12 +76,22 @@ $(BUILD)/libkmfa.a: $(LIB_OBJS)
 	@rm -f $@
 	@ar rcs $@ $^
 
-# The front links libc and cJSON only; if a light module ever reaches for a
-# heavy symbol, this link fails, which is the point.
+# The front links libc only, static-pie: no dynamic loader runs before it
+# answers, and it stays position independent with full RELRO.  If a light
+# module ever reaches for a library symbol, this link fails, which is the
+# point; --fatal-warnings turns glibc's "using getpwnam in a statically
+# linked program" (NSS, dlopen) into a failure too.  ASan cannot be linked
+# static, so SAN=1 keeps the dynamic, hardened link.
+ifeq ($(SAN),1)
+FRONT_LD := $(LDHARDEN)
+else
+FRONT_LD := -static-pie -Wl,-z,relro,-z,now -Wl,--fatal-warnings
+endif
+
 $(FRONT): $(BUILD)/plugin/front.o $(BUILD)/libkmfa.a
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	@$(CC) $(CFLAGS) $(LDHARDEN) -o $@ $^ $(call pc_libs,$(FRONT_PKGS))
+	@$(CC) $(CFLAGS) $(FRONT_LD) -o $@ $^
 
 $(CORE): $(CORE_OBJS) $(BUILD)/libkmfa.a
 	@mkdir -p $(dir $@)

@@ -11,29 +11,6 @@
 #include "file.h"
 #include "report.h"
 
-char *
-kmfa_cache_path(const char *dir, const char *key, const char *suffix)
-{
-	char *p;
-
-	if (kmfa_asprintf(&p, "%s/%s%s", dir, key, suffix) < 0)
-		return NULL;
-	return p;
-}
-
-char *
-kmfa_runtime_dir(void)
-{
-	const char *rt = getenv("XDG_RUNTIME_DIR");
-	char *p;
-
-	if (rt == NULL || rt[0] != '/')
-		return NULL;
-	if (kmfa_asprintf(&p, "%s/kubectl-mfa", rt) < 0)
-		return NULL;
-	return p;
-}
-
 int
 kmfa_cache_load(const char *path, struct kmfa_record **out)
 {

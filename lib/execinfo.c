@@ -1,7 +1,7 @@
 /*
- * KUBERNETES_EXEC_INFO in, ExecCredential out.  The output is written by
- * hand rather than through cJSON's printer so that the token is copied into
- * exactly one buffer that we own and wipe.
+ * KUBERNETES_EXEC_INFO read in full by the full program, with cJSON, and
+ * every way it can be wrong reported.  The front's quick reading and the
+ * ExecCredential answer are in execcred.c.
  */
 #include <string.h>
 
@@ -10,15 +10,6 @@
 #include "err.h"
 #include "execinfo.h"
 #include "report.h"
-
-#define API_V1 "client.authentication.k8s.io/v1"
-#define API_V1BETA1 "client.authentication.k8s.io/v1beta1"
-
-const char *
-kmfa_api_version_string(enum kmfa_api_version api)
-{
-	return api == KMFA_API_V1 ? API_V1 : API_V1BETA1;
-}
 
 int
 kmfa_execinfo_parse(const char *env, struct kmfa_execinfo *out)
@@ -49,14 +40,14 @@ kmfa_execinfo_parse(const char *env, struct kmfa_execinfo *out)
 		    "KUBERNETES_EXEC_INFO has no apiVersion");
 		goto out;
 	}
-	if (strcmp(v->valuestring, API_V1) == 0) {
+	if (strcmp(v->valuestring, KMFA_APIVERSION_V1) == 0) {
 		out->api = KMFA_API_V1;
-	} else if (strcmp(v->valuestring, API_V1BETA1) == 0) {
+	} else if (strcmp(v->valuestring, KMFA_APIVERSION_V1BETA1) == 0) {
 		out->api = KMFA_API_V1BETA1;
 	} else {
 		r = kmfa_fail(KMFA_ERR_CONFIG, "unsupported exec credential "
 		    "apiVersion '%.80s' (use %s or %s)", v->valuestring,
-		    API_V1, API_V1BETA1);
+		    KMFA_APIVERSION_V1, KMFA_APIVERSION_V1BETA1);
 		goto out;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(doc, "kind");
@@ -76,21 +67,4 @@ kmfa_execinfo_parse(const char *env, struct kmfa_execinfo *out)
 out:
 	cJSON_Delete(doc);
 	return r;
-}
-
-int
-kmfa_execcred_render(struct kmfa_buf *b, enum kmfa_api_version api,
-    const char *token, int64_t expires)
-{
-	char ts[21];
-
-	if (kmfa_rfc3339(expires, ts) != 0)
-		return KMFA_ERR_INTERNAL;
-	if (kmfa_buf_printf(b, "{\"apiVersion\":\"%s\",\"kind\":"
-	    "\"ExecCredential\",\"spec\":{},\"status\":{\"token\":",
-	    kmfa_api_version_string(api)) != 0 ||
-	    kmfa_buf_json_string(b, token) != 0 ||
-	    kmfa_buf_printf(b, ",\"expirationTimestamp\":\"%s\"}}\n", ts) != 0)
-		return KMFA_ERR_NOMEM;
-	return KMFA_OK;
 }

@@ -11,6 +11,9 @@
 
 #include "util.h"
 
+#define KMFA_APIVERSION_V1 "client.authentication.k8s.io/v1"
+#define KMFA_APIVERSION_V1BETA1 "client.authentication.k8s.io/v1beta1"
+
 enum kmfa_api_version {
 	KMFA_API_V1BETA1 = 0,
 	KMFA_API_V1,
@@ -27,6 +30,14 @@ struct kmfa_execinfo {
  * kind other than ExecCredential.
  */
 int kmfa_execinfo_parse(const char *env, struct kmfa_execinfo *out);
+
+/*
+ * The front's reading (libc only, execcred.c): KMFA_OK and *out for exactly
+ * what kmfa_execinfo_parse accepts, or KMFA_ERR_NOTFOUND for anything it
+ * does not understand, malformed or not, leaving the verdict and its
+ * message to the full program.
+ */
+int kmfa_execinfo_peek(const char *env, struct kmfa_execinfo *out);
 
 const char *kmfa_api_version_string(enum kmfa_api_version api);
 

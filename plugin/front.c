@@ -1,6 +1,7 @@
 /*
  * kubectl-mfa: the front.  kubectl runs it once per process, so it is kept
- * to libc and cJSON: it answers `get-token` from a valid cached token and
+ * to libc alone and linked static-pie (the dynamic loader was two thirds of
+ * its instructions): it answers `get-token` from a valid cached token and
  * hands every other case, unchanged, to the full program in libexec
  * (kubectl-mfa-core), the way git and OpenSSH split off their helpers.
  * Loading libcurl, libcrypto, libfido2 and libsecret costs more than this
@@ -17,7 +18,6 @@
 #include "err.h"
 #include "execinfo.h"
 #include "hotpath.h"
-#include "json.h"
 #include "util.h"
 
 #ifndef KMFA_LIBEXECDIR
@@ -88,7 +88,7 @@ hot(int argc, char *argv[])
 	    KMFA_OPTSET_FIDO2 | KMFA_OPTSET_LOGIN) != KMFA_OK || cfg.help ||
 	    cfg.verbose > 0 || kmfa_config_finish(&cfg) != KMFA_OK)
 		goto out;
-	if (kmfa_execinfo_parse(getenv("KUBERNETES_EXEC_INFO"), &ei) != KMFA_OK)
+	if (kmfa_execinfo_peek(getenv("KUBERNETES_EXEC_INFO"), &ei) != KMFA_OK)
 		goto out;
 	if ((r = kmfa_hotpath(&cfg, &ei, &out)) != KMFA_OK)
 		goto out;
@@ -105,7 +105,6 @@ main(int argc, char *argv[])
 {
 	int r;
 
-	kmfa_json_init();
 	if ((r = hot(argc, argv)) == KMFA_OK)
 		return 0;
 	if (r == KMFA_ERR_IO)

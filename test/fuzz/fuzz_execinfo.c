@@ -3,6 +3,8 @@
  * hands the plugin.  The input, cut at its first NUL as an environment
  * variable would be, is parsed; an accepted value names one of the two API
  * versions and a tri-state interactive flag, and renders an ExecCredential.
+ * The front's quick reading (kmfa_execinfo_peek) may refuse more, but what
+ * it accepts the full reading must accept with the same values.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,13 +28,19 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct kmfa_execinfo info;
+	struct kmfa_execinfo info, peek;
 	struct kmfa_buf b = { 0 };
 	char *env;
+	int parsed, peeked;
 
 	if ((env = fz_cstr(data, size)) == NULL)
 		return 0;
-	if (kmfa_execinfo_parse(env, &info) == KMFA_OK) {
+	parsed = kmfa_execinfo_parse(env, &info) == KMFA_OK;
+	peeked = kmfa_execinfo_peek(env, &peek) == KMFA_OK;
+	if (peeked && (!parsed || peek.api != info.api ||
+	    peek.interactive != info.interactive))
+		fz_die("the front's exec info reading disagrees with the core's");
+	if (parsed) {
 		if ((info.api != KMFA_API_V1 && info.api != KMFA_API_V1BETA1) ||
 		    info.interactive < -1 || info.interactive > 1)
 			fz_die("exec info accepted with values out of range");

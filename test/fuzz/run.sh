@@ -41,7 +41,8 @@ for t in "$@"; do
 	    -artifact_prefix="$build/artifacts/$t-")
 	dict=$here/$t.dict
 	[ -f "$dict" ] || case $t in
-	jwt | jwks | oidc | execinfo | record | credfile) dict=$here/json.dict ;;
+	jwt | jwks | oidc | execinfo | record | credfile | minijson)
+		dict=$here/json.dict ;;
 	esac
 	[ -f "$dict" ] && args+=(-dict="$dict")
 	dirs=("$corpus")

@@ -13,6 +13,10 @@ out=${2:?usage: seeds.sh GEN-SEEDS OUTDIR}
 mkdir -p "$out"
 "$gen" "$out"
 
+# minijson reads what the front reads: the exec info and the records.
+mkdir -p "$out/minijson"
+cp "$out"/execinfo/* "$out"/record/* "$out/minijson/"
+
 # Durations and odd command lines are short enough to spell here: the
 # first byte is the KMFA_OPTSET_* mask the harness hands kmfa_config_parse
 # (0x1f: OIDC, FIDO2, LOGIN, STATUS, ALL), the rest is argv cut at NULs.

@@ -1,4 +1,7 @@
-/* Unit tests for lib/execinfo.c: KUBERNETES_EXEC_INFO and ExecCredential. */
+/*
+ * Unit tests for lib/execinfo.c and lib/execcred.c: KUBERNETES_EXEC_INFO,
+ * read in full and by the front, and the ExecCredential answer.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -101,6 +104,54 @@ test_execcredential_is_valid_json_in_the_asked_version(void **state)
 	kmfa_buf_wipe(&b);
 }
 
+/* The front answers only where the full reading would, with its values. */
+static void
+test_peek_accepts_only_what_parse_accepts(void **state)
+{
+	static const char *const cases[] = {
+		"",
+		"{\"apiVersion\":\"client.authentication.k8s.io/v1\"}",
+		"{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\","
+		    "\"kind\":\"ExecCredential\",\"spec\":{}}",
+		"{\"kind\":\"ExecCredential\",\"apiVersion\":"
+		    "\"client.authentication.k8s.io/v1\",\"spec\":"
+		    "{\"interactive\":true,\"cluster\":{\"server\":\"x\"}}}",
+		"{\"apiVersion\":\"client.authentication.k8s.io/v1\","
+		    "\"spec\":{\"interactive\":false}}",
+		"{\"apiVersion\":\"client.authentication.k8s.io/v1\","
+		    "\"spec\":{\"interactive\":\"yes\"}}",
+		"{\"apiVersion\":\"client.authentication.k8s.io/v1alpha1\"}",
+		"{\"apiVersion\":\"client.authentication.k8s.io/v1\","
+		    "\"kind\":\"Pod\"}",
+		"{\"apiVersion\":\"client.authentication.k8s.io/v1\","
+		    "\"kind\":null}",
+		"{\"kind\":\"ExecCredential\"}",
+		"{\"apiVersion\":\"client.authentication.k8s.io/v1\"} x",
+		"{\"apiVersion\":\"client.authentication.k8s.io/v1\","
+		    "\"apiVersion\":\"client.authentication.k8s.io/v1beta1\"}",
+		"[]",
+		"not json",
+	};
+	struct kmfa_execinfo full, peek;
+	size_t i, peeked = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int ok = parse(cases[i], &full) == KMFA_OK;
+
+		if (kmfa_execinfo_peek(cases[i], &peek) != KMFA_OK)
+			continue;
+		peeked++;
+		assert_true(ok);
+		assert_int_equal(peek.api, full.api);
+		assert_int_equal(peek.interactive, full.interactive);
+	}
+	assert_int_equal(peeked, 6);
+	assert_int_equal(kmfa_execinfo_peek(NULL, &peek), KMFA_OK);
+	assert_int_equal(peek.api, KMFA_API_V1BETA1);
+	assert_int_equal(peek.interactive, -1);
+}
+
 int
 main(void)
 {
@@ -109,6 +160,7 @@ main(void)
 		cmocka_unit_test(test_reads_v1_and_interactive),
 		cmocka_unit_test(test_rejects_unknown_versions_and_malformed_input),
 		cmocka_unit_test(test_execcredential_is_valid_json_in_the_asked_version),
+		cmocka_unit_test(test_peek_accepts_only_what_parse_accepts),
 	};
 
 	kmfa_json_init();

@@ -1,6 +1,6 @@
 /*
  * Unit tests for the cache identity and freshness rules (lib/config.c,
- * lib/record.c): what makes two configurations share a cache entry, and
+ * lib/freshness.c): what makes two configurations share a cache entry, and
  * when a cached token may be handed out.
  */
 #include <stdarg.h>
