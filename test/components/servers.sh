@@ -81,8 +81,15 @@ start_idp() {
 	make_pki; _need_node_modules
 	local name; name=$(_unique idp)
 	IDP_LOG=$T/$name-requests.jsonl
+	# Each IdP in a script signs with its own key (like separate IdPs),
+	# made by openssl rather than inside Node: see idp.mjs.
+	[ -f "$T/pki/$name-signing.key" ] ||
+		openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
+			-out "$T/pki/$name-signing.key" 2>/dev/null ||
+		die "start_idp: openssl genpkey failed"
 	start_server "$name" "$KMFA_NODE" "$KMFA_SERVERS/idp.mjs" \
-		--cert "$T/pki/server.pem" --key "$T/pki/server.key" --log "$IDP_LOG" "$@"
+		--cert "$T/pki/server.pem" --key "$T/pki/server.key" --log "$IDP_LOG" \
+		--signing-key "$T/pki/$name-signing.key" "$@"
 	IDP_URL=$(jq -r .issuer <<<"$REPLY")
 	eval "IDP_PID=\$${name}_PID"
 }

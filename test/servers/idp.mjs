@@ -17,6 +17,7 @@
 // Prints `READY {"port":N,"issuer":"https://127.0.0.1:N"}` once it serves.
 
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import Provider from 'oidc-provider';
 import {
   parse, need, requestLog, listenTls, ready, exitOnSignals,
@@ -33,6 +34,7 @@ const opts = parse({
   'no-refresh': { type: 'boolean', default: false },
   interval: { type: 'string', default: '1' },
   'issued-log': { type: 'string' },
+  'signing-key': { type: 'string' },
 });
 need(opts, 'cert', 'key');
 const idTokenTtl = Number.parseInt(opts['id-token-ttl'], 10);
@@ -48,8 +50,12 @@ const progress = (what) => process.stderr.write(
   `idp: ${what} after ${Number((process.hrtime.bigint() - t0) / 1000000n)} ms\n`,
 );
 
-// A fresh signing key per run; nothing is pasted in.
-const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+// A fresh signing key per run; nothing is pasted in.  --signing-key takes
+// one made by openssl for each IdP (servers.sh start_idp): a start
+// was once seen to stall for over 30 s inside Node's RSA key generation.
+const privateKey = opts['signing-key']
+  ? crypto.createPrivateKey(fs.readFileSync(opts['signing-key']))
+  : crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
 const jwk = {
   ...privateKey.export({ format: 'jwk' }),
   kid: crypto.randomBytes(8).toString('hex'),
