@@ -379,16 +379,23 @@ out:
 	return out;
 }
 
+void
+kmfa_identity_key(const char *identity, char key[65])
+{
+	uint8_t md[KMFA_SHA256_LEN];
+
+	kmfa_sha256(identity, strlen(identity), md);
+	kmfa_hex(md, sizeof(md), key);
+}
+
 int
 kmfa_config_cache_key(const struct kmfa_config *cfg, char key[65])
 {
-	uint8_t md[KMFA_SHA256_LEN];
 	char *id;
 
 	if ((id = kmfa_config_identity(cfg)) == NULL)
 		return KMFA_ERR_NOMEM;
-	kmfa_sha256(id, strlen(id), md);
+	kmfa_identity_key(id, key);
 	free(id);
-	kmfa_hex(md, sizeof(md), key);
 	return KMFA_OK;
 }

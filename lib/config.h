@@ -110,5 +110,7 @@ char *kmfa_config_identity(const struct kmfa_config *cfg);
 
 /* Hex SHA-256 of the identity: 64 characters and a NUL into key. */
 int kmfa_config_cache_key(const struct kmfa_config *cfg, char key[65]);
+/* The same, for an identity already built (saves building it twice). */
+void kmfa_identity_key(const char *identity, char key[65]);
 
 #endif

@@ -387,9 +387,9 @@ kmfa_flow_run(const struct kmfa_config *cfg, const struct kmfa_execinfo *ei,
 	    != KMFA_OK)
 		return r;
 	r = KMFA_ERR_NOMEM;
-	if ((f.identity = kmfa_config_identity(cfg)) == NULL ||
-	    kmfa_config_cache_key(cfg, f.key) != KMFA_OK)
+	if ((f.identity = kmfa_config_identity(cfg)) == NULL)
 		goto out;
+	kmfa_identity_key(f.identity, f.key);
 	if ((r = kmfa_store_open(cfg, &f.store)) != KMFA_OK)
 		goto out;
 	if (mode == KMFA_FLOW_GET_TOKEN) {

@@ -34,7 +34,7 @@ time_of(const struct kmfa_mj_field *f, int64_t *out)
 	*out = 0;
 	if (f->type == KMFA_MJ_ABSENT)
 		return 0;
-	if (kmfa_mj_int(f, out) != 0 || *out < 0 || *out > 1000000000000000LL)
+	if (kmfa_mj_int(f, out) != 0 || *out < 0 || *out > KMFA_RECORD_TIME_MAX)
 		return -1;
 	return 0;
 }
@@ -134,11 +134,11 @@ kmfa_hotpath(const struct kmfa_config *cfg, const struct kmfa_execinfo *ei,
 	if (cfg->storage == KMFA_STORAGE_NONE || cfg->issuer == NULL ||
 	    cfg->client_id == NULL)
 		return KMFA_ERR_NOTFOUND;
-	if ((identity = kmfa_config_identity(cfg)) == NULL ||
-	    kmfa_config_cache_key(cfg, key) != KMFA_OK) {
+	if ((identity = kmfa_config_identity(cfg)) == NULL) {
 		r = KMFA_ERR_NOMEM;
 		goto out;
 	}
+	kmfa_identity_key(identity, key);
 	if (cfg->storage != KMFA_STORAGE_DISK &&
 	    (rt = kmfa_runtime_dir()) != NULL &&
 	    (r = try_file(rt, key, cfg, identity, ei, out)) == KMFA_OK)

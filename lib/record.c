@@ -83,7 +83,7 @@ get_num(const cJSON *o, const char *k, int64_t *dst)
 		return 0;
 	}
 	if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
-	    v->valuedouble > 1e15)
+	    v->valuedouble > (double)KMFA_RECORD_TIME_MAX)
 		return -1;
 	*dst = (int64_t)v->valuedouble;
 	return 0;

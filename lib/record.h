@@ -15,6 +15,8 @@
 
 #define KMFA_RECORD_VERSION 1
 #define KMFA_RECORD_MAX (256 * 1024)
+/* Times in a record (seconds) are whole numbers in [0, this]. */
+#define KMFA_RECORD_TIME_MAX INT64_C(1000000000000000)
 
 struct kmfa_record {
 	char *identity;		/* kmfa_config_identity() of its configuration */

@@ -188,9 +188,9 @@ kmfa_cmd_status(struct kmfa_config *cfg)
 		if ((r = kmfa_store_list(st, &keys, &n)) != KMFA_OK)
 			goto out;
 	} else {
-		if ((identity = kmfa_config_identity(cfg)) == NULL ||
-		    kmfa_config_cache_key(cfg, one) != KMFA_OK)
+		if ((identity = kmfa_config_identity(cfg)) == NULL)
 			goto out;
+		kmfa_identity_key(identity, one);
 	}
 	for (size_t i = 0; i < (cfg->all ? n : 1); i++) {
 		const char *key = cfg->all ? keys[i] : one;
