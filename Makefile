@@ -8,8 +8,9 @@
 #   make demo       the whole story end to end on the embedded default
 #   make install    PREFIX=/usr/local DESTDIR=
 #
-# Sources are found by wildcard: a new lib/X.c joins the library, a new
-# test/unit/X.c becomes a unit test, without editing this file.
+# Sources are found by wildcard: a new lib/LAYER/X.c joins its layer's
+# archive, a new test/unit/LAYER/X.c becomes a unit test, without editing
+# this file.
 
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
@@ -48,11 +49,27 @@ LDHARDEN := -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(SANLD)
 pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
 pc_libs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 
-LIB_SRCS   := $(wildcard lib/*.c)
+# lib/ is in layers, each its own archive; a layer may use the layers
+# listed after it, never those before (LAYERS is also the link order):
+#   flow   the get-token/login flows, setup, kubeconfig editing
+#   ui     prompts, presence, the audit log
+#   store  the storage backends (disk, keyring, runtime mirror) and the lock
+#   key    the security key: FIDO2, the credentials file, sealing
+#   oidc   the identity provider: HTTP transport, discovery, grants
+#   jose   JWS/JWK validation of ID tokens
+#   token  configuration, cache identity, the record, the hot path
+#   base   errors, reporting, files, encodings, JSON readers
+# The front links token and base only.
+LAYERS     := flow ui store key oidc jose token base
+FRONT_LAYERS := token base
+LIB_SRCS   := $(foreach l,$(LAYERS),$(wildcard lib/$(l)/*.c))
+LIB_HDRS   := $(wildcard lib/*/*.h)
 LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+layer_archives = $(foreach l,$(1),$(BUILD)/lib/libkmfa-$(l).a)
+LIB_ARCHIVES := $(call layer_archives,$(LAYERS))
 CORE_SRCS  := $(filter-out plugin/front.c,$(wildcard plugin/*.c))
 CORE_OBJS  := $(CORE_SRCS:%.c=$(BUILD)/%.o)
-UNIT_SRCS  := $(wildcard test/unit/*.c)
+UNIT_SRCS  := $(wildcard test/unit/*/*.c)
 UNIT_BINS  := $(UNIT_SRCS:test/unit/%.c=$(BUILD)/test/unit/%)
 SOFTKEY_SRCS := $(wildcard test/softkey/*.c)
 SOFTKEY_OBJS := $(SOFTKEY_SRCS:%.c=$(BUILD)/%.o)
@@ -66,15 +83,18 @@ SOFTKEY := $(if $(SOFTKEY_SRCS),$(BUILD)/test/softkey/kmfa-softkey)
 
 all: $(FRONT) $(CORE)
 
-$(BUILD)/%.o: %.c $(wildcard lib/*.h plugin/*.h test/softkey/*.h)
+$(BUILD)/%.o: %.c $(LIB_HDRS) $(wildcard plugin/*.h test/softkey/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) $(call pc_cflags,$(HEAVY_PKGS) cmocka) -c -o $@ $<
 
-$(BUILD)/libkmfa.a: $(LIB_OBJS)
-	@mkdir -p $(dir $@)
-	@rm -f $@
-	@ar rcs $@ $^
+define layer_rule
+$(BUILD)/lib/libkmfa-$(1).a: $(patsubst %.c,$(BUILD)/%.o,$(wildcard lib/$(1)/*.c))
+	@mkdir -p $$(dir $$@)
+	@rm -f $$@
+	@ar rcs $$@ $$^
+endef
+$(foreach l,$(LAYERS),$(eval $(call layer_rule,$(l))))
 
 # The front links libc only, static-pie: no dynamic loader runs before it
 # answers, and it stays position independent with full RELRO.  If a light
@@ -88,22 +108,23 @@ else
 FRONT_LD := -static-pie -Wl,-z,relro,-z,now -Wl,--fatal-warnings
 endif
 
-$(FRONT): $(BUILD)/plugin/front.o $(BUILD)/libkmfa.a
+$(FRONT): $(BUILD)/plugin/front.o $(call layer_archives,$(FRONT_LAYERS))
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) $(FRONT_LD) -o $@ $^
 
-$(CORE): $(CORE_OBJS) $(BUILD)/libkmfa.a
+$(CORE): $(CORE_OBJS) $(LIB_ARCHIVES)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) $(LDHARDEN) -o $@ $^ $(call pc_libs,$(HEAVY_PKGS))
 
-$(BUILD)/test/unit/%: test/unit/%.c $(BUILD)/libkmfa.a $(wildcard lib/*.h test/unit/*.h)
+$(BUILD)/test/unit/%: test/unit/%.c $(LIB_ARCHIVES) $(LIB_HDRS) \
+    $(wildcard test/unit/*.h test/unit/*/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	@$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes \
+	@$(CC) $(CPPFLAGS) -Itest/unit $(CFLAGS) -Wno-missing-prototypes \
 	    $(call pc_cflags,$(HEAVY_PKGS) cmocka) $(LDHARDEN) -o $@ $< \
-	    $(BUILD)/libkmfa.a $(call pc_libs,$(HEAVY_PKGS) cmocka)
+	    $(LIB_ARCHIVES) $(call pc_libs,$(HEAVY_PKGS) cmocka)
 
 $(BUILD)/test/softkey/kmfa-softkey: $(SOFTKEY_OBJS)
 	@mkdir -p $(dir $@)
@@ -174,7 +195,7 @@ uninstall:
 # analyzer's remaining reports were reviewed as false positives (getters
 # whose output is always set on success; a clang-14 va_list false alarm;
 # the deliberate `r = KMFA_ERR_...` resets of the error idiom).
-LINT_SRCS := $(wildcard lib/*.c lib/*.h plugin/*.c plugin/*.h)
+LINT_SRCS := $(LIB_SRCS) $(LIB_HDRS) $(wildcard plugin/*.c plugin/*.h)
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	    --inline-suppr -D_GNU_SOURCE -Ilib lib plugin

@@ -21,7 +21,8 @@ H=$T/keyring_load
 # --no-as-needed: load every heavy library, as the finished full program
 # will (it calls into all of them), though this harness calls only some.
 cc -std=c11 -O2 -D_GNU_SOURCE -I"$KMFA_SRC/lib" $(pkg-config --cflags $HEAVY) \
-    -o "$H" "$here/keyring_load.c" "$KMFA_BUILD/libkmfa.a" \
+    -o "$H" "$here/keyring_load.c" $(for l in flow ui store key oidc jose token base; do
+	printf '%s ' "$KMFA_BUILD/lib/libkmfa-$l.a"; done) \
     -Wl,--no-as-needed $(pkg-config --libs $HEAVY) ||
 	die "cannot build the harness"
 start_keyring

@@ -14,14 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "err.h"
-#include "json.h"
-#include "keyring.h"
-#include "record.h"
-#include "report.h"
-#include "store.h"
-#include "util.h"
+#include "base/err.h"
+#include "base/json.h"
+#include "base/report.h"
+#include "base/util.h"
+#include "store/keyring.h"
+#include "store/store.h"
+#include "token/config.h"
+#include "token/record.h"
 
 int
 main(int argc, char *argv[])

@@ -1,18 +1,18 @@
 /*
  * The `enroll` and `keys` commands: enrolling a security key, listing the
  * enrolled keys (stdout, a table for people) and removing one.  The work
- * is in lib/fido2.c and lib/credfile.c; this file words the outcome.
+ * is in lib/key/fido2.c and lib/key/credfile.c; this file words the outcome.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "base/err.h"
+#include "base/report.h"
+#include "base/util.h"
 #include "commands.h"
-#include "config.h"
-#include "credfile.h"
-#include "err.h"
-#include "fido2.h"
-#include "report.h"
-#include "util.h"
+#include "key/credfile.h"
+#include "key/fido2.h"
+#include "token/config.h"
 
 int
 kmfa_cmd_enroll(struct kmfa_config *cfg)

@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/err.h"
+#include "base/report.h"
+#include "base/util.h"
 #include "commands.h"
-#include "err.h"
-#include "kubeconfig.h"
-#include "report.h"
-#include "setup.h"
-#include "util.h"
+#include "flow/kubeconfig.h"
+#include "flow/setup.h"
 
 static int
 print_entry(const char *user, char *const args[])

@@ -9,18 +9,18 @@
 
 #include <cjson/cJSON.h>
 
-#include "audit.h"
-#include "cache.h"
+#include "base/err.h"
+#include "base/file.h"
+#include "base/report.h"
+#include "base/util.h"
 #include "commands.h"
-#include "credfile.h"
-#include "err.h"
-#include "file.h"
-#include "http.h"
-#include "oidc.h"
-#include "record.h"
-#include "report.h"
-#include "store.h"
-#include "util.h"
+#include "key/credfile.h"
+#include "oidc/http.h"
+#include "oidc/oidc.h"
+#include "store/store.h"
+#include "token/cache.h"
+#include "token/record.h"
+#include "ui/audit.h"
 
 static int
 need_issuer(const struct kmfa_config *cfg)

@@ -8,12 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/err.h"
+#include "base/report.h"
+#include "base/util.h"
 #include "commands.h"
-#include "err.h"
-#include "execinfo.h"
-#include "flow.h"
-#include "report.h"
-#include "util.h"
+#include "flow/flow.h"
+#include "token/execinfo.h"
 
 static int
 write_stdout(const struct kmfa_buf *b)

@@ -7,7 +7,7 @@
 #ifndef KMFA_COMMANDS_H
 #define KMFA_COMMANDS_H
 
-#include "config.h"
+#include "token/config.h"
 
 int kmfa_cmd_get_token(struct kmfa_config *cfg);
 int kmfa_cmd_login(struct kmfa_config *cfg);

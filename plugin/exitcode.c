@@ -2,7 +2,7 @@
  * Error values to exit codes.  Scripts and CI depend on these numbers; they
  * are documented in kubectl-mfa(1) and must not change.
  */
-#include "err.h"
+#include "base/err.h"
 #include "exitcode.h"
 
 int

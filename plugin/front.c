@@ -14,11 +14,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "err.h"
-#include "execinfo.h"
-#include "hotpath.h"
-#include "util.h"
+#include "base/err.h"
+#include "base/util.h"
+#include "token/config.h"
+#include "token/execinfo.h"
+#include "token/hotpath.h"
 
 #ifndef KMFA_LIBEXECDIR
 #define KMFA_LIBEXECDIR "/usr/local/libexec/kubectl-mfa"

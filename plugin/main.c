@@ -6,12 +6,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/err.h"
+#include "base/json.h"
+#include "base/report.h"
 #include "commands.h"
-#include "config.h"
-#include "err.h"
 #include "exitcode.h"
-#include "json.h"
-#include "report.h"
+#include "token/config.h"
 #include "usage.h"
 
 int kmfa_cmd_exit_override = -1;

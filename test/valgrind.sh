@@ -91,9 +91,11 @@ cp "$real/bin/kubectl-mfa" "$tree/bin/kubectl-mfa.bin"
 wrap front "$tree/bin/kubectl-mfa.bin" "$tree/bin/kubectl-mfa"
 wrap core "$real/libexec/kubectl-mfa/kubectl-mfa-core" \
 	"$tree/libexec/kubectl-mfa/kubectl-mfa-core"
-for bin in "$real"/test/unit/*; do
+for bin in "$real"/test/unit/*/*; do
 	[ -x "$bin" ] && [ -f "$bin" ] || continue
-	wrap "unit-$(basename "$bin")" "$bin" "$tree/test/unit/$(basename "$bin")"
+	rel=${bin#"$real"/test/unit/}
+	mkdir -p "$tree/test/unit/$(dirname "$rel")"
+	wrap "unit-${rel//\//-}" "$bin" "$tree/test/unit/$rel"
 done
 [ -e "$real/test/softkey/kmfa-softkey" ] &&
 	ln -s "$real/test/softkey/kmfa-softkey" "$tree/test/softkey/kmfa-softkey"
@@ -131,7 +133,7 @@ if [ -n "$hard" ]; then
 	printf '%s\n' "$hard" | sed 's/^/  /'
 	grep -E '^---|^    ' "$vg/run.log" | tail -60
 fi
-unit_bad=$(grep -E '^unit/[a-z0-9_]+: [0-9]+ passed, [1-9]' "$vg/run.log")
+unit_bad=$(grep -E '^unit/[a-z0-9_/]+: [0-9]+ passed, [1-9]' "$vg/run.log")
 
 # Memory outcome, from every log.
 procs=0 errs=0 def=0 ind=0 nosum=0 dirty=()

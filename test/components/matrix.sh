@@ -11,7 +11,7 @@
 #       One line per regular file under the DIRs: its path and SHA-256, in
 #       order; two snapshots are equal only if no file was added, removed
 #       or changed.  Lock files (*.lock) are left out: they are empty and
-#       stay in place by design (lib/lock.c).
+#       stay in place by design (lib/store/lock.c).
 #   mx_last_line FILE
 #       The last line of FILE (the one that ends a failed run).
 #   mx_cache_valid FILE

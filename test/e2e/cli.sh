@@ -197,7 +197,7 @@ check "every audit line is one JSON object with time, event, outcome and pid" \
 aud() { jq -c -s "[.[] | select($1)] | length" "$AUDIT"; }
 check "login lines: issuer, subject alice, outcome ok" \
 	'[ "$(aud ".event == \"login\" and .issuer == \"$IDP_URL\" and .subject == \"alice\" and .outcome == \"ok\"")" -ge 4 ]'
-# The audit header (lib/audit.h) promises the key name with each event.
+# The audit header (lib/ui/audit.h) promises the key name with each event.
 check "a touch-ok line names the key" \
 	'[ "$(aud ".event == \"touch-ok\" and .key == \"key1\" and .issuer == \"$IDP_URL\" and .outcome == \"ok\"")" -eq 1 ]'
 check "the refused touch is audited as touch-failed with its error" \

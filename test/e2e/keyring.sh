@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Keyring storage against a real gnome-keyring on a private session bus
-# (DESIGN.md §7).  The store cases live in test/unit/store_keyring.c; this
+# (DESIGN.md §7).  The store cases live in test/unit/store/keyring.c; this
 # script sets up each situation, runs that binary in it, and checks from
 # outside what the binary cannot see: the item through secret-tool, the
 # runtime mirror on disk, the stderr line for a locked keyring, and that no
 # Secret Service was activated behind our back.
 . "$(dirname "$0")/../lib.sh"
 
-BIN=$KMFA_BUILD/test/unit/store_keyring
+BIN=$KMFA_BUILD/test/unit/store/keyring
 SEED=5eed000000000000000000000000000000000000000000000000000000000000
 SEALED=kmfa-sealed-v1.AAAAbm90LWEtcmVhbC1lbnZlbG9wZQ
 [ -x "$BIN" ] || die "$BIN is missing (make test-bins)"
@@ -23,7 +23,7 @@ unit() {
 		sort -u | tee "$T/unit-$mode.failed"
 	[ -s "$T/unit-$mode.failed" ] && _kmfa_failed=1
 	if [ "$rc" -ne 0 ] && [ ! -s "$T/unit-$mode.failed" ]; then
-		not_ok "$mode: store_keyring exited $rc" "$(tail -3 "$T/unit-$mode.err")"
+		not_ok "$mode: unit/store/keyring exited $rc" "$(tail -3 "$T/unit-$mode.err")"
 	fi
 	grep -E 'Failure|error' "$log" | head -5
 	return 0

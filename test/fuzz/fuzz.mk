@@ -32,7 +32,7 @@ FUZZ_SK_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,\
                 $(FUZZ_BUILD)/obj/test/fuzz/softkey_glue.o
 FUZZ_UTIL_OBJ := $(FUZZ_BUILD)/obj/test/fuzz/fuzzutil.o
 FUZZ_GEN     := $(FUZZ_BUILD)/gen-seeds
-FUZZ_HDRS    := $(wildcard lib/*.h test/softkey/*.h test/fuzz/*.h)
+FUZZ_HDRS    := $(LIB_HDRS) $(wildcard test/softkey/*.h test/fuzz/*.h)
 
 .PHONY: fuzz-bins fuzz-seeds
 .SECONDARY: $(FUZZ_HARNESS_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)

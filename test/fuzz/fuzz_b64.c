@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64.h"
-#include "err.h"
+#include "base/b64.h"
+#include "base/err.h"
+#include "base/json.h"
+#include "base/util.h"
 #include "fuzzutil.h"
-#include "json.h"
-#include "util.h"
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "err.h"
+#include "base/err.h"
+#include "base/json.h"
+#include "base/report.h"
 #include "fuzzutil.h"
-#include "json.h"
-#include "report.h"
+#include "token/config.h"
 
 #define MAX_ARGS 256
 #define YEAR (366LL * 24 * 3600)

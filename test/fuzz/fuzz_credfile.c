@@ -8,19 +8,19 @@
  * Known bug, not fixed here (test/fuzz/regressions/credfile/): the reader
  * takes any year strptime's %Y does ("0223-11-14T22:12:20Z"), the writer
  * (kmfa_rfc3339) only four-digit years, so such a file parses but can
- * never be saved again.  Until lib/credfile.c refuses those times, the
+ * never be saved again.  Until lib/key/credfile.c refuses those times, the
  * round trip is not demanded of files holding one, so that the harness
  * goes on looking for other failures.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "credfile.h"
-#include "err.h"
+#include "base/err.h"
+#include "base/json.h"
+#include "base/report.h"
+#include "base/util.h"
 #include "fuzzutil.h"
-#include "json.h"
-#include "report.h"
-#include "util.h"
+#include "key/credfile.h"
 
 #define PATH "/fuzz/credentials.json"
 

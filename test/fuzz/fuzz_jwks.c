@@ -14,12 +14,12 @@
 
 #include <openssl/evp.h>
 
-#include "err.h"
+#include "base/err.h"
+#include "base/json.h"
+#include "base/report.h"
 #include "fuzzutil.h"
-#include "json.h"
-#include "jwk.h"
-#include "jwt.h"
-#include "report.h"
+#include "jose/jwk.h"
+#include "jose/jwt.h"
 
 static const char *const algs[] = {
 	"RS256", "RS384", "RS512", "PS256", "PS384", "PS512",

@@ -16,12 +16,12 @@
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
 
-#include "err.h"
+#include "base/err.h"
+#include "base/json.h"
+#include "base/report.h"
 #include "fuzzutil.h"
-#include "json.h"
-#include "jwk.h"
-#include "jwt.h"
-#include "report.h"
+#include "jose/jwk.h"
+#include "jose/jwt.h"
 
 static EVP_PKEY *rsa, *ec;
 static char *jwks;

@@ -1,5 +1,5 @@
 /*
- * The front's strict JSON reader (lib/minijson.c) against cJSON, which the
+ * The front's strict JSON reader (lib/base/minijson.c) against cJSON, which the
  * full program reads the same bytes with.  Whatever minijson accepts, cJSON
  * must parse, and every member minijson finds must read the same through
  * cJSON: the same string, integer or boolean, and absent where cJSON finds
@@ -11,9 +11,9 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/json.h"
+#include "base/minijson.h"
 #include "fuzzutil.h"
-#include "json.h"
-#include "minijson.h"
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)

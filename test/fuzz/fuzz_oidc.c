@@ -10,13 +10,13 @@
 
 #include <curl/curl.h>
 
-#include "config.h"
-#include "err.h"
+#include "base/err.h"
+#include "base/json.h"
+#include "base/report.h"
 #include "fuzzutil.h"
-#include "http.h"
-#include "json.h"
-#include "oidc.h"
-#include "report.h"
+#include "oidc/http.h"
+#include "oidc/oidc.h"
+#include "token/config.h"
 
 static struct kmfa_config cfg;
 

@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
+#include "base/err.h"
+#include "base/json.h"
+#include "base/report.h"
+#include "base/util.h"
 #include "fuzzutil.h"
-#include "json.h"
-#include "record.h"
-#include "report.h"
-#include "util.h"
+#include "token/record.h"
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)

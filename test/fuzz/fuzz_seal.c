@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
+#include "base/err.h"
+#include "base/json.h"
+#include "base/report.h"
+#include "base/util.h"
 #include "fuzzutil.h"
-#include "json.h"
-#include "report.h"
-#include "seal.h"
-#include "util.h"
+#include "key/seal.h"
 
 static uint8_t mk[KMFA_MK_LEN];
 

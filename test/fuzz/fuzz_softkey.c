@@ -27,10 +27,10 @@
 
 #include <cbor.h>
 
+#include "base/json.h"
 #include "ctap.h"
 #include "fuzzutil.h"
 #include "hid.h"
-#include "json.h"
 #include "softkey.h"
 
 static struct softkey base[2], sk;	/* base[pin] */

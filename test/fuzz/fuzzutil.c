@@ -13,10 +13,10 @@
 #include <openssl/rsa.h>
 #include <sanitizer/common_interface_defs.h>
 
-#include "b64.h"
-#include "err.h"
+#include "base/b64.h"
+#include "base/err.h"
+#include "base/util.h"
 #include "fuzzutil.h"
-#include "util.h"
 
 void
 fz_die(const char *what)

@@ -15,7 +15,7 @@
 
 #include <openssl/types.h>
 
-#include "jwk.h"
+#include "jose/jwk.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);

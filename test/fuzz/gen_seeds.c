@@ -19,21 +19,21 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "b64.h"
+#include "base/b64.h"
+#include "base/err.h"
+#include "base/json.h"
+#include "base/util.h"
 #include "cborutil.h"
-#include "config.h"
-#include "credfile.h"
 #include "crypto.h"
 #include "ctap.h"
-#include "err.h"
 #include "fuzzutil.h"
 #include "hid.h"
-#include "json.h"
-#include "jwk.h"
-#include "record.h"
-#include "seal.h"
+#include "jose/jwk.h"
+#include "key/credfile.h"
+#include "key/seal.h"
 #include "softkey.h"
-#include "util.h"
+#include "token/config.h"
+#include "token/record.h"
 
 static const char *outdir;
 static int nfiles;

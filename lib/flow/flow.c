@@ -1,0 +1,461 @@
+/*
+ * The flow.  Its one rule is to fail closed: every path that ends in a
+ * printed token passed the touch the configuration demands (when
+ * --fido2 required) and an ID-token validation against the issuer's keys.
+ * Errors leave the stored entry as it was: a new record is written only
+ * once a complete, validated one exists.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/report.h"
+#include "flow/flow.h"
+#include "jose/jwt.h"
+#include "key/fido2.h"
+#include "key/seal.h"
+#include "oidc/http.h"
+#include "oidc/oidc.h"
+#include "store/lock.h"
+#include "store/store.h"
+#include "token/record.h"
+#include "ui/audit.h"
+#include "ui/presence.h"
+#include "ui/prompt.h"
+
+/* Leeway for nbf and iat only; exp gets none (DESIGN.md §6). */
+#define CLOCK_LEEWAY 60
+
+struct flow {
+	const struct kmfa_config *cfg;
+	const struct kmfa_execinfo *ei;
+	char *identity;
+	char key[65];
+	struct kmfa_store *store;
+	struct kmfa_record *old;	/* the stored record, if any */
+	struct kmfa_touch touch;
+	int touched;
+	struct kmfa_http *http;
+	struct kmfa_oidc *oidc;
+	int64_t deadline;
+};
+
+static void
+audit(const struct flow *f, const char *event, const char *subject, int r)
+{
+	struct kmfa_audit_event ev = {
+		.event = event,
+		.issuer = f->cfg->issuer,
+		.subject = subject,
+		.key_name = f->touch.key_name,
+		.outcome = r == KMFA_OK ? "ok" : "error",
+		.error = r == KMFA_OK ? NULL : (kmfa_report_cause() != NULL ?
+		    kmfa_report_cause() : kmfa_strerror(r)),
+	};
+
+	kmfa_audit(f->cfg, &ev);
+}
+
+char *
+kmfa_flow_login_hint(const struct kmfa_config *cfg)
+{
+	struct kmfa_buf b = { 0 };
+
+	if (kmfa_buf_printf(&b, "kubectl mfa login --oidc-issuer-url=%s "
+	    "--oidc-client-id=%s", cfg->issuer, cfg->client_id) != 0)
+		goto fail;
+	for (size_t i = 0; i < cfg->nscopes; i++)
+		if (kmfa_buf_printf(&b, " --oidc-extra-scope=%s",
+		    cfg->scopes[i]) != 0)
+			goto fail;
+	for (size_t i = 0; i < cfg->nextra_params; i++)
+		if (kmfa_buf_printf(&b, " --oidc-auth-request-extra-params=%s",
+		    cfg->extra_params[i]) != 0)
+			goto fail;
+	if (cfg->use_access_token &&
+	    kmfa_buf_printf(&b, " --oidc-use-access-token") != 0)
+		goto fail;
+	if (cfg->fido2 == KMFA_FIDO2_OFF &&
+	    kmfa_buf_printf(&b, " --fido2=off") != 0)
+		goto fail;
+	return b.data;
+fail:
+	free(b.data);
+	return NULL;
+}
+
+/* Load the stored record; a damaged one is reported and counts as none. */
+static int
+load_record(struct flow *f)
+{
+	int r;
+
+	kmfa_record_free(&f->old);
+	r = kmfa_store_load(f->store, f->key, &f->old);
+	if (r == KMFA_ERR_NOTFOUND)
+		return KMFA_OK;
+	/* Unreadable or damaged: a miss.  The login that follows still
+	 * demands the touch, so this never fails open. */
+	if (r == KMFA_ERR_DAMAGED || r == KMFA_ERR_IO) {
+		kmfa_warn("%s", kmfa_report_cause());
+		kmfa_report_clear();
+		return KMFA_OK;
+	}
+	return r;
+}
+
+static int
+render(const struct flow *f, const struct kmfa_record *rec,
+    struct kmfa_buf *cred)
+{
+	int64_t until = kmfa_record_usable_until(rec, f->cfg, f->identity);
+
+	return kmfa_execcred_render(cred, f->ei->api, rec->token, until);
+}
+
+static int
+require_claims(const struct kmfa_config *cfg, const struct kmfa_jwt_claims *c)
+{
+	if (cfg->require_acr != NULL && (c->acr == NULL ||
+	    strcmp(c->acr, cfg->require_acr) != 0))
+		return kmfa_fail(KMFA_ERR_TOKEN, "ID token: acr is '%s', "
+		    "not the required '%s'", c->acr ? c->acr : "(none)",
+		    cfg->require_acr);
+	if (cfg->require_amr != NULL) {
+		for (size_t i = 0; i < c->namr; i++)
+			if (strcmp(c->amr[i], cfg->require_amr) == 0)
+				return KMFA_OK;
+		return kmfa_fail(KMFA_ERR_TOKEN, "ID token: amr does not "
+		    "contain the required '%s'", cfg->require_amr);
+	}
+	return KMFA_OK;
+}
+
+/*
+ * Validate what the IdP returned and build the record to store.  The ID
+ * token is validated even when the access token is what kubectl gets: it
+ * is the IdP's signed statement of who logged in.
+ */
+static int
+build_record(struct flow *f, const struct kmfa_tokens *tok,
+    const char *old_refresh, struct kmfa_record **out)
+{
+	struct kmfa_buf jwks = { 0 };
+	struct kmfa_jwt_claims *claims = NULL;
+	struct kmfa_jwt_expect want;
+	struct kmfa_record *rec = NULL;
+	const char *refresh;
+	int64_t now = kmfa_now();
+	int r = KMFA_ERR_TOKEN;
+
+	*out = NULL;
+	if (tok->id_token == NULL) {
+		r = kmfa_fail(KMFA_ERR_TOKEN, "the identity provider "
+		    "returned no ID token (is the openid scope allowed?)");
+		goto out;
+	}
+	if ((r = kmfa_oidc_jwks(f->http, f->oidc, &jwks)) != KMFA_OK)
+		goto out;
+	want.issuer = f->cfg->issuer;
+	want.client_id = f->cfg->client_id;
+	want.now = now;
+	want.leeway = CLOCK_LEEWAY;
+	if ((r = kmfa_jwt_verify(tok->id_token, jwks.data, jwks.len, &want,
+	    &claims)) != KMFA_OK)
+		goto out;
+	if ((r = require_claims(f->cfg, claims)) != KMFA_OK)
+		goto out;
+	r = KMFA_ERR_NOMEM;
+	if ((rec = kmfa_record_new()) == NULL ||
+	    (rec->identity = strdup(f->identity)) == NULL ||
+	    (rec->issuer = strdup(f->cfg->issuer)) == NULL ||
+	    (rec->client_id = strdup(f->cfg->client_id)) == NULL ||
+	    (rec->subject = strdup(claims->sub)) == NULL)
+		goto out;
+	if (f->cfg->use_access_token) {
+		if (tok->access_token == NULL || tok->expires_in <= 0) {
+			r = kmfa_fail(KMFA_ERR_TOKEN, "--oidc-use-access-token: "
+			    "the identity provider returned no access token "
+			    "with an expiry");
+			goto out;
+		}
+		if ((rec->token = strdup(tok->access_token)) == NULL)
+			goto out;
+		rec->token_exp = now + tok->expires_in;
+		if (rec->token_exp > claims->exp)
+			rec->token_exp = claims->exp;
+	} else {
+		if ((rec->token = strdup(tok->id_token)) == NULL)
+			goto out;
+		rec->token_exp = claims->exp;
+	}
+	rec->obtained_at = now;
+	if (f->touched) {
+		rec->touched_at = now;
+		if (f->touch.key_name != NULL &&
+		    (rec->key_name = strdup(f->touch.key_name)) == NULL)
+			goto out;
+	}
+	/*
+	 * The IdP's new refresh token, else the old one when it did not
+	 * rotate it (RFC 6749 §6).  Whatever we hold in plain text is sealed
+	 * when the touch opened the master key, so a token stored unsealed
+	 * before the first hmac-secret key was enrolled gets sealed now.
+	 */
+	refresh = tok->refresh_token != NULL ? tok->refresh_token : old_refresh;
+	if (refresh != NULL) {
+		if (f->touched && f->touch.have_mk) {
+			if ((r = kmfa_seal_refresh(f->touch.mk, f->identity, refresh,
+			    &rec->refresh)) != KMFA_OK)
+				goto out;
+			rec->refresh_sealed = 1;
+		} else {
+			if ((rec->refresh = strdup(refresh)) == NULL)
+				goto out;
+		}
+	} else if (f->old != NULL && f->old->refresh != NULL) {
+		if ((rec->refresh = strdup(f->old->refresh)) == NULL)
+			goto out;
+		rec->refresh_sealed = f->old->refresh_sealed;
+	}
+	if (kmfa_record_usable_until(rec, f->cfg, f->identity) <= now) {
+		r = kmfa_fail(KMFA_ERR_TOKEN, "the identity provider issued a "
+		    "token that expires within the %llds skew; shorten --skew "
+		    "or --session-max, or lengthen the IdP's token lifetime",
+		    (long long)f->cfg->skew);
+		goto out;
+	}
+	*out = rec;
+	rec = NULL;	/* transferred */
+	r = KMFA_OK;
+out:
+	kmfa_record_free(&rec);
+	kmfa_jwt_claims_free(&claims);
+	kmfa_buf_wipe(&jwks);
+	return r;
+}
+
+static void
+poll_progress(void *arg, int64_t seconds_left)
+{
+	(void)arg;
+	kmfa_prompt_waiting(seconds_left, 0);
+}
+
+static int
+device_flow(struct flow *f, struct kmfa_tokens **out)
+{
+	struct kmfa_device_auth *da = NULL;
+	int r;
+
+	if ((r = kmfa_oidc_device_authorize(f->http, f->oidc, f->cfg, &da))
+	    != KMFA_OK)
+		goto out;
+	kmfa_prompt_device_code(f->cfg, da->verification_uri,
+	    da->verification_uri_complete, da->user_code, da->expires_in);
+	kmfa_prompt_open_browser(f->cfg, da->verification_uri_complete != NULL ?
+	    da->verification_uri_complete : da->verification_uri);
+	r = kmfa_oidc_device_poll(f->http, f->oidc, f->cfg, da, f->deadline,
+	    poll_progress, NULL, out);
+	kmfa_prompt_waiting(0, 1);
+out:
+	kmfa_device_auth_free(&da);
+	return r;
+}
+
+/* The stored refresh token in plain text, or NULL when there is none. */
+static int
+open_refresh(struct flow *f, char **out)
+{
+	*out = NULL;
+	if (f->old == NULL || f->old->refresh == NULL)
+		return KMFA_OK;
+	if (!f->old->refresh_sealed)
+		return (*out = strdup(f->old->refresh)) ? KMFA_OK :
+		    KMFA_ERR_NOMEM;
+	if (!f->touched || !f->touch.have_mk) {
+		/* Sealed under a key we cannot open now: log in afresh. */
+		kmfa_debug("the sealed refresh token cannot be opened now");
+		return KMFA_OK;
+	}
+	return kmfa_unseal_refresh(f->touch.mk, f->identity, f->old->refresh, out);
+}
+
+static int
+login(struct flow *f, struct kmfa_record **out)
+{
+	struct kmfa_tokens *tok = NULL;
+	char *refresh = NULL;
+	const char *event = "login";
+	int r;
+
+	*out = NULL;
+	f->deadline = kmfa_now() + f->cfg->timeout;
+	if (f->cfg->fido2 == KMFA_FIDO2_REQUIRED) {
+		r = kmfa_fido2_touch(f->cfg, f->identity, &f->touch);
+		f->touched = r == KMFA_OK;
+		audit(f, f->touch.event != NULL ? f->touch.event :
+		    (r == KMFA_OK ? "touch-ok" : "touch-failed"), NULL, r);
+		if (r != KMFA_OK)
+			goto out;
+	}
+	if ((r = kmfa_http_new(f->cfg, &f->http)) != KMFA_OK)
+		goto out;
+	kmfa_http_set_deadline(f->http, f->deadline);
+	if ((r = kmfa_oidc_discover(f->http, f->cfg, &f->oidc)) != KMFA_OK)
+		goto out;
+	if ((r = open_refresh(f, &refresh)) != KMFA_OK)
+		goto out;
+	if (refresh != NULL) {
+		event = "refresh";
+		r = kmfa_oidc_refresh(f->http, f->oidc, f->cfg, refresh, &tok);
+		if (r == KMFA_OK && tok->id_token == NULL) {
+			kmfa_info("the refresh answer had no ID token; "
+			    "logging in again");
+			kmfa_tokens_free(&tok);
+			r = KMFA_ERR_IDP;
+		} else if (r == KMFA_OK) {
+			/* A refresh must not turn into somebody else
+			 * (OpenID Connect Core §12.2). */
+			if ((r = build_record(f, tok, refresh, out)) == KMFA_OK &&
+			    f->old != NULL && f->old->subject != NULL &&
+			    strcmp(f->old->subject, (*out)->subject) != 0) {
+				kmfa_record_free(out);
+				r = kmfa_fail(KMFA_ERR_TOKEN, "the refreshed ID "
+				    "token is for another subject; refusing it");
+			}
+			if (r == KMFA_OK || r == KMFA_ERR_TOKEN)
+				goto out;
+		} else if (r == KMFA_ERR_NETWORK) {
+			goto out;
+		} else {
+			kmfa_info("the refresh token was refused (%s); "
+			    "logging in again", kmfa_report_cause() ?
+			    kmfa_report_cause() : kmfa_strerror(r));
+		}
+		kmfa_report_clear();
+		event = "login";
+	}
+	if ((r = device_flow(f, &tok)) != KMFA_OK)
+		goto out;
+	r = build_record(f, tok, NULL, out);
+out:
+	audit(f, event, *out != NULL ? (*out)->subject : NULL, r);
+	kmfa_freezero_str(refresh);
+	kmfa_tokens_free(&tok);
+	return r;
+}
+
+static void
+fill_result(const struct flow *f, const struct kmfa_record *rec,
+    int logged_in, struct kmfa_flow_result *res)
+{
+	if (res == NULL)
+		return;
+	res->logged_in = logged_in;
+	res->stored = 1;
+	res->until = kmfa_record_usable_until(rec, f->cfg, f->identity);
+	res->storage = kmfa_store_kind(f->store);
+	res->storage_reason = kmfa_store_reason(f->store);
+	res->sealed = rec->refresh != NULL && rec->refresh_sealed;
+	res->has_refresh = rec->refresh != NULL;
+	(void)snprintf(res->subject, sizeof(res->subject), "%s",
+	    rec->subject != NULL ? rec->subject : "");
+}
+
+int
+kmfa_flow_run(const struct kmfa_config *cfg, const struct kmfa_execinfo *ei,
+    enum kmfa_flow_mode mode, struct kmfa_buf *cred,
+    struct kmfa_flow_result *res)
+{
+	struct flow f;
+	struct kmfa_lock *lock = NULL;
+	struct kmfa_record *rec = NULL;
+	const char *why = NULL;
+	int r, stored;
+
+	memset(&f, 0, sizeof(f));
+	f.cfg = cfg;
+	f.ei = ei;
+	if (cfg->issuer == NULL || cfg->client_id == NULL)
+		return kmfa_fail(KMFA_ERR_USAGE, "--oidc-issuer-url and "
+		    "--oidc-client-id are required");
+	/* A bad issuer is a configuration error whoever is present: say so
+	 * before presence decides, not after a login that cannot work. */
+	if ((r = kmfa_http_check_url(cfg->issuer, "--oidc-issuer-url", NULL))
+	    != KMFA_OK)
+		return r;
+	r = KMFA_ERR_NOMEM;
+	if ((f.identity = kmfa_config_identity(cfg)) == NULL)
+		goto out;
+	kmfa_identity_key(f.identity, f.key);
+	if ((r = kmfa_store_open(cfg, &f.store)) != KMFA_OK)
+		goto out;
+	if (mode == KMFA_FLOW_GET_TOKEN) {
+		if ((r = load_record(&f)) != KMFA_OK)
+			goto out;
+		if (f.old != NULL && kmfa_record_fresh(f.old, cfg, f.identity,
+		    kmfa_now())) {
+			fill_result(&f, f.old, 0, res);
+			r = render(&f, f.old, cred);
+			goto out;
+		}
+	}
+	/*
+	 * Nobody present: fail now, before the lock, which a person's login
+	 * in another terminal may hold for minutes (DESIGN.md §3 step 4: CI
+	 * never waits).
+	 */
+	if (!kmfa_attended(&why)) {
+		char *hint = kmfa_flow_login_hint(cfg);
+		r = kmfa_fail(KMFA_ERR_UNATTENDED, "no valid token for %s and "
+		    "nobody to log in (%s); run in a terminal: %s",
+		    cfg->issuer, why, hint != NULL ? hint : "kubectl mfa login");
+		free(hint);
+		audit(&f, "unattended", NULL, r);
+		goto out;
+	}
+	r = kmfa_lock_acquire(cfg->cache_dir, f.key, cfg->timeout * 1000, &lock);
+	if (r == KMFA_ERR_LOCKED)
+		goto out;
+	if (r != KMFA_OK) {
+		/* No lock file can be made: carry on alone rather than fail
+		 * the kubectl command (at worst two logins run at once). */
+		kmfa_warn("%s; continuing without the lock",
+		    kmfa_report_cause() ? kmfa_report_cause() : kmfa_strerror(r));
+		kmfa_report_clear();
+	}
+	/* Another process may have logged in while we waited. */
+	if ((r = load_record(&f)) != KMFA_OK)
+		goto out;
+	if (mode == KMFA_FLOW_GET_TOKEN && f.old != NULL &&
+	    kmfa_record_fresh(f.old, cfg, f.identity, kmfa_now())) {
+		fill_result(&f, f.old, 0, res);
+		r = render(&f, f.old, cred);
+		goto out;
+	}
+	if ((r = login(&f, &rec)) != KMFA_OK)
+		goto out;
+	stored = kmfa_store_save(f.store, f.key, rec) == KMFA_OK;
+	if (!stored) {
+		kmfa_warn("could not store the token (%s); kubectl gets it "
+		    "anyway", kmfa_report_cause() ? kmfa_report_cause() :
+		    "unknown error");
+		kmfa_report_clear();
+	}
+	fill_result(&f, rec, 1, res);
+	if (res != NULL)
+		res->stored = stored;
+	r = render(&f, rec, cred);
+out:
+	kmfa_lock_release(&lock);
+	kmfa_record_free(&rec);
+	kmfa_record_free(&f.old);
+	kmfa_oidc_free(&f.oidc);
+	kmfa_http_free(&f.http);
+	kmfa_touch_clear(&f.touch);
+	kmfa_store_free(&f.store);
+	free(f.identity);
+	return r;
+}

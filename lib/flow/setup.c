@@ -1,0 +1,244 @@
+/*
+ * Issuer checks for `setup`.  What the plugin needs of an issuer: a device
+ * authorization endpoint (RFC 8628 §4), a JWKS with a key for an algorithm
+ * on the allow-list (DESIGN.md §6), and refresh tokens (offline_access) for
+ * logins without a browser every hour.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <openssl/evp.h>
+
+#include "base/err.h"
+#include "base/report.h"
+#include "base/util.h"
+#include "flow/setup.h"
+#include "jose/jwk.h"
+#include "oidc/http.h"
+#include "oidc/oidc.h"
+
+static void
+note(struct kmfa_setup_report *rep, int problem, const char *fmt, ...)
+	KMFA_PRINTF(3, 4);
+
+static void
+note(struct kmfa_setup_report *rep, int problem, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (rep->nnotes >= KMFA_SETUP_MAX_NOTES)
+		return;
+	rep->notes[rep->nnotes].problem = problem;
+	va_start(ap, fmt);
+	(void)vsnprintf(rep->notes[rep->nnotes].text,
+	    sizeof(rep->notes[0].text), fmt, ap);
+	va_end(ap);
+	rep->nnotes++;
+}
+
+static int
+listed(char **list, size_t n, const char *what)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i], what) == 0)
+			return 1;
+	return 0;
+}
+
+/* Count the JWKS keys this program can verify with. */
+static size_t
+usable_keys(const char *jwks, size_t len)
+{
+	static const char *algs[] = { "RS256", "RS384", "RS512", "PS256",
+	    "PS384", "PS512", "ES256", "ES384", "ES512" };
+	cJSON *doc = cJSON_ParseWithLength(jwks, len);
+	const cJSON *keys, *k;
+	size_t n = 0;
+
+	keys = cJSON_GetObjectItemCaseSensitive(doc, "keys");
+	cJSON_ArrayForEach(k, keys) {
+		const cJSON *kid = cJSON_GetObjectItemCaseSensitive(k, "kid");
+		const char *id = cJSON_IsString(kid) ? kid->valuestring : NULL;
+
+		for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+			EVP_PKEY *pk = NULL;
+			const struct kmfa_jws_alg *a = kmfa_jws_alg_lookup(algs[i]);
+
+			if (a != NULL && kmfa_jwk_find(jwks, len, id, a, &pk) ==
+			    KMFA_OK) {
+				EVP_PKEY_free(pk);
+				n++;
+				break;
+			}
+		}
+		kmfa_report_clear();
+	}
+	cJSON_Delete(doc);
+	return n;
+}
+
+int
+kmfa_setup_check(const struct kmfa_config *cfg, struct kmfa_setup_report *rep)
+{
+	struct kmfa_http *h = NULL;
+	struct kmfa_oidc *o = NULL;
+	struct kmfa_buf jwks = { 0 };
+	int r, good_alg = 0;
+
+	memset(rep, 0, sizeof(*rep));
+	if (cfg->issuer == NULL || cfg->client_id == NULL)
+		return kmfa_fail(KMFA_ERR_USAGE, "--oidc-issuer-url and "
+		    "--oidc-client-id are required");
+	if ((r = kmfa_http_new(cfg, &h)) != KMFA_OK)
+		goto out;
+	kmfa_http_set_deadline(h, kmfa_now() + (cfg->timeout < 60 ?
+	    cfg->timeout : 60));
+	if ((r = kmfa_oidc_discover(h, cfg, &o)) != KMFA_OK)
+		goto out;
+	note(rep, 0, "discovery: issuer %s matches", o->issuer);
+	if (o->device_authorization_endpoint == NULL)
+		note(rep, 1, "the issuer advertises no device_authorization_"
+		    "endpoint: enable the OAuth 2.0 device authorization grant "
+		    "(RFC 8628) for client '%s'", cfg->client_id);
+	else
+		note(rep, 0, "device authorization: %s",
+		    o->device_authorization_endpoint);
+	if (o->ngrant_types_supported > 0 && !listed(o->grant_types_supported,
+	    o->ngrant_types_supported,
+	    "urn:ietf:params:oauth:grant-type:device_code"))
+		note(rep, 1, "grant_types_supported lacks the device_code "
+		    "grant");
+	if (o->nscopes_supported > 0 && !listed(o->scopes_supported,
+	    o->nscopes_supported, "offline_access"))
+		note(rep, 0, "scopes_supported lacks offline_access: the IdP "
+		    "may issue no refresh tokens, so every expiry means a "
+		    "browser login");
+	for (size_t i = 0; i < o->nalgs_supported; i++)
+		if (kmfa_jws_alg_lookup(o->algs_supported[i]) != NULL)
+			good_alg = 1;
+	if (o->nalgs_supported > 0 && !good_alg)
+		note(rep, 1, "id_token_signing_alg_values_supported has no "
+		    "algorithm this plugin accepts (RS*, PS*, ES*)");
+	if ((r = kmfa_oidc_jwks(h, o, &jwks)) != KMFA_OK)
+		goto out;
+	rep->nkeys = usable_keys(jwks.data, jwks.len);
+	if (rep->nkeys == 0)
+		note(rep, 1, "the JWKS at %s has no key this plugin can verify "
+		    "with (RSA >= 2048 bits, EC P-256/384/521)", o->jwks_uri);
+	else
+		note(rep, 0, "JWKS: %zu usable signing key%s", rep->nkeys,
+		    rep->nkeys == 1 ? "" : "s");
+	if (o->revocation_endpoint == NULL)
+		note(rep, 0, "no revocation_endpoint: logout can only delete "
+		    "tokens locally");
+	r = KMFA_OK;
+	for (size_t i = 0; i < rep->nnotes; i++)
+		if (rep->notes[i].problem)
+			r = kmfa_fail(KMFA_ERR_IDP, "%s is not usable: %s",
+			    cfg->issuer, rep->notes[i].text);
+out:
+	kmfa_buf_wipe(&jwks);
+	kmfa_oidc_free(&o);
+	kmfa_http_free(&h);
+	return r;
+}
+
+static int
+push(char ***v, size_t *n, const char *fmt, ...) KMFA_PRINTF(3, 4);
+
+static int
+push(char ***v, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	char **grown, *s = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	if (s == NULL || (grown = realloc(*v, (*n + 2) * sizeof(char *))) ==
+	    NULL) {
+		free(s);
+		return -1;
+	}
+	grown[(*n)++] = s;
+	grown[*n] = NULL;
+	*v = grown;
+	return 0;
+}
+
+char **
+kmfa_setup_args(const struct kmfa_config *cfg)
+{
+	char **v = NULL;
+	size_t n = 0;
+	int e = 0;
+
+	e |= push(&v, &n, "get-token");
+	e |= push(&v, &n, "--oidc-issuer-url=%s", cfg->issuer);
+	e |= push(&v, &n, "--oidc-client-id=%s", cfg->client_id);
+	if (cfg->client_secret != NULL)
+		e |= push(&v, &n, "--oidc-client-secret=%s", cfg->client_secret);
+	for (size_t i = 0; i < cfg->nscopes; i++)
+		e |= push(&v, &n, "--oidc-extra-scope=%s", cfg->scopes[i]);
+	for (size_t i = 0; i < cfg->nextra_params; i++)
+		e |= push(&v, &n, "--oidc-auth-request-extra-params=%s",
+		    cfg->extra_params[i]);
+	if (cfg->use_access_token)
+		e |= push(&v, &n, "--oidc-use-access-token");
+	if (cfg->ca_file != NULL)
+		e |= push(&v, &n, "--certificate-authority=%s", cfg->ca_file);
+	if (cfg->ca_data != NULL)
+		e |= push(&v, &n, "--certificate-authority-data=%s",
+		    cfg->ca_data);
+	if (cfg->insecure_skip_tls_verify)
+		e |= push(&v, &n, "--insecure-skip-tls-verify");
+	if (cfg->storage != KMFA_STORAGE_AUTO)
+		e |= push(&v, &n, "--token-cache-storage=%s",
+		    cfg->storage == KMFA_STORAGE_KEYRING ? "keyring" :
+		    cfg->storage == KMFA_STORAGE_DISK ? "disk" : "none");
+	if (!cfg->cache_dir_default && cfg->cache_dir != NULL)
+		e |= push(&v, &n, "--token-cache-dir=%s", cfg->cache_dir);
+	if (cfg->fido2 == KMFA_FIDO2_OFF)
+		e |= push(&v, &n, "--fido2=off");
+	if (!cfg->fido2_credentials_default && cfg->fido2_credentials != NULL)
+		e |= push(&v, &n, "--fido2-credentials=%s",
+		    cfg->fido2_credentials);
+	if (cfg->fido2_device != NULL)
+		e |= push(&v, &n, "--fido2-device=%s", cfg->fido2_device);
+	if (cfg->session_max > 0)
+		e |= push(&v, &n, "--session-max=%llds",
+		    (long long)cfg->session_max);
+	if (cfg->skew != KMFA_DEFAULT_SKEW)
+		e |= push(&v, &n, "--skew=%llds", (long long)cfg->skew);
+	if (cfg->timeout != KMFA_DEFAULT_TIMEOUT)
+		e |= push(&v, &n, "--timeout=%llds", (long long)cfg->timeout);
+	if (cfg->audit_log != NULL)
+		e |= push(&v, &n, "--audit-log=%s", cfg->audit_log);
+	if (cfg->skip_open_browser)
+		e |= push(&v, &n, "--skip-open-browser");
+	if (cfg->browser_command != NULL)
+		e |= push(&v, &n, "--browser-command=%s", cfg->browser_command);
+	if (cfg->require_amr != NULL)
+		e |= push(&v, &n, "--require-amr=%s", cfg->require_amr);
+	if (cfg->require_acr != NULL)
+		e |= push(&v, &n, "--require-acr=%s", cfg->require_acr);
+	if (e != 0) {
+		kmfa_setup_args_free(v);
+		return NULL;
+	}
+	return v;
+}
+
+void
+kmfa_setup_args_free(char **args)
+{
+	if (args == NULL)
+		return;
+	for (size_t i = 0; args[i] != NULL; i++)
+		kmfa_freezero_str(args[i]);
+	free(args);
+}

@@ -1,0 +1,117 @@
+/*
+ * The credentials file: the security keys a user has enrolled
+ * ($XDG_CONFIG_HOME/kubectl-mfa/credentials.json, or --fido2-credentials).
+ * For each key: its name, the relying-party id, the credential id and
+ * ES256 public key from makeCredential, the UV policy, whether the key
+ * had a PIN and supports hmac-secret, the master-key slot (lib/key/seal.h),
+ * the last sign counter, and when it was created and last used; plus one
+ * per-user hmac-secret salt.  This module owns the format and its strict
+ * reading: any field of the wrong type, bad base64, a missing field or an
+ * unknown version is a configuration error that names the file and the
+ * field, because a credentials file that half-parses could silently
+ * weaken the second factor.  Written 0600 by atomic rename.
+ */
+#ifndef KMFA_CREDFILE_H
+#define KMFA_CREDFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "key/seal.h"
+
+/*
+ * The relying-party id of every credential.  Not a domain name: the colon
+ * makes it something no web origin can claim (WebAuthn §5.1.2 requires a
+ * registrable domain suffix of the origin), so a web page can never ask
+ * the key for an assertion over these credentials.  OpenSSH uses "ssh:"
+ * for the same reason; CTAP2 itself treats rp.id as an opaque string.
+ */
+#define KMFA_FIDO2_RP_ID	"kubectl-mfa:"
+
+#define KMFA_CREDFILE_VERSION	1
+#define KMFA_CRED_NAME_MAX	64
+#define KMFA_CRED_ID_MAX	1024	/* CTAP2 §6.1: at most 1023 bytes in practice */
+#define KMFA_ES256_PK_LEN	64	/* x || y, as fido_cred_pubkey_ptr gives it */
+#define KMFA_CREDFILE_MAX	(1024 * 1024)
+
+struct kmfa_cred {
+	char *name;		/* unique, printable, 1..64 characters */
+	char *rp_id;		/* KMFA_FIDO2_RP_ID */
+	uint8_t *id;		/* credential id */
+	size_t id_len;
+	uint8_t *pubkey;	/* ES256: 64 bytes x || y */
+	size_t pubkey_len;
+	int uv_required;	/* "uv": "required" (1) or "discouraged" (0) */
+	int pin;		/* the key had a PIN set when enrolled */
+	int hmac_secret;	/* enrolled with the hmac-secret extension */
+	uint8_t *slot;		/* the wrapped master key; NULL without hmac */
+	size_t slot_len;
+	uint32_t sign_count;	/* the last counter seen */
+	int64_t created;	/* seconds since the epoch */
+	int64_t last_used;	/* 0: never */
+};
+
+struct kmfa_credfile {
+	char *path;
+	/*
+	 * One hmac-secret salt for all of the user's credentials: an
+	 * assertion carries one salt whichever allowed credential answers,
+	 * and the output is still distinct per credential because each has
+	 * its own CredRandom (CTAP2 §12.5).  Created with the file.
+	 */
+	uint8_t hmac_salt[KMFA_HMAC_SALT_LEN];
+	struct kmfa_cred *creds;
+	size_t ncreds;
+};
+
+/*
+ * Load the file at path into a new *out.  A missing file gives an empty
+ * set (no credentials, a fresh random salt) and KMFA_OK: "nothing
+ * enrolled" is for the caller to judge.  KMFA_ERR_CONFIG with a cause
+ * naming the file and field for anything malformed; the refusals of
+ * kmfa_file_read_private (group or world access, another owner, a
+ * symbolic link) also apply.
+ */
+int kmfa_credfile_load(const char *path, struct kmfa_credfile **out);
+
+/* Parse text (for tests and load); path is used in messages and kept. */
+int kmfa_credfile_parse(const char *path, const char *text, size_t len,
+    struct kmfa_credfile **out);
+
+/* Serialize into a new NUL-terminated string *out. */
+int kmfa_credfile_format(const struct kmfa_credfile *f, char **out);
+
+/* Write f to f->path atomically, mode 0600. */
+int kmfa_credfile_save(const struct kmfa_credfile *f);
+
+void kmfa_credfile_free(struct kmfa_credfile **f);
+
+/* The credential with this name or id, or NULL. */
+struct kmfa_cred *kmfa_credfile_find(const struct kmfa_credfile *f,
+    const char *name);
+struct kmfa_cred *kmfa_credfile_find_id(const struct kmfa_credfile *f,
+    const uint8_t *id, size_t id_len);
+
+/*
+ * Append *c, taking ownership of its contents (c is zeroed).  Checks the
+ * same rules as parsing; KMFA_ERR_USAGE with a cause when the name is
+ * taken or invalid.
+ */
+int kmfa_credfile_add(struct kmfa_credfile *f, struct kmfa_cred *c);
+
+/* Remove the named credential; KMFA_ERR_NOTFOUND if there is none. */
+int kmfa_credfile_remove(struct kmfa_credfile *f, const char *name);
+
+/* The number of credentials holding a master-key slot. */
+size_t kmfa_credfile_nslots(const struct kmfa_credfile *f);
+
+/* The first free name "key-1", "key-2", ... into a new *out. */
+int kmfa_credfile_default_name(const struct kmfa_credfile *f, char **out);
+
+/* 0 if name is acceptable as a key name, else -1. */
+int kmfa_cred_name_valid(const char *name);
+
+/* Free the contents of c and zero it. */
+void kmfa_cred_clear(struct kmfa_cred *c);
+
+#endif

@@ -1,0 +1,633 @@
+/*
+ * Secret Service items through libsecret.  Three rules shape this file.
+ * Bounded: libsecret's synchronous calls have no time-out of their own, so
+ * each operation runs under a watchdog thread that cancels its GCancellable
+ * at the deadline (GDBus calls honour cancellation from any thread).
+ * Silent: nothing unlocks (SECRET_SEARCH_UNLOCK is never set; a locked
+ * collection is reported, not opened), and the bus is checked for an owner
+ * of org.freedesktop.secrets before libsecret talks to it, so D-Bus
+ * activation never starts a keyring daemon behind the user's back.
+ * Private: secrets handed to libsecret live in buffers with our wiping
+ * destructor, and the secret read back is copied into a buffer the caller
+ * wipes while libsecret's copy is wiped in place.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libsecret/secret.h>
+
+#include "base/err.h"
+#include "base/report.h"
+#include "base/util.h"
+#include "store/keyring.h"
+
+#define SECRETS_NAME "org.freedesktop.secrets"
+#define SECRETS_PATH "/org/freedesktop/secrets"
+#define SECRETS_IFACE "org.freedesktop.Secret.Service"
+#define CONTENT_TYPE "application/json"
+
+static const SecretSchema schema = {
+	"io.kubectl-mfa.Token", SECRET_SCHEMA_NONE,
+	{
+		{ "service", SECRET_SCHEMA_ATTRIBUTE_STRING },
+		{ "key", SECRET_SCHEMA_ATTRIBUTE_STRING },
+		{ NULL, 0 },
+	},
+	0, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+};
+
+/*
+ * A deadline for one operation: a thread that cancels `cancel` when `end`
+ * passes, unless deadline_stop() comes first.
+ */
+struct deadline {
+	GCancellable *cancel;
+	GThread *thread;
+	GMutex mu;
+	GCond cond;
+	gboolean stopped;
+	gint64 end;		/* g_get_monotonic_time() units: µs */
+	int64_t ms;		/* the budget, for messages */
+};
+
+static gpointer
+watchdog(gpointer p)
+{
+	struct deadline *d = p;
+
+	g_mutex_lock(&d->mu);
+	while (!d->stopped) {
+		if (!g_cond_wait_until(&d->cond, &d->mu, d->end)) {
+			if (!d->stopped)
+				g_cancellable_cancel(d->cancel);
+			break;
+		}
+	}
+	g_mutex_unlock(&d->mu);
+	return NULL;
+}
+
+static int
+deadline_start(struct deadline *d, int64_t ms)
+{
+	memset(d, 0, sizeof(*d));
+	g_mutex_init(&d->mu);
+	g_cond_init(&d->cond);
+	d->ms = ms;
+	d->end = g_get_monotonic_time() + ms * 1000;
+	d->cancel = g_cancellable_new();
+	d->thread = g_thread_try_new("kmfa-deadline", watchdog, d, NULL);
+	if (d->thread == NULL) {
+		g_object_unref(d->cancel);
+		d->cancel = NULL;
+		g_mutex_clear(&d->mu);
+		g_cond_clear(&d->cond);
+		return kmfa_fail(KMFA_ERR_INTERNAL, "cannot start a thread to "
+		    "bound the keyring call");
+	}
+	return KMFA_OK;
+}
+
+static int
+deadline_expired(const struct deadline *d)
+{
+	return g_get_monotonic_time() >= d->end;
+}
+
+static void
+deadline_stop(struct deadline *d)
+{
+	if (d->thread != NULL) {
+		g_mutex_lock(&d->mu);
+		d->stopped = TRUE;
+		g_cond_signal(&d->cond);
+		g_mutex_unlock(&d->mu);
+		g_thread_join(d->thread);
+		d->thread = NULL;
+	}
+	if (d->cancel != NULL)
+		g_object_unref(d->cancel);
+	d->cancel = NULL;
+	g_mutex_clear(&d->mu);
+	g_cond_clear(&d->cond);
+}
+
+static gint
+remaining_ms(const struct deadline *d)
+{
+	gint64 left = (d->end - g_get_monotonic_time()) / 1000;
+
+	return left < 1 ? 1 : (left > G_MAXINT ? G_MAXINT : (gint)left);
+}
+
+/*
+ * Translate a GError from the Secret Service into enum kmfa_err.  A
+ * cancellation is our own deadline: say so rather than "Operation was
+ * cancelled".  Remote D-Bus errors carry their D-Bus name in the message;
+ * strip it so the one line reads well.
+ */
+static int
+gerror_to_err(GError *err, const struct deadline *d, const char *what)
+{
+	if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+	    g_error_matches(err, G_IO_ERROR, G_IO_ERROR_TIMED_OUT) ||
+	    g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY) ||
+	    g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_TIMEOUT))
+		return kmfa_fail(KMFA_ERR_IO, "keyring: %s: the Secret "
+		    "Service did not answer within %lld ms", what,
+		    (long long)d->ms);
+	if (g_error_matches(err, SECRET_ERROR, SECRET_ERROR_IS_LOCKED))
+		return KMFA_ERR_LOCKED;
+	if (g_error_matches(err, SECRET_ERROR, SECRET_ERROR_NO_SUCH_OBJECT))
+		return KMFA_ERR_NOTFOUND;
+	if (g_dbus_error_is_remote_error(err))
+		g_dbus_error_strip_remote_error(err);
+	return kmfa_fail(KMFA_ERR_IO, "keyring: %s: %s", what, err->message);
+}
+
+/*
+ * Is there a session bus to talk to?  GLib, finding no
+ * DBUS_SESSION_BUS_ADDRESS, tries $XDG_RUNTIME_DIR/bus and then runs
+ * `dbus-launch --autolaunch`, which on a headless machine spawns a bus or
+ * waits for X11.  So: the variable, or that socket, or no bus at all.
+ */
+static const char *
+session_bus_missing(void)
+{
+	const char *addr = getenv("DBUS_SESSION_BUS_ADDRESS");
+	const char *rt = getenv("XDG_RUNTIME_DIR");
+	char *sock = NULL;
+	struct stat st;
+	const char *why = "no session bus (DBUS_SESSION_BUS_ADDRESS is not set)";
+
+	if (addr != NULL && addr[0] != '\0')
+		return NULL;
+	if (rt == NULL || rt[0] != '/' ||
+	    kmfa_asprintf(&sock, "%s/bus", rt) < 0)
+		return why;
+	if (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	    st.st_uid == getuid())
+		why = NULL;
+	free(sock);
+	return why;
+}
+
+/*
+ * The session bus, or NULL with *why set.  GLib keeps one shared session
+ * connection per process and, by default, calls exit() when it closes;
+ * a library must not exit its host, so that is switched off.
+ */
+static GDBusConnection *
+bus_get(struct deadline *d, const char **why)
+{
+	GDBusConnection *bus;
+	GError *err = NULL;
+
+	if ((*why = session_bus_missing()) != NULL)
+		return NULL;
+	if ((bus = g_bus_get_sync(G_BUS_TYPE_SESSION, d->cancel, &err)) == NULL) {
+		*why = deadline_expired(d) ? "the session bus did not answer "
+		    "in time" : "cannot connect to the session bus";
+		kmfa_debug("keyring: session bus: %s", err->message);
+		g_error_free(err);
+		return NULL;
+	}
+	g_dbus_connection_set_exit_on_close(bus, FALSE);
+	return bus;
+}
+
+/*
+ * Call a method that returns one value of type `type`; NULL on failure with
+ * *why set.  NO_AUTO_START: an absent Secret Service stays absent.
+ */
+static GVariant *
+bus_call(GDBusConnection *bus, struct deadline *d, const char *dest,
+    const char *path, const char *iface, const char *method, GVariant *args,
+    const char *type, const char **why, const char *fail_why)
+{
+	GVariant *v;
+	GError *err = NULL;
+
+	v = g_dbus_connection_call_sync(bus, dest, path, iface, method, args,
+	    G_VARIANT_TYPE(type), G_DBUS_CALL_FLAGS_NO_AUTO_START,
+	    remaining_ms(d), d->cancel, &err);
+	if (v == NULL) {
+		*why = deadline_expired(d) ? "the Secret Service did not "
+		    "answer in time" : fail_why;
+		kmfa_debug("keyring: %s.%s: %s", iface, method, err->message);
+		g_error_free(err);
+	}
+	return v;
+}
+
+/* Does org.freedesktop.secrets have an owner right now? */
+static int
+service_present(GDBusConnection *bus, struct deadline *d, const char **why)
+{
+	GVariant *v;
+	gboolean owned = FALSE;
+
+	if ((v = bus_call(bus, d, "org.freedesktop.DBus",
+	    "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameHasOwner",
+	    g_variant_new("(s)", SECRETS_NAME), "(b)", why,
+	    "the session bus does not answer")) == NULL)
+		return 0;
+	g_variant_get(v, "(b)", &owned);
+	g_variant_unref(v);
+	if (!owned)
+		*why = "no Secret Service on the session bus";
+	return owned ? 1 : 0;
+}
+
+static int
+probe(struct deadline *d, const char **why)
+{
+	GDBusConnection *bus = NULL;
+	GVariant *v = NULL, *locked = NULL, *inner = NULL;
+	const char *path = NULL;
+	int r = KMFA_ERR_NOTFOUND;
+
+	if ((bus = bus_get(d, why)) == NULL)
+		goto out;
+	if (!service_present(bus, d, why))
+		goto out;
+	/* "/" is the Secret Service's way of saying "no such alias". */
+	if ((v = bus_call(bus, d, SECRETS_NAME, SECRETS_PATH, SECRETS_IFACE,
+	    "ReadAlias", g_variant_new("(s)", "default"), "(o)", why,
+	    "the Secret Service does not answer")) == NULL)
+		goto out;
+	g_variant_get(v, "(&o)", &path);
+	if (strcmp(path, "/") == 0) {
+		*why = "the Secret Service has no default collection";
+		goto out;
+	}
+	if ((locked = bus_call(bus, d, SECRETS_NAME, path,
+	    "org.freedesktop.DBus.Properties", "Get", g_variant_new("(ss)",
+	    "org.freedesktop.Secret.Collection", "Locked"), "(v)", why,
+	    "the default collection does not answer")) == NULL)
+		goto out;
+	g_variant_get(locked, "(v)", &inner);
+	if (!g_variant_is_of_type(inner, G_VARIANT_TYPE_BOOLEAN)) {
+		*why = "the default collection does not say whether it is locked";
+		goto out;
+	}
+	if (g_variant_get_boolean(inner)) {
+		*why = "the keyring's default collection is locked";
+		r = KMFA_ERR_LOCKED;
+		goto out;
+	}
+	r = KMFA_OK;
+out:
+	if (inner != NULL)
+		g_variant_unref(inner);
+	if (locked != NULL)
+		g_variant_unref(locked);
+	if (v != NULL)
+		g_variant_unref(v);
+	if (bus != NULL)
+		g_object_unref(bus);
+	return r;
+}
+
+int
+kmfa_keyring_probe(int64_t timeout_ms, const char **why)
+{
+	struct deadline d;
+	int r;
+
+	if ((*why = session_bus_missing()) != NULL)
+		return KMFA_ERR_NOTFOUND;	/* no thread, no GLib */
+	if (deadline_start(&d, timeout_ms) != KMFA_OK) {
+		*why = "cannot bound the call";
+		return KMFA_ERR_NOTFOUND;
+	}
+	r = probe(&d, why);
+	deadline_stop(&d);
+	return r;
+}
+
+/*
+ * The Secret Service, with a transfer session open, only if it is already
+ * running.  libsecret shares one SecretService per process.
+ */
+static int
+service_open(struct deadline *d, SecretService **out)
+{
+	GDBusConnection *bus = NULL;
+	GError *err = NULL;
+	const char *why = NULL;
+	int r = KMFA_ERR_IO;
+
+	*out = NULL;
+	if ((bus = bus_get(d, &why)) == NULL || !service_present(bus, d, &why)) {
+		r = kmfa_fail(KMFA_ERR_IO, "keyring: %s", why);
+		goto out;
+	}
+	if ((*out = secret_service_get_sync(SECRET_SERVICE_OPEN_SESSION,
+	    d->cancel, &err)) == NULL) {
+		r = gerror_to_err(err, d, "connect");
+		goto out;
+	}
+	r = KMFA_OK;
+out:
+	if (err != NULL)
+		g_error_free(err);
+	if (bus != NULL)
+		g_object_unref(bus);
+	return r;
+}
+
+static GHashTable *
+attributes_for(const char *key)
+{
+	GHashTable *a = g_hash_table_new(g_str_hash, g_str_equal);
+
+	/* Borrowed strings: the table lives no longer than key. */
+	g_hash_table_insert(a, (gpointer)"service", (gpointer)"kubectl-mfa");
+	if (key != NULL)
+		g_hash_table_insert(a, (gpointer)"key", (gpointer)key);
+	return a;
+}
+
+static int
+search(struct deadline *d, SecretService *service, const char *key,
+    SecretSearchFlags flags, GList **items)
+{
+	GHashTable *attrs = attributes_for(key);
+	GError *err = NULL;
+	int r = KMFA_OK;
+
+	*items = secret_service_search_sync(service, &schema, attrs, flags,
+	    d->cancel, &err);
+	if (err != NULL) {
+		r = gerror_to_err(err, d, "search");
+		if (r == KMFA_ERR_NOTFOUND)
+			r = KMFA_OK;
+		g_error_free(err);
+	}
+	g_hash_table_unref(attrs);
+	return r;
+}
+
+int
+kmfa_keyring_load(const char *key, char **json, size_t *len)
+{
+	struct deadline d;
+	SecretService *service = NULL;
+	SecretItem *item;
+	SecretValue *value = NULL;
+	GList *items = NULL;
+	const gchar *secret;
+	gsize n = 0;
+	char *copy = NULL;
+	int r;
+
+	*json = NULL;
+	*len = 0;
+	if ((r = deadline_start(&d, KMFA_KEYRING_CALL_MS)) != KMFA_OK)
+		return r;
+	if ((r = service_open(&d, &service)) != KMFA_OK)
+		goto out;
+	/*
+	 * LOAD_SECRETS without UNLOCK: libsecret fetches the secrets of
+	 * unlocked items and returns locked items with no secret and no
+	 * error; secret_item_get_locked() tells the two apart.
+	 */
+	if ((r = search(&d, service, key, SECRET_SEARCH_LOAD_SECRETS, &items))
+	    != KMFA_OK)
+		goto out;
+	r = KMFA_ERR_NOTFOUND;
+	if (items == NULL)
+		goto out;
+	item = items->data;
+	r = KMFA_ERR_LOCKED;
+	if (secret_item_get_locked(item))
+		goto out;
+	if ((value = secret_item_get_secret(item)) == NULL) {
+		r = kmfa_fail(KMFA_ERR_IO, "keyring: the Secret Service "
+		    "returned no secret for an unlocked item");
+		goto out;
+	}
+	secret = secret_value_get(value, &n);
+	if (n == 0 || memchr(secret, '\0', n) != NULL) {
+		r = kmfa_fail(KMFA_ERR_DAMAGED, "keyring: the kubectl-mfa "
+		    "item holds no text; it will be replaced at the next login");
+		goto out;
+	}
+	r = KMFA_ERR_NOMEM;
+	if ((copy = malloc(n + 1)) == NULL)
+		goto out;
+	memcpy(copy, secret, n);
+	copy[n] = '\0';
+	/*
+	 * libsecret keeps the secret in its own mlock()ed memory, zeroed on
+	 * free, but silently falls back to plain heap without zeroing when
+	 * mlock fails (RLIMIT_MEMLOCK).  This is the last use of the buffer:
+	 * wipe it here whichever memory it is.
+	 */
+	explicit_bzero((void *)(uintptr_t)secret, n);
+	*json = copy;
+	*len = n;
+	copy = NULL;	/* transferred */
+	r = KMFA_OK;
+out:
+	if (value != NULL)
+		secret_value_unref(value);	/* libsecret wipes its copy */
+	g_list_free_full(items, g_object_unref);
+	if (service != NULL)
+		g_object_unref(service);
+	deadline_stop(&d);
+	return r;
+}
+
+static void
+wipe_free(gpointer p)
+{
+	kmfa_freezero_str(p);
+}
+
+int
+kmfa_keyring_save(const char *key, const char *label, const char *json)
+{
+	struct deadline d;
+	SecretService *service = NULL;
+	SecretCollection *coll = NULL;
+	SecretItem *item = NULL;
+	SecretValue *value = NULL;
+	GHashTable *attrs = NULL;
+	GError *err = NULL;
+	char *copy = NULL;
+	int r;
+
+	if ((r = deadline_start(&d, KMFA_KEYRING_CALL_MS)) != KMFA_OK)
+		return r;
+	if ((r = service_open(&d, &service)) != KMFA_OK)
+		goto out;
+	if ((coll = secret_collection_for_alias_sync(service,
+	    SECRET_COLLECTION_DEFAULT, SECRET_COLLECTION_NONE, d.cancel,
+	    &err)) == NULL) {
+		r = err != NULL ? gerror_to_err(err, &d, "default collection") :
+		    kmfa_fail(KMFA_ERR_IO, "keyring: the Secret Service has "
+		    "no default collection");
+		goto out;
+	}
+	/*
+	 * Creating an item in a locked collection makes libsecret ask the
+	 * service to unlock it, which is a password window.  Look first.
+	 */
+	r = KMFA_ERR_LOCKED;
+	if (secret_collection_get_locked(coll))
+		goto out;
+	/*
+	 * Our own copy with our own destructor, rather than
+	 * secret_value_new(), whose copy is wiped only when mlock works.
+	 */
+	r = KMFA_ERR_NOMEM;
+	if ((copy = strdup(json)) == NULL)
+		goto out;
+	value = secret_value_new_full(copy, -1, CONTENT_TYPE, wipe_free);
+	copy = NULL;	/* transferred to value */
+	attrs = attributes_for(key);
+	/* REPLACE: one item per key, updated in place. */
+	if ((item = secret_item_create_sync(coll, &schema, attrs, label, value,
+	    SECRET_ITEM_CREATE_REPLACE, d.cancel, &err)) == NULL) {
+		r = gerror_to_err(err, &d, "store");
+		if (r == KMFA_ERR_NOTFOUND)
+			r = kmfa_fail(KMFA_ERR_IO, "keyring: store: %s",
+			    err->message);
+		goto out;
+	}
+	r = KMFA_OK;
+out:
+	if (err != NULL)
+		g_error_free(err);
+	if (attrs != NULL)
+		g_hash_table_unref(attrs);
+	if (value != NULL)
+		secret_value_unref(value);
+	if (item != NULL)
+		g_object_unref(item);
+	if (coll != NULL)
+		g_object_unref(coll);
+	if (service != NULL)
+		g_object_unref(service);
+	deadline_stop(&d);
+	return r;
+}
+
+int
+kmfa_keyring_remove(const char *key)
+{
+	struct deadline d;
+	SecretService *service = NULL;
+	GList *items = NULL, *l;
+	GError *err = NULL;
+	int r;
+
+	if ((r = deadline_start(&d, KMFA_KEYRING_CALL_MS)) != KMFA_OK)
+		return r;
+	if ((r = service_open(&d, &service)) != KMFA_OK)
+		goto out;
+	if ((r = search(&d, service, key, SECRET_SEARCH_ALL, &items)) != KMFA_OK)
+		goto out;
+	/* Deleting from a locked collection may prompt; leave it alone. */
+	r = KMFA_ERR_LOCKED;
+	for (l = items; l != NULL; l = l->next)
+		if (secret_item_get_locked(l->data))
+			goto out;
+	for (l = items; l != NULL; l = l->next) {
+		if (!secret_item_delete_sync(l->data, d.cancel, &err)) {
+			r = gerror_to_err(err, &d, "delete");
+			if (r != KMFA_ERR_NOTFOUND)	/* gone already: fine */
+				goto out;
+			g_clear_error(&err);
+		}
+	}
+	r = KMFA_OK;
+out:
+	if (err != NULL)
+		g_error_free(err);
+	g_list_free_full(items, g_object_unref);
+	if (service != NULL)
+		g_object_unref(service);
+	deadline_stop(&d);
+	return r;
+}
+
+/* A cache key is 64 lowercase hex digits; anything else is not ours. */
+static int
+is_cache_key(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return i == 64;
+}
+
+int
+kmfa_keyring_list(char ***keys, size_t *n)
+{
+	struct deadline d;
+	SecretService *service = NULL;
+	GList *items = NULL, *l;
+	char **list = NULL;
+	size_t count = 0;
+	int r;
+
+	*keys = NULL;
+	*n = 0;
+	if ((r = deadline_start(&d, KMFA_KEYRING_CALL_MS)) != KMFA_OK)
+		return r;
+	if ((r = service_open(&d, &service)) != KMFA_OK)
+		goto out;
+	/* Attributes are readable on locked items too: no secret needed. */
+	if ((r = search(&d, service, NULL, SECRET_SEARCH_ALL, &items)) != KMFA_OK)
+		goto out;
+	for (l = items; l != NULL; l = l->next) {
+		GHashTable *attrs = secret_item_get_attributes(l->data);
+		const char *k = g_hash_table_lookup(attrs, "key");
+		char **grown;
+		int dup = 0;
+
+		for (size_t i = 0; k != NULL && i < count; i++)
+			dup |= strcmp(list[i], k) == 0;
+		if (k == NULL || dup || !is_cache_key(k)) {
+			g_hash_table_unref(attrs);
+			continue;
+		}
+		grown = realloc(list, (count + 1) * sizeof(*list));
+		if (grown != NULL)
+			list = grown;
+		if (grown == NULL || (list[count] = strdup(k)) == NULL) {
+			g_hash_table_unref(attrs);
+			r = KMFA_ERR_NOMEM;
+			goto out;
+		}
+		count++;
+		g_hash_table_unref(attrs);
+	}
+	*keys = list;
+	*n = count;
+	list = NULL;	/* transferred */
+	count = 0;
+	r = KMFA_OK;
+out:
+	kmfa_keyring_list_free(list, count);
+	g_list_free_full(items, g_object_unref);
+	if (service != NULL)
+		g_object_unref(service);
+	deadline_stop(&d);
+	return r;
+}
+
+void
+kmfa_keyring_list_free(char **keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
+}
