@@ -17,6 +17,9 @@ int kmfa_cmd_enroll(struct kmfa_config *cfg);
 int kmfa_cmd_keys(struct kmfa_config *cfg);
 int kmfa_cmd_setup(struct kmfa_config *cfg);
 
+/* USAGE unless an issuer and a client id are given (status, logout). */
+int kmfa_cmd_need_issuer(const struct kmfa_config *cfg);
+
 /* Exit status a command wants beyond its error value (status --min-valid). */
 extern int kmfa_cmd_exit_override;
 

@@ -91,8 +91,7 @@ main(int argc, char *argv[])
 out:
 	code = kmfa_exit_code(r);
 	if (r != KMFA_OK)
-		fprintf(stderr, "kubectl-mfa: %s\n", kmfa_report_cause() ?
-		    kmfa_report_cause() : kmfa_strerror(r));
+		fprintf(stderr, "kubectl-mfa: %s\n", kmfa_report_reason(r));
 	else if (kmfa_cmd_exit_override >= 0)
 		code = kmfa_cmd_exit_override;
 	kmfa_config_free(&cfg);

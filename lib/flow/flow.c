@@ -50,8 +50,7 @@ audit(const struct flow *f, const char *event, const char *subject, int r)
 		.subject = subject,
 		.key_name = f->touch.key_name,
 		.outcome = r == KMFA_OK ? "ok" : "error",
-		.error = r == KMFA_OK ? NULL : (kmfa_report_cause() != NULL ?
-		    kmfa_report_cause() : kmfa_strerror(r)),
+		.error = r == KMFA_OK ? NULL : kmfa_report_reason(r),
 	};
 
 	kmfa_audit(f->cfg, &ev);
@@ -91,17 +90,23 @@ load_record(struct flow *f)
 {
 	int r;
 
+	struct kmfa_report_scope sc;
+
 	kmfa_record_free(&f->old);
+	kmfa_report_enter(&sc);
 	r = kmfa_store_load(f->store, f->key, &f->old);
-	if (r == KMFA_ERR_NOTFOUND)
-		return KMFA_OK;
 	/* Unreadable or damaged: a miss.  The login that follows still
 	 * demands the touch, so this never fails open. */
 	if (r == KMFA_ERR_DAMAGED || r == KMFA_ERR_IO) {
-		kmfa_warn("%s", kmfa_report_cause());
-		kmfa_report_clear();
-		return KMFA_OK;
+		kmfa_warn("%s", kmfa_report_reason(r));
+		r = KMFA_OK;
 	}
+	if (r == KMFA_ERR_NOTFOUND)
+		r = KMFA_OK;
+	if (r == KMFA_OK)
+		kmfa_report_leave(&sc);
+	else
+		kmfa_report_pass(&sc);
 	return r;
 }
 
@@ -282,6 +287,63 @@ open_refresh(struct flow *f, char **out)
 	return kmfa_unseal_refresh(f->touch.mk, f->identity, f->old->refresh, out);
 }
 
+enum refresh_outcome {
+	REFRESH_DONE,		/* *out holds the new record */
+	REFRESH_FAILED,		/* end the login with *rp */
+	REFRESH_RELOGIN,	/* the IdP refused: log in again */
+};
+
+/*
+ * Refresh with the cached refresh token.  The network failing, or a token
+ * that fails validation, ends the login: a device login would not mend the
+ * first, and must not paper over the second (a refresh that turns into
+ * another subject).  A refusal by the IdP is said once and its cause
+ * dropped with its scope, so it cannot stand for a later failure of the
+ * login that follows.
+ */
+static enum refresh_outcome
+try_refresh(struct flow *f, const char *refresh, struct kmfa_record **out,
+    int *rp)
+{
+	struct kmfa_report_scope sc;
+	struct kmfa_tokens *tok = NULL;
+	enum refresh_outcome o = REFRESH_RELOGIN;
+	int r;
+
+	kmfa_report_enter(&sc);
+	r = kmfa_oidc_refresh(f->http, f->oidc, f->cfg, refresh, &tok);
+	if (r == KMFA_OK && tok->id_token == NULL) {
+		kmfa_info("the refresh answer had no ID token; logging in "
+		    "again");
+	} else if (r == KMFA_OK) {
+		/* A refresh must not turn into somebody else
+		 * (OpenID Connect Core §12.2). */
+		if ((r = build_record(f, tok, refresh, out)) == KMFA_OK &&
+		    f->old != NULL && f->old->subject != NULL &&
+		    strcmp(f->old->subject, (*out)->subject) != 0) {
+			kmfa_record_free(out);
+			r = kmfa_fail(KMFA_ERR_TOKEN, "the refreshed ID token "
+			    "is for another subject; refusing it");
+		}
+		if (r == KMFA_OK)
+			o = REFRESH_DONE;
+		else if (r == KMFA_ERR_TOKEN)
+			o = REFRESH_FAILED;
+	} else if (r == KMFA_ERR_NETWORK) {
+		o = REFRESH_FAILED;
+	} else {
+		kmfa_info("the refresh token was refused (%s); logging in "
+		    "again", kmfa_report_reason(r));
+	}
+	if (o == REFRESH_FAILED)
+		kmfa_report_pass(&sc);
+	else
+		kmfa_report_leave(&sc);
+	kmfa_tokens_free(&tok);
+	*rp = r;
+	return o;
+}
+
 static int
 login(struct flow *f, struct kmfa_record **out)
 {
@@ -309,32 +371,8 @@ login(struct flow *f, struct kmfa_record **out)
 		goto out;
 	if (refresh != NULL) {
 		event = "refresh";
-		r = kmfa_oidc_refresh(f->http, f->oidc, f->cfg, refresh, &tok);
-		if (r == KMFA_OK && tok->id_token == NULL) {
-			kmfa_info("the refresh answer had no ID token; "
-			    "logging in again");
-			kmfa_tokens_free(&tok);
-			r = KMFA_ERR_IDP;
-		} else if (r == KMFA_OK) {
-			/* A refresh must not turn into somebody else
-			 * (OpenID Connect Core §12.2). */
-			if ((r = build_record(f, tok, refresh, out)) == KMFA_OK &&
-			    f->old != NULL && f->old->subject != NULL &&
-			    strcmp(f->old->subject, (*out)->subject) != 0) {
-				kmfa_record_free(out);
-				r = kmfa_fail(KMFA_ERR_TOKEN, "the refreshed ID "
-				    "token is for another subject; refusing it");
-			}
-			if (r == KMFA_OK || r == KMFA_ERR_TOKEN)
-				goto out;
-		} else if (r == KMFA_ERR_NETWORK) {
+		if (try_refresh(f, refresh, out, &r) != REFRESH_RELOGIN)
 			goto out;
-		} else {
-			kmfa_info("the refresh token was refused (%s); "
-			    "logging in again", kmfa_report_cause() ?
-			    kmfa_report_cause() : kmfa_strerror(r));
-		}
-		kmfa_report_clear();
 		event = "login";
 	}
 	if ((r = device_flow(f, &tok)) != KMFA_OK)
@@ -364,6 +402,20 @@ fill_result(const struct flow *f, const struct kmfa_record *rec,
 	    rec->subject != NULL ? rec->subject : "");
 }
 
+/* Answer from the record loaded, if it is still fresh: 1 when it was
+ * served (*rp then says how the answer went), 0 when a login is needed. */
+static int
+serve_fresh(struct flow *f, struct kmfa_buf *cred,
+    struct kmfa_flow_result *res, int *rp)
+{
+	if (f->old == NULL ||
+	    !kmfa_record_fresh(f->old, f->cfg, f->identity, kmfa_now()))
+		return 0;
+	fill_result(f, f->old, 0, res);
+	*rp = render(f, f->old, cred);
+	return 1;
+}
+
 int
 kmfa_flow_run(const struct kmfa_config *cfg, const struct kmfa_execinfo *ei,
     enum kmfa_flow_mode mode, struct kmfa_buf *cred,
@@ -373,6 +425,7 @@ kmfa_flow_run(const struct kmfa_config *cfg, const struct kmfa_execinfo *ei,
 	struct kmfa_lock *lock = NULL;
 	struct kmfa_record *rec = NULL;
 	const char *why = NULL;
+	struct kmfa_report_scope sc;
 	int r, stored;
 
 	memset(&f, 0, sizeof(f));
@@ -395,12 +448,8 @@ kmfa_flow_run(const struct kmfa_config *cfg, const struct kmfa_execinfo *ei,
 	if (mode == KMFA_FLOW_GET_TOKEN) {
 		if ((r = load_record(&f)) != KMFA_OK)
 			goto out;
-		if (f.old != NULL && kmfa_record_fresh(f.old, cfg, f.identity,
-		    kmfa_now())) {
-			fill_result(&f, f.old, 0, res);
-			r = render(&f, f.old, cred);
+		if (serve_fresh(&f, cred, res, &r))
 			goto out;
-		}
 	}
 	/*
 	 * Nobody present: fail now, before the lock, which a person's login
@@ -416,34 +465,34 @@ kmfa_flow_run(const struct kmfa_config *cfg, const struct kmfa_execinfo *ei,
 		audit(&f, "unattended", NULL, r);
 		goto out;
 	}
+	kmfa_report_enter(&sc);
 	r = kmfa_lock_acquire(cfg->cache_dir, f.key, cfg->timeout * 1000, &lock);
-	if (r == KMFA_ERR_LOCKED)
+	if (r == KMFA_ERR_LOCKED) {
+		kmfa_report_pass(&sc);
 		goto out;
+	}
 	if (r != KMFA_OK) {
 		/* No lock file can be made: carry on alone rather than fail
 		 * the kubectl command (at worst two logins run at once). */
 		kmfa_warn("%s; continuing without the lock",
-		    kmfa_report_cause() ? kmfa_report_cause() : kmfa_strerror(r));
-		kmfa_report_clear();
+		    kmfa_report_reason(r));
 	}
+	kmfa_report_leave(&sc);
 	/* Another process may have logged in while we waited. */
 	if ((r = load_record(&f)) != KMFA_OK)
 		goto out;
-	if (mode == KMFA_FLOW_GET_TOKEN && f.old != NULL &&
-	    kmfa_record_fresh(f.old, cfg, f.identity, kmfa_now())) {
-		fill_result(&f, f.old, 0, res);
-		r = render(&f, f.old, cred);
+	if (mode == KMFA_FLOW_GET_TOKEN && serve_fresh(&f, cred, res, &r))
 		goto out;
-	}
 	if ((r = login(&f, &rec)) != KMFA_OK)
 		goto out;
+	kmfa_report_enter(&sc);
 	stored = kmfa_store_save(f.store, f.key, rec) == KMFA_OK;
 	if (!stored) {
 		kmfa_warn("could not store the token (%s); kubectl gets it "
 		    "anyway", kmfa_report_cause() ? kmfa_report_cause() :
 		    "unknown error");
-		kmfa_report_clear();
 	}
+	kmfa_report_leave(&sc);
 	fill_result(&f, rec, 1, res);
 	if (res != NULL)
 		res->stored = stored;

@@ -673,6 +673,7 @@ kmfa_fido2_touch(const struct kmfa_config *cfg, const char *context,
 {
 	struct kmfa_credfile *f = NULL;
 	struct kmfa_cred *c = NULL;
+	struct kmfa_report_scope sc;
 	struct session s;
 	int uv_required, r = KMFA_ERR_FIDO2;
 
@@ -712,11 +713,12 @@ kmfa_fido2_touch(const struct kmfa_config *cfg, const char *context,
 		goto out;
 	}
 	/* The counter is defence in depth: a failed save must not block work. */
+	kmfa_report_enter(&sc);
 	if (kmfa_credfile_save(f) != KMFA_OK) {
 		kmfa_warn("could not record the sign counter in %s: %s",
 		    f->path, kmfa_report_cause() ? kmfa_report_cause() : "?");
-		kmfa_report_clear();
 	}
+	kmfa_report_leave(&sc);
 	r = KMFA_OK;
 out:
 	session_close(&s);

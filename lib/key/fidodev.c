@@ -310,10 +310,14 @@ select_by_touch(char **paths, size_t n, int timeout_ms, const char *what,
 
 	memset(devs, 0, sizeof(devs));
 	for (size_t i = 0; i < n; i++) {
-		if (kmfa_fidodev_open(paths[i], &devs[i]) != KMFA_OK) {
-			kmfa_report_clear();	/* unplugged meanwhile: skip it */
-			continue;
-		}
+		struct kmfa_report_scope sc;
+		int opened;
+
+		kmfa_report_enter(&sc);
+		opened = kmfa_fidodev_open(paths[i], &devs[i]) == KMFA_OK;
+		kmfa_report_leave(&sc);
+		if (!opened)
+			continue;	/* unplugged meanwhile: skip it */
 		if (fido_dev_get_touch_begin(devs[i].dev) != FIDO_OK) {
 			kmfa_fidodev_close(&devs[i]);
 			continue;

@@ -115,32 +115,24 @@ kmfa_store_reason(const struct kmfa_store *s)
 }
 
 /*
- * Mirror upkeep is best effort: a failure is one warning, and must not
- * leave a recorded cause behind that would shadow the real root cause of a
- * later failure (kmfa_fail keeps the first).
+ * Mirror upkeep is best effort: a failure is one warning, and runs in a
+ * report scope of its own, so its cause is the one in the warning and never
+ * stands for the root cause of a later failure.
  */
-static void
-mirror_warn(const char *what, int had_cause)
-{
-	const char *cause = kmfa_report_cause();
-
-	kmfa_warn("%s the runtime copy of the token: %s", what,
-	    cause != NULL ? cause : "failed");
-	if (!had_cause)
-		kmfa_report_clear();
-}
-
 static void
 mirror_remove(struct kmfa_store *s, const char *key)
 {
-	int had = kmfa_report_cause() != NULL;
+	struct kmfa_report_scope sc;
 	char *path;
 
 	if (s->rt == NULL)
 		return;
+	kmfa_report_enter(&sc);
 	if ((path = kmfa_cache_path(s->rt, key, ".json")) == NULL ||
 	    kmfa_file_remove(path) != KMFA_OK)
-		mirror_warn("could not remove", had);
+		kmfa_warn("could not remove the runtime copy of the token: %s",
+		    kmfa_report_cause() != NULL ? kmfa_report_cause() : "failed");
+	kmfa_report_leave(&sc);
 	free(path);
 }
 
@@ -148,14 +140,17 @@ static void
 mirror_write(struct kmfa_store *s, const char *key,
     const struct kmfa_record *rec)
 {
-	int had = kmfa_report_cause() != NULL;
+	struct kmfa_report_scope sc;
 	char *path;
 
 	if (s->rt == NULL)
 		return;
+	kmfa_report_enter(&sc);
 	if ((path = kmfa_cache_path(s->rt, key, ".json")) == NULL ||
 	    kmfa_cache_save(path, rec, 0) != KMFA_OK)
-		mirror_warn("could not write", had);
+		kmfa_warn("could not write the runtime copy of the token: %s",
+		    kmfa_report_cause() != NULL ? kmfa_report_cause() : "failed");
+	kmfa_report_leave(&sc);
 	free(path);
 }
 
@@ -164,11 +159,12 @@ static int
 mirror_matches(struct kmfa_store *s, const char *key,
     const struct kmfa_record *rec)
 {
-	int had = kmfa_report_cause() != NULL;
+	struct kmfa_report_scope sc;
 	char *path = NULL, *want = NULL, *have = NULL;
 	size_t have_len = 0;
 	int same = 0;
 
+	kmfa_report_enter(&sc);	/* a bad mirror is simply rewritten */
 	if ((path = kmfa_cache_path(s->rt, key, ".json")) == NULL ||
 	    kmfa_record_encode(rec, 0, &want) != KMFA_OK ||
 	    kmfa_file_read_private(path, KMFA_RECORD_MAX, &have, &have_len)
@@ -177,8 +173,7 @@ mirror_matches(struct kmfa_store *s, const char *key,
 	same = have_len == strlen(want) &&
 	    CRYPTO_memcmp(have, want, have_len) == 0;
 out:
-	if (!had)
-		kmfa_report_clear();	/* a bad mirror is simply rewritten */
+	kmfa_report_leave(&sc);
 	if (have != NULL)
 		kmfa_freezero(have, have_len + 1);
 	kmfa_freezero_str(want);

@@ -53,9 +53,14 @@ write_file(const char *path, const struct kmfa_buf *line)
 		return;
 	memcpy(dir, path, strlen(path) + 1);
 	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		struct kmfa_report_scope sc;
+		int made;
+
 		*slash = '\0';
-		if (kmfa_mkdir_private(dir) != 0) {
-			kmfa_report_clear();
+		kmfa_report_enter(&sc);
+		made = kmfa_mkdir_private(dir) == 0;
+		kmfa_report_leave(&sc);
+		if (!made) {
 			kmfa_warn("cannot create the audit log folder %s", dir);
 			return;
 		}

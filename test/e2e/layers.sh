@@ -36,6 +36,9 @@ inc=$(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$T/probe/lib/base/x.c")
 check "the include rule sees an upward include (base -> flow)" \
 	'[ "$(rank "${inc%%/*}")" -lt "$(rank base)" ]'
 
+clears=$(grep -rln 'kmfa_report_clear *(' lib plugin | grep -v '^lib/base/report\.[ch]$' | tr '\n' ' ')
+check "lib/ and plugin/ tolerate failures with report scopes, never by clearing the cause${clears:+ ($clears)}" '[ -z "$clears" ]'
+
 check "the front is built from the token and base layers only (FRONT_LAYERS)" \
 	'[ "${front[*]}" = "token base" ]'
 fronthdrs=$(sed -n 's/^#include "\([a-z]*\)\/.*/\1/p' plugin/front.c | sort -u | tr '\n' ' ')

@@ -1,0 +1,145 @@
+/*
+ * logout: drop cached tokens, here and at the identity provider.  A
+ * refresh token in clear is revoked at its issuer (RFC 7009) before the
+ * local copy goes; a sealed one cannot be read without a touch, so it is
+ * deleted unread.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/file.h"
+#include "base/report.h"
+#include "base/util.h"
+#include "commands.h"
+#include "oidc/http.h"
+#include "oidc/oidc.h"
+#include "store/store.h"
+#include "token/cache.h"
+#include "token/record.h"
+#include "ui/audit.h"
+
+/*
+ * Revoke an unsealed refresh token at the IdP (RFC 7009).  Failures are
+ * reported and do not stop the local logout: the local copy goes anyway.
+ */
+static void
+revoke(const struct kmfa_config *cfg, const struct kmfa_record *rec)
+{
+	struct kmfa_config c = *cfg;
+	struct kmfa_http *h = NULL;
+	struct kmfa_oidc *o = NULL;
+	struct kmfa_report_scope sc;
+	int r;
+
+	if (rec->refresh == NULL)
+		return;
+	if (rec->refresh_sealed) {
+		kmfa_info("the refresh token was sealed under your security "
+		    "key and is deleted here; revocation at the identity "
+		    "provider was skipped (it cannot be read without a touch)");
+		return;
+	}
+	/* Revoke at the issuer the record came from (logout --all). */
+	c.issuer = rec->issuer;
+	c.client_id = rec->client_id;
+	if (c.issuer == NULL || c.client_id == NULL)
+		return;
+	kmfa_report_enter(&sc);
+	if ((r = kmfa_http_new(&c, &h)) != KMFA_OK)
+		goto out;
+	kmfa_http_set_deadline(h, kmfa_now() + 30);
+	if ((r = kmfa_oidc_discover(h, &c, &o)) != KMFA_OK)
+		goto out;
+	r = kmfa_oidc_revoke(h, o, &c, rec->refresh);
+	if (r == KMFA_OK)
+		kmfa_info("the refresh token was revoked at %s", c.issuer);
+	else if (r == KMFA_ERR_NOTFOUND)
+		kmfa_info("%s advertises no revocation endpoint; revocation "
+		    "at the identity provider was skipped", c.issuer);
+out:
+	if (r != KMFA_OK && r != KMFA_ERR_NOTFOUND)
+		kmfa_warn("could not revoke the refresh token at %s: %s",
+		    c.issuer, kmfa_report_reason(r));
+	kmfa_report_leave(&sc);
+	kmfa_oidc_free(&o);
+	kmfa_http_free(&h);
+}
+
+/* Remove key from the store and from every place a copy may be. */
+static int
+drop(const struct kmfa_config *cfg, struct kmfa_store *st, const char *key)
+{
+	char *path, *rt;
+	int r;
+
+	if ((r = kmfa_store_remove(st, key)) != KMFA_OK)
+		return r;
+	if ((path = kmfa_cache_path(cfg->cache_dir, key, ".json")) != NULL) {
+		(void)kmfa_file_remove(path);
+		free(path);
+	}
+	if ((rt = kmfa_runtime_dir()) != NULL) {
+		if ((path = kmfa_cache_path(rt, key, ".json")) != NULL) {
+			(void)kmfa_file_remove(path);
+			free(path);
+		}
+		free(rt);
+	}
+	return KMFA_OK;
+}
+
+int
+kmfa_cmd_logout(struct kmfa_config *cfg)
+{
+	struct kmfa_store *st = NULL;
+	struct kmfa_record *rec = NULL;
+	char **keys = NULL, one[65];
+	size_t n = 0, dropped = 0;
+	int r;
+
+	if (!cfg->all && (r = kmfa_cmd_need_issuer(cfg)) != KMFA_OK)
+		return r;
+	if ((r = kmfa_store_open(cfg, &st)) != KMFA_OK)
+		goto out;
+	if (cfg->all) {
+		if ((r = kmfa_store_list(st, &keys, &n)) != KMFA_OK)
+			goto out;
+	} else if ((r = kmfa_config_cache_key(cfg, one)) != KMFA_OK) {
+		goto out;
+	}
+	for (size_t i = 0; i < (cfg->all ? n : 1); i++) {
+		const char *key = cfg->all ? keys[i] : one;
+		struct kmfa_report_scope sc;
+
+		kmfa_report_enter(&sc);
+		r = kmfa_store_load(st, key, &rec);
+		if (r != KMFA_OK && r != KMFA_ERR_NOTFOUND &&
+		    r != KMFA_ERR_DAMAGED) {
+			kmfa_report_pass(&sc);
+			goto out;
+		}
+		kmfa_report_leave(&sc);
+		if (r == KMFA_OK) {
+			struct kmfa_audit_event ev = { .event = "logout",
+			    .issuer = rec->issuer, .subject = rec->subject,
+			    .outcome = "ok" };
+
+			revoke(cfg, rec);
+			kmfa_audit(cfg, &ev);
+			dropped++;
+		}
+		if ((r = drop(cfg, st, key)) != KMFA_OK)
+			goto out;
+		kmfa_record_free(&rec);
+	}
+	kmfa_info("logged out: %zu cached token%s removed", dropped,
+	    dropped == 1 ? "" : "s");
+	r = KMFA_OK;
+out:
+	kmfa_store_list_free(keys, n);
+	kmfa_record_free(&rec);
+	kmfa_store_free(&st);
+	return r;
+}
