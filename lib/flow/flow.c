@@ -13,7 +13,7 @@
 #include "base/report.h"
 #include "flow/flow.h"
 #include "jose/jwt.h"
-#include "key/fido2.h"
+#include "key/fido2_touch.h"
 #include "key/seal.h"
 #include "oidc/http.h"
 #include "oidc/oidc.h"
@@ -23,6 +23,7 @@
 #include "ui/audit.h"
 #include "ui/presence.h"
 #include "ui/prompt.h"
+#include "ui/tty.h"
 
 /* Leeway for nbf and iat only; exp gets none (DESIGN.md §6). */
 #define CLOCK_LEEWAY 60
@@ -355,7 +356,11 @@ login(struct flow *f, struct kmfa_record **out)
 	*out = NULL;
 	f->deadline = kmfa_now() + f->cfg->timeout;
 	if (f->cfg->fido2 == KMFA_FIDO2_REQUIRED) {
-		r = kmfa_fido2_touch(f->cfg, f->identity, &f->touch);
+		/* A PIN, when the keys need one, is typed at the terminal. */
+		const struct kmfa_fido2_pin_reader tty = { kmfa_tty_read_pin,
+		    NULL };
+
+		r = kmfa_fido2_touch(f->cfg, f->identity, &tty, &f->touch);
 		f->touched = r == KMFA_OK;
 		audit(f, f->touch.event != NULL ? f->touch.event :
 		    (r == KMFA_OK ? "touch-ok" : "touch-failed"), NULL, r);
@@ -503,7 +508,7 @@ out:
 	kmfa_record_free(&f.old);
 	kmfa_oidc_free(&f.oidc);
 	kmfa_http_free(&f.http);
-	kmfa_touch_clear(&f.touch);
+	kmfa_fido2_touch_clear(&f.touch);
 	kmfa_store_free(&f.store);
 	free(f.identity);
 	return r;
