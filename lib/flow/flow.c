@@ -285,7 +285,8 @@ open_refresh(struct flow *f, char **out)
 		kmfa_debug("the sealed refresh token cannot be opened now");
 		return KMFA_OK;
 	}
-	return kmfa_unseal_refresh(f->touch.mk, f->identity, f->old->refresh, out);
+	return kmfa_seal_open_refresh(f->touch.mk, f->identity, f->old->refresh,
+	    out);
 }
 
 enum refresh_outcome {
@@ -461,7 +462,7 @@ kmfa_flow_run(const struct kmfa_config *cfg, const struct kmfa_execinfo *ei,
 	 * in another terminal may hold for minutes (DESIGN.md §3 step 4: CI
 	 * never waits).
 	 */
-	if (!kmfa_attended(&why)) {
+	if (!kmfa_presence_attended(&why)) {
 		char *hint = kmfa_flow_login_hint(cfg);
 		r = kmfa_fail(KMFA_ERR_UNATTENDED, "no valid token for %s and "
 		    "nobody to log in (%s); run in a terminal: %s",

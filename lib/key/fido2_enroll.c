@@ -156,7 +156,7 @@ make_credential(struct kmfa_fido2_session *s, const struct kmfa_credfile *f,
 	r = KMFA_OK;
 out:
 	if (r != KMFA_OK)
-		kmfa_cred_clear(out);
+		kmfa_credfile_cred_clear(out);
 	fido_cred_free(&cred);
 	free(prompt);
 	return r;
@@ -188,7 +188,7 @@ kmfa_fido2_enroll(const struct kmfa_config *cfg, const char *name, int uv,
 		if ((r = kmfa_credfile_default_name(f, &auto_name)) != KMFA_OK)
 			goto out;
 		name = auto_name;
-	} else if (kmfa_cred_name_valid(name) != 0) {
+	} else if (kmfa_credfile_name_valid(name) != 0) {
 		r = kmfa_fail(KMFA_ERR_USAGE, "'%s' is not a valid key name "
 		    "(1 to 64 letters, digits, '-', '_', '.', '@' or '+')",
 		    name);
@@ -310,7 +310,7 @@ out:
 	kmfa_fido2_touch_clear(&unlock);
 	kmfa_fido2_session_close(&s);
 	kmfa_fido2_session_close(&s2);
-	kmfa_cred_clear(&nc);
+	kmfa_credfile_cred_clear(&nc);
 	kmfa_credfile_free(&f);
 	free(auto_name);
 	free(context);

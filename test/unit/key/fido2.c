@@ -451,7 +451,7 @@ test_enroll_then_touch_gives_stable_mk(void **state)
 	touch_ok(fx, &t2);
 	assert_true(t2.have_mk);
 	assert_memory_equal(t1.mk, t2.mk, KMFA_MK_LEN);
-	assert_int_equal(kmfa_unseal_refresh(t2.mk, "hdr", sealed, &back),
+	assert_int_equal(kmfa_seal_open_refresh(t2.mk, "hdr", sealed, &back),
 	    KMFA_OK);
 	assert_string_equal(back, "rt-secret");
 	kmfa_freezero_str(back);
