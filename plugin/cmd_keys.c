@@ -1,7 +1,9 @@
 /*
  * The `enroll` and `keys` commands: enrolling a security key, listing the
  * enrolled keys (stdout, a table for people) and removing one.  The work
- * is in lib/key/fido2.c and lib/key/credfile.c; this file words the outcome.
+ * is in lib/key/fido2_enroll.c and lib/key/credfile.c, and a PIN, when one
+ * is needed, is typed at the terminal (lib/ui/tty.c); this file words the
+ * outcome.
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,17 +13,19 @@
 #include "base/util.h"
 #include "commands.h"
 #include "key/credfile.h"
-#include "key/fido2.h"
+#include "key/fido2_enroll.h"
 #include "token/config.h"
+#include "ui/tty.h"
 
 int
 kmfa_cmd_enroll(struct kmfa_config *cfg)
 {
+	const struct kmfa_fido2_pin_reader tty = { kmfa_tty_read_pin, NULL };
 	struct kmfa_enroll_result res;
 	int r;
 
-	if ((r = kmfa_fido2_enroll(cfg, cfg->name, cfg->fido2_uv, &res)) !=
-	    KMFA_OK)
+	if ((r = kmfa_fido2_enroll(cfg, cfg->name, cfg->fido2_uv, &tty,
+	    &res)) != KMFA_OK)
 		return r;
 	kmfa_info("Enrolled security key '%s' (%s; %s). %d key%s enrolled.",
 	    res.key_name, res.uv_required ? "PIN or user verification at "
@@ -29,7 +33,7 @@ kmfa_cmd_enroll(struct kmfa_config *cfg)
 	    res.hmac_secret ? "refresh tokens are sealed with its hmac-secret" :
 	    "no hmac-secret: it cannot open sealed refresh tokens",
 	    res.nkeys, res.nkeys == 1 ? "" : "s");
-	kmfa_enroll_result_clear(&res);
+	kmfa_fido2_enroll_result_clear(&res);
 	return KMFA_OK;
 }
 

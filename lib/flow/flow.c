@@ -13,7 +13,7 @@
 #include "base/report.h"
 #include "flow/flow.h"
 #include "jose/jwt.h"
-#include "key/fido2.h"
+#include "key/fido2_touch.h"
 #include "key/seal.h"
 #include "oidc/http.h"
 #include "oidc/oidc.h"
@@ -23,6 +23,7 @@
 #include "ui/audit.h"
 #include "ui/presence.h"
 #include "ui/prompt.h"
+#include "ui/tty.h"
 
 /* Leeway for nbf and iat only; exp gets none (DESIGN.md §6). */
 #define CLOCK_LEEWAY 60
@@ -284,7 +285,8 @@ open_refresh(struct flow *f, char **out)
 		kmfa_debug("the sealed refresh token cannot be opened now");
 		return KMFA_OK;
 	}
-	return kmfa_unseal_refresh(f->touch.mk, f->identity, f->old->refresh, out);
+	return kmfa_seal_open_refresh(f->touch.mk, f->identity, f->old->refresh,
+	    out);
 }
 
 enum refresh_outcome {
@@ -355,7 +357,11 @@ login(struct flow *f, struct kmfa_record **out)
 	*out = NULL;
 	f->deadline = kmfa_now() + f->cfg->timeout;
 	if (f->cfg->fido2 == KMFA_FIDO2_REQUIRED) {
-		r = kmfa_fido2_touch(f->cfg, f->identity, &f->touch);
+		/* A PIN, when the keys need one, is typed at the terminal. */
+		const struct kmfa_fido2_pin_reader tty = { kmfa_tty_read_pin,
+		    NULL };
+
+		r = kmfa_fido2_touch(f->cfg, f->identity, &tty, &f->touch);
 		f->touched = r == KMFA_OK;
 		audit(f, f->touch.event != NULL ? f->touch.event :
 		    (r == KMFA_OK ? "touch-ok" : "touch-failed"), NULL, r);
@@ -456,7 +462,7 @@ kmfa_flow_run(const struct kmfa_config *cfg, const struct kmfa_execinfo *ei,
 	 * in another terminal may hold for minutes (DESIGN.md §3 step 4: CI
 	 * never waits).
 	 */
-	if (!kmfa_attended(&why)) {
+	if (!kmfa_presence_attended(&why)) {
 		char *hint = kmfa_flow_login_hint(cfg);
 		r = kmfa_fail(KMFA_ERR_UNATTENDED, "no valid token for %s and "
 		    "nobody to log in (%s); run in a terminal: %s",
@@ -503,7 +509,7 @@ out:
 	kmfa_record_free(&f.old);
 	kmfa_oidc_free(&f.oidc);
 	kmfa_http_free(&f.http);
-	kmfa_touch_clear(&f.touch);
+	kmfa_fido2_touch_clear(&f.touch);
 	kmfa_store_free(&f.store);
 	free(f.identity);
 	return r;

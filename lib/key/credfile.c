@@ -143,7 +143,7 @@ get_time(const struct where *w, const cJSON *o, const char *field,
 }
 
 int
-kmfa_cred_name_valid(const char *name)
+kmfa_credfile_name_valid(const char *name)
 {
 	size_t n = strlen(name);
 
@@ -157,7 +157,7 @@ kmfa_cred_name_valid(const char *name)
 }
 
 void
-kmfa_cred_clear(struct kmfa_cred *c)
+kmfa_credfile_cred_clear(struct kmfa_cred *c)
 {
 	if (c == NULL)
 		return;
@@ -181,7 +181,7 @@ parse_cred(const struct where *w, const cJSON *o, struct kmfa_cred *c)
 		return bad(w, "", "is not an object");
 	if ((r = get_string(w, o, "name", 0, &s)) != KMFA_OK)
 		return r;
-	if (kmfa_cred_name_valid(s) != 0)
+	if (kmfa_credfile_name_valid(s) != 0)
 		return bad(w, "name", "is not a valid key name (1 to 64 "
 		    "letters, digits, '-', '_', '.', '@' or '+')");
 	if ((c->name = strdup(s)) == NULL)
@@ -469,7 +469,7 @@ kmfa_credfile_free(struct kmfa_credfile **fp)
 	if (fp == NULL || (f = *fp) == NULL)
 		return;
 	for (size_t i = 0; i < f->ncreds; i++)
-		kmfa_cred_clear(&f->creds[i]);
+		kmfa_credfile_cred_clear(&f->creds[i]);
 	free(f->creds);
 	free(f->path);
 	explicit_bzero(f, sizeof(*f));
@@ -502,7 +502,7 @@ kmfa_credfile_add(struct kmfa_credfile *f, struct kmfa_cred *c)
 {
 	struct kmfa_cred *n;
 
-	if (c->name == NULL || kmfa_cred_name_valid(c->name) != 0)
+	if (c->name == NULL || kmfa_credfile_name_valid(c->name) != 0)
 		return kmfa_fail(KMFA_ERR_USAGE, "'%s' is not a valid key name "
 		    "(1 to 64 letters, digits, '-', '_', '.', '@' or '+')",
 		    c->name != NULL ? c->name : "");
@@ -534,7 +534,7 @@ kmfa_credfile_remove(struct kmfa_credfile *f, const char *name)
 	if ((c = kmfa_credfile_find(f, name)) == NULL)
 		return KMFA_ERR_NOTFOUND;
 	i = (size_t)(c - f->creds);
-	kmfa_cred_clear(c);
+	kmfa_credfile_cred_clear(c);
 	memmove(&f->creds[i], &f->creds[i + 1],
 	    (f->ncreds - i - 1) * sizeof(*c));
 	f->ncreds--;

@@ -109,9 +109,9 @@ size_t kmfa_credfile_nslots(const struct kmfa_credfile *f);
 int kmfa_credfile_default_name(const struct kmfa_credfile *f, char **out);
 
 /* 0 if name is acceptable as a key name, else -1. */
-int kmfa_cred_name_valid(const char *name);
+int kmfa_credfile_name_valid(const char *name);
 
 /* Free the contents of c and zero it. */
-void kmfa_cred_clear(struct kmfa_cred *c);
+void kmfa_credfile_cred_clear(struct kmfa_cred *c);
 
 #endif

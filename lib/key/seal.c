@@ -252,7 +252,7 @@ out:
 }
 
 int
-kmfa_unseal_refresh(const uint8_t mk[KMFA_MK_LEN], const char *header,
+kmfa_seal_open_refresh(const uint8_t mk[KMFA_MK_LEN], const char *header,
     const char *sealed, char **token)
 {
 	uint8_t key[KEY_LEN];

@@ -65,7 +65,7 @@ int kmfa_seal_refresh(const uint8_t mk[KMFA_MK_LEN], const char *header,
  * with kmfa_freezero_str).  KMFA_ERR_FIDO2 with a cause when the text is
  * not a sealed token or does not open with mk under header.
  */
-int kmfa_unseal_refresh(const uint8_t mk[KMFA_MK_LEN], const char *header,
+int kmfa_seal_open_refresh(const uint8_t mk[KMFA_MK_LEN], const char *header,
     const char *sealed, char **token);
 
 /* 1 if s has the form of a sealed token (the prefix), else 0. */

@@ -11,7 +11,7 @@
 #include "ui/presence.h"
 
 int
-kmfa_attended(const char **why)
+kmfa_presence_attended(const char **why)
 {
 	const char *ci = getenv("CI");
 	int fd;

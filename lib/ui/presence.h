@@ -9,6 +9,6 @@
 #define KMFA_PRESENCE_H
 
 /* 1 when a person can answer, 0 otherwise; why (static string) if not. */
-int kmfa_attended(const char **why);
+int kmfa_presence_attended(const char **why);
 
 #endif

@@ -34,7 +34,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if ((sealed = fz_cstr(data, size)) == NULL)
 		return 0;
-	if (kmfa_unseal_refresh(mk, FZ_SEAL_HEADER, sealed, &token) !=
+	if (kmfa_seal_open_refresh(mk, FZ_SEAL_HEADER, sealed, &token) !=
 	    KMFA_OK) {
 		if (token != NULL)
 			fz_die("a failed unseal returned a token");
@@ -46,13 +46,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!kmfa_seal_is_sealed(sealed))
 		fz_die("unsealed text without the prefix");
 	if (kmfa_seal_refresh(mk, FZ_SEAL_HEADER, token, &again) != KMFA_OK ||
-	    kmfa_unseal_refresh(mk, FZ_SEAL_HEADER, again, &back) != KMFA_OK ||
-	    strcmp(token, back) != 0)
+	    kmfa_seal_open_refresh(mk, FZ_SEAL_HEADER, again, &back) !=
+	    KMFA_OK || strcmp(token, back) != 0)
 		fz_die("an unsealed token does not seal and open again");
 	/* The header is bound: the same envelope under another must fail. */
 	kmfa_freezero_str(back);
 	back = NULL;
-	if (kmfa_unseal_refresh(mk, "another identity", sealed, &back) ==
+	if (kmfa_seal_open_refresh(mk, "another identity", sealed, &back) ==
 	    KMFA_OK)
 		fz_die("an envelope opened under another header");
 out:

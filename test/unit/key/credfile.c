@@ -428,12 +428,12 @@ test_add_remove_and_default_names(void **state)
 	assert_int_equal(kmfa_credfile_add(f, &c), KMFA_ERR_USAGE);
 	assert_non_null(strstr(kmfa_report_cause(), "already enrolled"));
 	kmfa_report_clear();
-	kmfa_cred_clear(&c);
+	kmfa_credfile_cred_clear(&c);
 
 	make_cred(&c, "bad name", 0);
 	assert_int_equal(kmfa_credfile_add(f, &c), KMFA_ERR_USAGE);
 	kmfa_report_clear();
-	kmfa_cred_clear(&c);
+	kmfa_credfile_cred_clear(&c);
 
 	assert_int_equal(kmfa_credfile_remove(f, "nope"), KMFA_ERR_NOTFOUND);
 	assert_int_equal(kmfa_credfile_remove(f, "key-1"), KMFA_OK);

@@ -1,14 +1,17 @@
 /*
- * Unit and integration tests for lib/key/fido2.c and lib/key/fidodev.c.  The
- * counter rule and the failures that need no device run first; the rest
- * start the project's software authenticator
+ * Unit and integration tests for lib/key/fido2*.c and lib/key/fidodev.c.
+ * The counter rule and the failures that need no device run first; the
+ * rest start the project's software authenticator
  * ($KMFA_BUILD/test/softkey/kmfa-softkey) as a child on a private unix
  * socket and go through the real libfido2 and our unix-socket transport.
- * A key that cannot start fails the case; nothing is skipped.
+ * A key that cannot start fails the case; nothing is skipped.  The PIN
+ * comes from readers of the test's own: one that fails the case when a
+ * PIN is asked for where none should be, and one that types from a
+ * script and keeps the prompts it was shown (the terminal reader has its
+ * tests in test/unit/ui/tty.c).
  */
 #include <fcntl.h>
 #include <poll.h>
-#include <pty.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -30,6 +33,8 @@
 #include "base/util.h"
 #include "key/credfile.h"
 #include "key/fido2.h"
+#include "key/fido2_enroll.h"
+#include "key/fido2_touch.h"
 #include "key/fidodev.h"
 #include "key/seal.h"
 #include "token/config.h"
@@ -212,6 +217,89 @@ teardown(void **state)
 	return 0;
 }
 
+/* Where no PIN may be asked for: a request for one fails the case. */
+static int
+refuse_pin(void *arg, const char *prompt, int timeout_ms, char **pin)
+{
+	(void)arg;
+	(void)timeout_ms;
+	*pin = NULL;
+	fail_msg("a PIN was asked for: %s", prompt);
+	return KMFA_ERR_INTERNAL;
+}
+
+static const struct kmfa_fido2_pin_reader no_pin = { refuse_pin, NULL };
+
+#define SCRIPT_MAX 4
+
+/* PINs typed in turn (NULL: none is given), and what was shown for each. */
+struct pin_script {
+	const char *pins[SCRIPT_MAX];
+	size_t used;
+	char prompts[SCRIPT_MAX][128];
+	int timeouts[SCRIPT_MAX];
+};
+
+static int
+scripted_pin(void *arg, const char *prompt, int timeout_ms, char **pin)
+{
+	struct pin_script *ps = arg;
+	const char *p;
+
+	*pin = NULL;
+	/* No cmocka failure here: stderr may be captured meanwhile. */
+	if (ps->used == SCRIPT_MAX)
+		return kmfa_fail(KMFA_ERR_FIDO2, "asked for a PIN more often "
+		    "than scripted");
+	(void)snprintf(ps->prompts[ps->used], sizeof(ps->prompts[0]), "%s",
+	    prompt);
+	ps->timeouts[ps->used] = timeout_ms;
+	if ((p = ps->pins[ps->used++]) == NULL)
+		return kmfa_fail(KMFA_ERR_FIDO2, "the script gave no PIN");
+	if ((*pin = strdup(p)) == NULL)
+		return KMFA_ERR_NOMEM;
+	return KMFA_OK;
+}
+
+/* stderr into a file of the fixture until stderr_release. */
+static int saved_stderr = -1;
+
+static void
+stderr_capture(struct fx *fx)
+{
+	char path[96];
+	int fd;
+
+	(void)snprintf(path, sizeof(path), "%s/stderr.txt", fx->dir);
+	fflush(stderr);
+	assert_true((saved_stderr = dup(2)) >= 0);
+	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) >= 0);
+	assert_int_equal(dup2(fd, 2), 2);
+	close(fd);
+}
+
+/* Put stderr back and read what was written meanwhile into buf. */
+static void
+stderr_release(struct fx *fx, char *buf, size_t cap)
+{
+	char path[96];
+	ssize_t n;
+	size_t got = 0;
+	int fd;
+
+	fflush(stderr);
+	assert_int_equal(dup2(saved_stderr, 2), 2);
+	close(saved_stderr);
+	saved_stderr = -1;
+	(void)snprintf(path, sizeof(path), "%s/stderr.txt", fx->dir);
+	assert_true((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0);
+	while (got + 1 < cap && (n = read(fd, buf + got, cap - 1 - got)) > 0)
+		got += (size_t)n;
+	buf[got] = '\0';
+	close(fd);
+}
+
 static void
 expect_cause(const char *want)
 {
@@ -226,7 +314,7 @@ expect_cause(const char *want)
 static void
 enroll_ok(struct fx *fx, const char *name, struct kmfa_enroll_result *res)
 {
-	int r = kmfa_fido2_enroll(&fx->cfg, name, 0, res);
+	int r = kmfa_fido2_enroll(&fx->cfg, name, 0, &no_pin, res);
 
 	if (r != KMFA_OK)
 		fail_msg("enroll %s: %s", name ? name : "(default)",
@@ -236,7 +324,7 @@ enroll_ok(struct fx *fx, const char *name, struct kmfa_enroll_result *res)
 static void
 touch_ok(struct fx *fx, struct kmfa_touch *t)
 {
-	int r = kmfa_fido2_touch(&fx->cfg, context, t);
+	int r = kmfa_fido2_touch(&fx->cfg, context, &no_pin, t);
 
 	if (r != KMFA_OK)
 		fail_msg("touch: %s (%s)", kmfa_report_cause() ?
@@ -245,17 +333,24 @@ touch_ok(struct fx *fx, struct kmfa_touch *t)
 }
 
 static void
-expect_touch_fails(struct fx *fx, const char *event, const char *cause)
+expect_touch_fails_pin(struct fx *fx, const struct kmfa_fido2_pin_reader *pin,
+    const char *event, const char *cause)
 {
 	struct kmfa_touch t;
 
 	kmfa_report_clear();
-	assert_int_equal(kmfa_fido2_touch(&fx->cfg, context, &t),
+	assert_int_equal(kmfa_fido2_touch(&fx->cfg, context, pin, &t),
 	    KMFA_ERR_FIDO2);
 	assert_string_equal(t.event, event);
 	assert_null(t.key_name);
 	assert_false(t.have_mk);
 	expect_cause(cause);
+}
+
+static void
+expect_touch_fails(struct fx *fx, const char *event, const char *cause)
+{
+	expect_touch_fails_pin(fx, &no_pin, event, cause);
 }
 
 static uint32_t
@@ -335,7 +430,7 @@ test_enroll_then_touch_gives_stable_mk(void **state)
 	assert_true(res.hmac_secret);
 	assert_true(res.new_mk);
 	assert_int_equal(res.nkeys, 1);
-	kmfa_enroll_result_clear(&res);
+	kmfa_fido2_enroll_result_clear(&res);
 
 	assert_int_equal(kmfa_credfile_load(fx->creds, &f), KMFA_OK);
 	assert_int_equal(f->ncreds, 1);
@@ -356,13 +451,13 @@ test_enroll_then_touch_gives_stable_mk(void **state)
 	touch_ok(fx, &t2);
 	assert_true(t2.have_mk);
 	assert_memory_equal(t1.mk, t2.mk, KMFA_MK_LEN);
-	assert_int_equal(kmfa_unseal_refresh(t2.mk, "hdr", sealed, &back),
+	assert_int_equal(kmfa_seal_open_refresh(t2.mk, "hdr", sealed, &back),
 	    KMFA_OK);
 	assert_string_equal(back, "rt-secret");
 	kmfa_freezero_str(back);
 	free(sealed);
-	kmfa_touch_clear(&t1);
-	kmfa_touch_clear(&t2);
+	kmfa_fido2_touch_clear(&t1);
+	kmfa_fido2_touch_clear(&t2);
 }
 
 static void
@@ -374,16 +469,16 @@ test_names_are_unique(void **state)
 	start_key(fx, &fx->a, "a", "touch", NULL);
 	use_device(fx, fx->a.dev);
 	enroll_ok(fx, "laptop", &res);
-	kmfa_enroll_result_clear(&res);
-	assert_int_equal(kmfa_fido2_enroll(&fx->cfg, "laptop", 0, &res),
-	    KMFA_ERR_USAGE);
+	kmfa_fido2_enroll_result_clear(&res);
+	assert_int_equal(kmfa_fido2_enroll(&fx->cfg, "laptop", 0, &no_pin,
+	    &res), KMFA_ERR_USAGE);
 	expect_cause("already enrolled");
-	assert_int_equal(kmfa_fido2_enroll(&fx->cfg, "bad name", 0, &res),
-	    KMFA_ERR_USAGE);
+	assert_int_equal(kmfa_fido2_enroll(&fx->cfg, "bad name", 0, &no_pin,
+	    &res), KMFA_ERR_USAGE);
 	expect_cause("not a valid key name");
 	/* The same key again: excluded by the authenticator. */
-	assert_int_equal(kmfa_fido2_enroll(&fx->cfg, "again", 0, &res),
-	    KMFA_ERR_FIDO2);
+	assert_int_equal(kmfa_fido2_enroll(&fx->cfg, "again", 0, &no_pin,
+	    &res), KMFA_ERR_FIDO2);
 	expect_cause("already enrolled");
 }
 
@@ -404,7 +499,7 @@ test_backup_key_opens_same_mk(void **state)
 	start_key(fx, &fx->a, "a", "touch", NULL);
 	use_device(fx, fx->a.dev);
 	enroll_ok(fx, "primary", &res);
-	kmfa_enroll_result_clear(&res);
+	kmfa_fido2_enroll_result_clear(&res);
 	touch_ok(fx, &ta);
 	assert_true(ta.have_mk);
 
@@ -417,7 +512,7 @@ test_backup_key_opens_same_mk(void **state)
 	assert_string_equal(res.key_name, "backup");
 	assert_false(res.new_mk);
 	assert_int_equal(res.nkeys, 2);
-	kmfa_enroll_result_clear(&res);
+	kmfa_fido2_enroll_result_clear(&res);
 
 	/* B alone opens the same master key. */
 	use_device(fx, fx->b.dev);
@@ -425,8 +520,8 @@ test_backup_key_opens_same_mk(void **state)
 	assert_string_equal(tb.key_name, "backup");
 	assert_true(tb.have_mk);
 	assert_memory_equal(ta.mk, tb.mk, KMFA_MK_LEN);
-	kmfa_touch_clear(&ta);
-	kmfa_touch_clear(&tb);
+	kmfa_fido2_touch_clear(&ta);
+	kmfa_fido2_touch_clear(&tb);
 }
 
 static void
@@ -439,7 +534,7 @@ test_wrong_key_is_rejected(void **state)
 	start_key(fx, &fx->b, "b", "touch", NULL);
 	use_device(fx, fx->a.dev);
 	enroll_ok(fx, NULL, &res);
-	kmfa_enroll_result_clear(&res);
+	kmfa_fido2_enroll_result_clear(&res);
 	use_device(fx, fx->b.dev);
 	expect_touch_fails(fx, KMFA_EV_WRONG_KEY, "holds none of the enrolled");
 }
@@ -455,9 +550,9 @@ test_rollback_is_rejected(void **state)
 	start_key(fx, &fx->a, "a", "touch", NULL);
 	use_device(fx, fx->a.dev);
 	enroll_ok(fx, NULL, &res);
-	kmfa_enroll_result_clear(&res);
+	kmfa_fido2_enroll_result_clear(&res);
 	touch_ok(fx, &t);
-	kmfa_touch_clear(&t);
+	kmfa_fido2_touch_clear(&t);
 	seen = stored_count(fx, "key-1");
 	assert_true(seen > 0);
 	ctl(&fx->a, "mode touch,rollback");
@@ -475,7 +570,7 @@ test_bad_signature_is_rejected(void **state)
 	start_key(fx, &fx->a, "a", "touch", NULL);
 	use_device(fx, fx->a.dev);
 	enroll_ok(fx, NULL, &res);
-	kmfa_enroll_result_clear(&res);
+	kmfa_fido2_enroll_result_clear(&res);
 	ctl(&fx->a, "mode touch,badsig");
 	expect_touch_fails(fx, KMFA_EV_VERIFY_FAILED, "does not verify");
 }
@@ -490,7 +585,7 @@ test_no_touch_times_out(void **state)
 	start_key(fx, &fx->a, "a", "touch", NULL);
 	use_device(fx, fx->a.dev);
 	enroll_ok(fx, NULL, &res);
-	kmfa_enroll_result_clear(&res);
+	kmfa_fido2_enroll_result_clear(&res);
 	ctl(&fx->a, "mode notouch");
 	fx->cfg.timeout = 2;
 	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -504,7 +599,7 @@ test_no_touch_times_out(void **state)
 		struct kmfa_touch t;
 
 		touch_ok(fx, &t);
-		kmfa_touch_clear(&t);
+		kmfa_fido2_touch_clear(&t);
 	}
 }
 
@@ -517,7 +612,7 @@ test_refusal_is_rejected(void **state)
 	start_key(fx, &fx->a, "a", "touch", NULL);
 	use_device(fx, fx->a.dev);
 	enroll_ok(fx, NULL, &res);
-	kmfa_enroll_result_clear(&res);
+	kmfa_fido2_enroll_result_clear(&res);
 	ctl(&fx->a, "mode refuse");
 	expect_touch_fails(fx, KMFA_EV_TOUCH_FAILED, "denied");
 }
@@ -531,7 +626,7 @@ test_unplugged_key(void **state)
 	start_key(fx, &fx->a, "a", "touch", NULL);
 	use_device(fx, fx->a.dev);
 	enroll_ok(fx, NULL, &res);
-	kmfa_enroll_result_clear(&res);
+	kmfa_fido2_enroll_result_clear(&res);
 	ctl(&fx->a, "unplug");
 	expect_touch_fails(fx, KMFA_EV_NO_KEY, "no security key answers");
 }
@@ -548,10 +643,10 @@ test_key_without_hmac_secret_has_no_mk(void **state)
 	enroll_ok(fx, NULL, &res);
 	assert_false(res.hmac_secret);
 	assert_false(res.new_mk);
-	kmfa_enroll_result_clear(&res);
+	kmfa_fido2_enroll_result_clear(&res);
 	touch_ok(fx, &t);
 	assert_false(t.have_mk);
-	kmfa_touch_clear(&t);
+	kmfa_fido2_touch_clear(&t);
 }
 
 static void
@@ -563,9 +658,9 @@ test_uv_policy_must_match(void **state)
 	start_key(fx, &fx->a, "a", "touch", NULL);
 	use_device(fx, fx->a.dev);
 	enroll_ok(fx, NULL, &res);
-	kmfa_enroll_result_clear(&res);
-	assert_int_equal(kmfa_fido2_enroll(&fx->cfg, "uvkey", 1, &res),
-	    KMFA_ERR_USAGE);
+	kmfa_fido2_enroll_result_clear(&res);
+	assert_int_equal(kmfa_fido2_enroll(&fx->cfg, "uvkey", 1, &no_pin,
+	    &res), KMFA_ERR_USAGE);
 	expect_cause("enroll this one without --fido2-uv");
 	fx->cfg.fido2_uv = 1;
 	expect_touch_fails(fx, KMFA_EV_TOUCH_FAILED, "enrolled without it");
@@ -579,95 +674,104 @@ test_uv_needs_a_pin_or_builtin_uv(void **state)
 
 	start_key(fx, &fx->a, "a", "touch", NULL);	/* no PIN set */
 	use_device(fx, fx->a.dev);
-	assert_int_equal(kmfa_fido2_enroll(&fx->cfg, NULL, 1, &res),
-	    KMFA_ERR_FIDO2);
+	assert_int_equal(kmfa_fido2_enroll(&fx->cfg, NULL, 1, &no_pin,
+	    &res), KMFA_ERR_FIDO2);
 	expect_cause("neither a PIN nor built-in verification");
 }
 
 /*
- * Read the terminal until want appears after *mark (10 s at most); move
- * *mark past it, so that a prompt shown twice is awaited twice.
+ * --fido2-uv with a PIN: enrolment asks once for both of its calls (the
+ * session keeps the PIN), a touch asks again; a wrong PIN is said to be
+ * wrong and asked for again with the tries left falling from 8 to 7; every
+ * read is bounded by --timeout; the PIN is never printed.
  */
 static void
-await_text(int fd, char *buf, size_t cap, size_t *got, size_t *mark,
-    const char *want)
-{
-	struct pollfd p = { fd, POLLIN, 0 };
-	char *at;
-
-	while ((at = strstr(buf + *mark, want)) == NULL) {
-		ssize_t n = 0;
-
-		if (*got + 1 >= cap || poll(&p, 1, 10000) <= 0 ||
-		    (n = read(fd, buf + *got, cap - 1 - *got)) <= 0)
-			fail_msg("terminal never showed '%s'; it showed: %s",
-			    want, buf);
-		*got += (size_t)n;
-		buf[*got] = '\0';
-	}
-	*mark = (size_t)(at - buf) + strlen(want);
-}
-
-/*
- * --fido2-uv with a PIN typed at a terminal: the child runs enroll and a
- * touch on its own pseudo-terminal; this side types a wrong PIN first and
- * must see the retries left fall from 8 to 7.
- */
-static void
-test_pin_at_a_terminal(void **state)
+test_pin_is_asked_with_the_tries_left(void **state)
 {
 	struct fx *fx = *state;
-	char buf[8192] = "";
-	size_t got = 0, mark = 0;
-	int master, status;
-	pid_t pid;
+	struct pin_script ps = { .pins = { "1234", "0000", "1234" } };
+	const struct kmfa_fido2_pin_reader pin = { scripted_pin, &ps };
+	struct kmfa_enroll_result res;
+	struct kmfa_touch t;
+	char err[8192];
+	size_t asked_by_enroll;
+	int re, rt;
 
 	start_key_pin(fx, &fx->a, "a", "touch", NULL, "1234");
 	use_device(fx, fx->a.dev);
-	pid = forkpty(&master, NULL, NULL, NULL);
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		struct kmfa_enroll_result res;
-		struct kmfa_touch t;
+	stderr_capture(fx);
+	re = kmfa_fido2_enroll(&fx->cfg, "pinned", 1, &pin, &res);
+	asked_by_enroll = ps.used;
+	rt = re == KMFA_OK ? kmfa_fido2_touch(&fx->cfg, context, &pin, &t) :
+	    KMFA_ERR_INTERNAL;
+	stderr_release(fx, err, sizeof(err));
+	if (re != KMFA_OK || rt != KMFA_OK)
+		fail_msg("enroll %d, touch %d: %s; stderr: %s", re, rt,
+		    kmfa_report_cause() ? kmfa_report_cause() : "?", err);
+	assert_true(res.uv_required);
+	assert_true(res.hmac_secret);
+	kmfa_fido2_enroll_result_clear(&res);
+	assert_string_equal(t.event, KMFA_EV_TOUCH_OK);
+	assert_true(t.have_mk);
+	kmfa_fido2_touch_clear(&t);
 
-		if (kmfa_fido2_enroll(&fx->cfg, "pinned", 1, &res) != KMFA_OK)
-			_exit(10);
-		if (!res.uv_required || !res.hmac_secret)
-			_exit(11);
-		if (kmfa_fido2_touch(&fx->cfg, context, &t) != KMFA_OK)
-			_exit(12);
-		_exit(t.have_mk ? 0 : 13);
-	}
-	await_text(master, buf, sizeof(buf), &got, &mark,
-	    "(8 tries left): ");
-	assert_true(write(master, "1234\n", 5) == 5);
-	await_text(master, buf, sizeof(buf), &got, &mark,
-	    "hmac-secret (pinned)");
-	await_text(master, buf, sizeof(buf), &got, &mark,
-	    "(8 tries left): ");
-	assert_true(write(master, "0000\n", 5) == 5);
-	await_text(master, buf, sizeof(buf), &got, &mark,
-	    "(7 tries left): ");
-	assert_true(write(master, "1234\n", 5) == 5);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	/* Drain what is left for the message below. */
-	{
-		struct pollfd p = { master, POLLIN, 0 };
-		ssize_t n;
+	assert_int_equal(asked_by_enroll, 1);
+	assert_int_equal(ps.used, 3);
+	assert_string_equal(ps.prompts[0], "kubectl-mfa: PIN of your security "
+	    "key (8 tries left): ");
+	assert_string_equal(ps.prompts[1], ps.prompts[0]);
+	assert_string_equal(ps.prompts[2], "kubectl-mfa: PIN of your security "
+	    "key (7 tries left): ");
+	for (size_t i = 0; i < ps.used; i++)
+		assert_true(ps.timeouts[i] > 0 && ps.timeouts[i] <= 10000);
+	assert_non_null(strstr(err, "hmac-secret (pinned)"));
+	assert_non_null(strstr(err, "Wrong PIN."));
+	assert_null(strstr(err, "1234"));
+	assert_null(strstr(err, "0000"));
+}
 
-		while (poll(&p, 1, 200) > 0 && got + 1 < sizeof(buf) &&
-		    (n = read(master, buf + got, sizeof(buf) - 1 - got)) > 0) {
-			got += (size_t)n;
-			buf[got] = '\0';
-		}
-	}
-	close(master);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		fail_msg("child status %d; terminal: %s", status, buf);
-	/* The PIN never echoes. */
-	assert_null(strstr(buf, "1234"));
-	assert_null(strstr(buf, "0000"));
-	assert_non_null(strstr(buf, "Wrong PIN."));
+/* A PIN that is not given fails the touch as pin-failed, with the reader's
+ * cause, and the key is not asked for an assertion. */
+static void
+test_pin_not_given_fails_the_touch(void **state)
+{
+	struct fx *fx = *state;
+	struct pin_script ps = { .pins = { "1234", NULL } };
+	const struct kmfa_fido2_pin_reader pin = { scripted_pin, &ps };
+	struct kmfa_enroll_result res;
+
+	start_key_pin(fx, &fx->a, "a", "touch", NULL, "1234");
+	use_device(fx, fx->a.dev);
+	assert_int_equal(kmfa_fido2_enroll(&fx->cfg, "pinned", 1, &pin, &res),
+	    KMFA_OK);
+	kmfa_fido2_enroll_result_clear(&res);
+	expect_touch_fails_pin(fx, &pin, KMFA_EV_PIN_FAILED,
+	    "the script gave no PIN");
+	assert_int_equal(ps.used, 2);
+}
+
+/*
+ * Three wrong PINs in a row end the touch: the key asks for no more
+ * (CTAP2 §6.5.5.5 blocks PIN use until it is plugged in again), and
+ * neither do we.
+ */
+static void
+test_three_wrong_pins_end_the_touch(void **state)
+{
+	struct fx *fx = *state;
+	struct pin_script ps = { .pins = { "1234", "0000", "0000", "0000" } };
+	const struct kmfa_fido2_pin_reader pin = { scripted_pin, &ps };
+	struct kmfa_enroll_result res;
+
+	start_key_pin(fx, &fx->a, "a", "touch", NULL, "1234");
+	use_device(fx, fx->a.dev);
+	assert_int_equal(kmfa_fido2_enroll(&fx->cfg, "pinned", 1, &pin, &res),
+	    KMFA_OK);
+	kmfa_fido2_enroll_result_clear(&res);
+	expect_touch_fails_pin(fx, &pin, KMFA_EV_PIN_FAILED,
+	    "too many wrong PINs in a row");
+	assert_int_equal(ps.used, 4);
+	assert_non_null(strstr(ps.prompts[3], "(6 tries left): "));
 }
 
 int
@@ -702,8 +806,12 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_uv_needs_a_pin_or_builtin_uv, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pin_at_a_terminal, setup,
-		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_pin_is_asked_with_the_tries_left, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_pin_not_given_fails_the_touch, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_three_wrong_pins_end_the_touch, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

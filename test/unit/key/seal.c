@@ -40,7 +40,7 @@ test_refresh_round_trip(void **state)
 	assert_int_equal(kmfa_seal_refresh(mk, header, token, &sealed), KMFA_OK);
 	assert_true(kmfa_seal_is_sealed(sealed));
 	assert_null(strstr(sealed, "refresh-token"));
-	assert_int_equal(kmfa_unseal_refresh(mk, header, sealed, &back),
+	assert_int_equal(kmfa_seal_open_refresh(mk, header, sealed, &back),
 	    KMFA_OK);
 	assert_string_equal(back, token);
 	kmfa_freezero_str(back);
@@ -71,7 +71,7 @@ test_empty_token_round_trips(void **state)
 	(void)state;
 	rand_fill(mk, sizeof(mk));
 	assert_int_equal(kmfa_seal_refresh(mk, header, "", &sealed), KMFA_OK);
-	assert_int_equal(kmfa_unseal_refresh(mk, header, sealed, &back),
+	assert_int_equal(kmfa_seal_open_refresh(mk, header, sealed, &back),
 	    KMFA_OK);
 	assert_string_equal(back, "");
 	free(back);
@@ -85,7 +85,7 @@ expect_unseal_fails(const uint8_t *mk, const char *hdr, const char *sealed,
 	char *back = (char *)(uintptr_t)1;
 
 	kmfa_report_clear();
-	assert_int_equal(kmfa_unseal_refresh(mk, hdr, sealed, &back),
+	assert_int_equal(kmfa_seal_open_refresh(mk, hdr, sealed, &back),
 	    KMFA_ERR_FIDO2);
 	assert_null(back);
 	assert_non_null(kmfa_report_cause());
@@ -285,7 +285,7 @@ test_two_slots_open_same_mk(void **state)
 	assert_int_equal(kmfa_seal_slot_unwrap(hmac_b, salt, id_b,
 	    sizeof(id_b), slot_b, len_b, mk_b), KMFA_OK);
 	assert_memory_equal(mk_b, mk, sizeof(mk));
-	assert_int_equal(kmfa_unseal_refresh(mk_b, header, sealed, &back),
+	assert_int_equal(kmfa_seal_open_refresh(mk_b, header, sealed, &back),
 	    KMFA_OK);
 	assert_string_equal(back, token);
 	/* A's output does not open B's slot. */

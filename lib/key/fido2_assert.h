@@ -1,0 +1,52 @@
+/*
+ * One verified assertion: a getAssertion (CTAP2 §6.2) over a fresh random
+ * challenge bound to a context, allowed for a set of enrolled credentials,
+ * with user presence and (when the policy asks) user verification, and
+ * the hmac-secret extension when asked for.  This module owns the request
+ * (built anew for each attempt), getting it answered (a wrong PIN is asked
+ * again while tries remain, blocked built-in verification falls back to
+ * the PIN), and verifying the answer instead of trusting it: the
+ * credential is one of those allowed, the signature verifies against its
+ * enrolled public key over authData and the clientDataHash we made (which
+ * also checks the rpIdHash), the UP flag is set, the UV flag is set when
+ * required, and the hmac-secret output has its full length.  The sign
+ * counter is left to the caller, who knows the last one seen.
+ */
+#ifndef KMFA_FIDO2_ASSERT_H
+#define KMFA_FIDO2_ASSERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "key/credfile.h"
+#include "key/fido2.h"
+#include "key/seal.h"
+
+/* What to ask of the key in session s, and (event) what became of it. */
+struct kmfa_fido2_assert_req {
+	struct kmfa_fido2_session *s;
+	const struct kmfa_cred *creds;	/* the credentials allowed to answer */
+	size_t ncreds;
+	const uint8_t *salt;	/* KMFA_HMAC_SALT_LEN; NULL: no hmac-secret */
+	int uv_required;
+	const char *context;	/* bound into the challenge */
+	const char *prompt;	/* shown before each attempt */
+	const char *event;	/* out: one of KMFA_EV_*, success or failure */
+};
+
+/* What one verified assertion told. */
+struct kmfa_fido2_answer {
+	size_t idx;		/* which of req->creds answered */
+	uint32_t sign_count;
+	int have_hmac;		/* hmac holds the output for req->salt */
+	uint8_t hmac[KMFA_HMAC_OUT_LEN];
+};
+
+/*
+ * Build, get and verify one assertion for req.  On failure ans is zero and
+ * req->event says which kind of failure it was.
+ */
+int kmfa_fido2_assert(struct kmfa_fido2_assert_req *req,
+    struct kmfa_fido2_answer *ans);
+
+#endif
