@@ -65,7 +65,7 @@ usable_keys(const char *jwks, size_t len)
 
 		for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
 			EVP_PKEY *pk = NULL;
-			const struct kmfa_jws_alg *a = kmfa_jws_alg_lookup(algs[i]);
+			const struct kmfa_jws_alg *a = kmfa_jwk_alg_lookup(algs[i]);
 
 			if (a != NULL && kmfa_jwk_find(jwks, len, id, a, &pk) ==
 			    KMFA_OK) {
@@ -117,7 +117,7 @@ kmfa_setup_check(const struct kmfa_config *cfg, struct kmfa_setup_report *rep)
 		    "may issue no refresh tokens, so every expiry means a "
 		    "browser login");
 	for (size_t i = 0; i < o->nalgs_supported; i++)
-		if (kmfa_jws_alg_lookup(o->algs_supported[i]) != NULL)
+		if (kmfa_jwk_alg_lookup(o->algs_supported[i]) != NULL)
 			good_alg = 1;
 	if (o->nalgs_supported > 0 && !good_alg)
 		note(rep, 1, "id_token_signing_alg_values_supported has no "

@@ -45,7 +45,7 @@ static const struct kmfa_jws_alg algs[] = {
 #define EC_POINT_MAX (1 + 2 * 66)
 
 const struct kmfa_jws_alg *
-kmfa_jws_alg_lookup(const char *name)
+kmfa_jwk_alg_lookup(const char *name)
 {
 	if (name == NULL)
 		return NULL;

@@ -188,7 +188,7 @@ check_header(const struct jws *j, const struct kmfa_jws_alg **alg,
 		r = kmfa_fail(KMFA_ERR_TOKEN, "ID token: header has no alg");
 		goto out;
 	}
-	if ((*alg = kmfa_jws_alg_lookup(m->valuestring)) == NULL) {
+	if ((*alg = kmfa_jwk_alg_lookup(m->valuestring)) == NULL) {
 		/* RFC 8725 §2.1, §3.1: the classic downgrades, named. */
 		if (strcasecmp(m->valuestring, "none") == 0)
 			r = kmfa_fail(KMFA_ERR_TOKEN, "ID token: alg none is "

@@ -149,7 +149,7 @@ claims(int variant)
 static char *
 token(const char *alg_name, const char *header, const char *payload)
 {
-	const struct kmfa_jws_alg *alg = kmfa_jws_alg_lookup(alg_name);
+	const struct kmfa_jws_alg *alg = kmfa_jwk_alg_lookup(alg_name);
 	char *t = NULL;
 
 	if (fz_sign(alg != NULL && alg->kind != KMFA_JWS_ECDSA ? rsa : ec,
