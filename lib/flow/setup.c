@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 
 #include "base/err.h"
+#include "base/json.h"
 #include "base/report.h"
 #include "base/util.h"
 #include "flow/setup.h"
@@ -54,9 +55,14 @@ usable_keys(const char *jwks, size_t len)
 {
 	static const char *algs[] = { "RS256", "RS384", "RS512", "PS256",
 	    "PS384", "PS512", "ES256", "ES384", "ES512" };
-	cJSON *doc = cJSON_ParseWithLength(jwks, len);
+	cJSON *doc = NULL;
 	const cJSON *keys, *k;
 	size_t n = 0;
+	char why[KMFA_JSON_WHY_MAX];
+
+	/* A set kmfa_jwk_find refuses has no usable key: doc stays NULL. */
+	(void)kmfa_json_parse_object(jwks, len, KMFA_JWKS_MAX, &doc, why,
+	    sizeof(why));
 
 	keys = cJSON_GetObjectItemCaseSensitive(doc, "keys");
 	cJSON_ArrayForEach(k, keys) {

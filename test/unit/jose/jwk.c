@@ -416,14 +416,41 @@ test_rejects_malformed_sets(void **state)
 	const struct kmfa_jws_alg *a = kmfa_jwk_alg_lookup("RS256");
 	(void)state;
 
-	refuses("{", "a", "RS256", "not JSON");
+	refuses("{", "a", "RS256", "key set is not valid JSON");
 	refuses("{\"keys\":\"x\"}", "a", "RS256", "has no keys array");
-	refuses("[{\"kty\":\"RSA\"}]", "a", "RS256", "has no keys array");
+	refuses("[{\"kty\":\"RSA\"}]", "a", "RS256", "is not a JSON object");
+	refuses("{\"keys\":[]} {}", "a", "RS256", "has data after its JSON "
+	    "value");
 	refuses("{\"keys\":[1,\"x\",null]}", "a", "RS256", "for kid 'a'");
 	kmfa_report_clear();
 	assert_int_equal(kmfa_jwk_find("{}", 0, "a", a, &k), KMFA_ERR_TOKEN);
 	assert_int_equal(kmfa_jwk_find(NULL, 10, "a", a, &k), KMFA_ERR_TOKEN);
 	assert_null(k);
+}
+
+/*
+ * A member given twice: cJSON reads the first, another verifier may read
+ * the last, so the set is refused whole (base/json.h), not read one way.
+ */
+static void
+test_rejects_a_member_given_twice(void **state)
+{
+	char *good = set_of(jose_jwk(fx.rsa, "a", NULL), NULL, NULL);
+	char *kid2 = set_of(jose_jwk(fx.rsa, "a", "\"kid\":\"b\","), NULL,
+	    NULL);
+	char *keys2 = NULL;
+	(void)state;
+
+	finds(good, "a", "RS256", fx.rsa);
+	refuses(kid2, "a", "RS256", "JWKS: the issuer's key set has kid twice");
+	refuses(kid2, "b", "RS256", "has kid twice");
+	/* The key a first-member reader finds, then an empty second list. */
+	assert_true(kmfa_asprintf(&keys2, "%.*s,\"keys\":[]}",
+	    (int)strlen(good) - 1, good) > 0);
+	refuses(keys2, "a", "RS256", "has keys twice");
+	free(good);
+	free(kid2);
+	free(keys2);
 }
 
 /* Only len bytes are read: the JWKS need not be NUL-terminated. */
@@ -487,6 +514,7 @@ main(void)
 		cmocka_unit_test(test_no_kid_needs_exactly_one_suitable_key),
 		cmocka_unit_test(test_rejects_duplicate_kid),
 		cmocka_unit_test(test_rejects_malformed_sets),
+		cmocka_unit_test(test_rejects_a_member_given_twice),
 		cmocka_unit_test(test_reads_only_len_bytes),
 		cmocka_unit_test(test_printable_neutralises_untrusted_text),
 	};
