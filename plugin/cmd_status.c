@@ -15,8 +15,9 @@
 #include "base/util.h"
 #include "commands.h"
 #include "key/credfile.h"
+#include "oidc/discovery.h"
 #include "oidc/http.h"
-#include "oidc/oidc.h"
+#include "oidc/revoke.h"
 #include "store/store.h"
 #include "token/cache.h"
 #include "token/record.h"
@@ -258,7 +259,7 @@ revoke(const struct kmfa_config *cfg, const struct kmfa_record *rec)
 {
 	struct kmfa_config c = *cfg;
 	struct kmfa_http *h = NULL;
-	struct kmfa_oidc *o = NULL;
+	struct kmfa_discovery *o = NULL;
 	int r;
 
 	if (rec->refresh == NULL)
@@ -277,9 +278,9 @@ revoke(const struct kmfa_config *cfg, const struct kmfa_record *rec)
 	if ((r = kmfa_http_new(&c, &h)) != KMFA_OK)
 		goto out;
 	kmfa_http_set_deadline(h, kmfa_now() + 30);
-	if ((r = kmfa_oidc_discover(h, &c, &o)) != KMFA_OK)
+	if ((r = kmfa_discovery_fetch(h, &c, &o)) != KMFA_OK)
 		goto out;
-	r = kmfa_oidc_revoke(h, o, &c, rec->refresh);
+	r = kmfa_revoke_refresh_token(h, o, &c, rec->refresh);
 	if (r == KMFA_OK)
 		kmfa_info("the refresh token was revoked at %s", c.issuer);
 	else if (r == KMFA_ERR_NOTFOUND)
@@ -291,7 +292,7 @@ out:
 		    c.issuer, kmfa_report_cause() ? kmfa_report_cause() :
 		    kmfa_strerror(r));
 	kmfa_report_clear();
-	kmfa_oidc_free(&o);
+	kmfa_discovery_free(&o);
 	kmfa_http_free(&h);
 }
 

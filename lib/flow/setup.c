@@ -18,8 +18,8 @@
 #include "base/util.h"
 #include "flow/setup.h"
 #include "jose/jwk.h"
+#include "oidc/discovery.h"
 #include "oidc/http.h"
-#include "oidc/oidc.h"
 
 static void
 note(struct kmfa_setup_report *rep, int problem, const char *fmt, ...)
@@ -90,7 +90,7 @@ int
 kmfa_setup_check(const struct kmfa_config *cfg, struct kmfa_setup_report *rep)
 {
 	struct kmfa_http *h = NULL;
-	struct kmfa_oidc *o = NULL;
+	struct kmfa_discovery *o = NULL;
 	struct kmfa_buf jwks = { 0 };
 	int r, good_alg = 0;
 
@@ -102,7 +102,7 @@ kmfa_setup_check(const struct kmfa_config *cfg, struct kmfa_setup_report *rep)
 		goto out;
 	kmfa_http_set_deadline(h, kmfa_now() + (cfg->timeout < 60 ?
 	    cfg->timeout : 60));
-	if ((r = kmfa_oidc_discover(h, cfg, &o)) != KMFA_OK)
+	if ((r = kmfa_discovery_fetch(h, cfg, &o)) != KMFA_OK)
 		goto out;
 	note(rep, 0, "discovery: issuer %s matches", o->issuer);
 	if (o->device_authorization_endpoint == NULL)
@@ -128,7 +128,7 @@ kmfa_setup_check(const struct kmfa_config *cfg, struct kmfa_setup_report *rep)
 	if (o->nalgs_supported > 0 && !good_alg)
 		note(rep, 1, "id_token_signing_alg_values_supported has no "
 		    "algorithm this plugin accepts (RS*, PS*, ES*)");
-	if ((r = kmfa_oidc_jwks(h, o, &jwks)) != KMFA_OK)
+	if ((r = kmfa_discovery_fetch_jwks(h, o, &jwks)) != KMFA_OK)
 		goto out;
 	rep->nkeys = usable_keys(jwks.data, jwks.len);
 	if (rep->nkeys == 0)
@@ -147,7 +147,7 @@ kmfa_setup_check(const struct kmfa_config *cfg, struct kmfa_setup_report *rep)
 			    cfg->issuer, rep->notes[i].text);
 out:
 	kmfa_buf_wipe(&jwks);
-	kmfa_oidc_free(&o);
+	kmfa_discovery_free(&o);
 	kmfa_http_free(&h);
 	return r;
 }
