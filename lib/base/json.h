@@ -8,8 +8,8 @@
  * string would end there), data after the value, and documents too large
  * or too deeply nested to be honest.  It also installs cJSON's allocator
  * hooks, which wipe every block before it is freed: tokens pass through
- * cJSON, and cJSON frees without wiping.  lib/token/record.c and the front
- * read with minijson.h instead.
+ * cJSON, and cJSON frees without wiping.  The front reads with minijson.h
+ * instead (and so will the cache record, lib/token/record.c).
  */
 #ifndef KMFA_JSON_H
 #define KMFA_JSON_H
