@@ -13,8 +13,9 @@
 #include "base/report.h"
 #include "base/util.h"
 #include "commands.h"
+#include "oidc/discovery.h"
 #include "oidc/http.h"
-#include "oidc/oidc.h"
+#include "oidc/revoke.h"
 #include "store/store.h"
 #include "token/cache.h"
 #include "token/record.h"
@@ -29,7 +30,7 @@ revoke(const struct kmfa_config *cfg, const struct kmfa_record *rec)
 {
 	struct kmfa_config c = *cfg;
 	struct kmfa_http *h = NULL;
-	struct kmfa_oidc *o = NULL;
+	struct kmfa_discovery *o = NULL;
 	struct kmfa_report_scope sc;
 	int r;
 
@@ -50,9 +51,9 @@ revoke(const struct kmfa_config *cfg, const struct kmfa_record *rec)
 	if ((r = kmfa_http_new(&c, &h)) != KMFA_OK)
 		goto out;
 	kmfa_http_set_deadline(h, kmfa_now() + 30);
-	if ((r = kmfa_oidc_discover(h, &c, &o)) != KMFA_OK)
+	if ((r = kmfa_discovery_fetch(h, &c, &o)) != KMFA_OK)
 		goto out;
-	r = kmfa_oidc_revoke(h, o, &c, rec->refresh);
+	r = kmfa_revoke_refresh_token(h, o, &c, rec->refresh);
 	if (r == KMFA_OK)
 		kmfa_info("the refresh token was revoked at %s", c.issuer);
 	else if (r == KMFA_ERR_NOTFOUND)
@@ -63,7 +64,7 @@ out:
 		kmfa_warn("could not revoke the refresh token at %s: %s",
 		    c.issuer, kmfa_report_reason(r));
 	kmfa_report_leave(&sc);
-	kmfa_oidc_free(&o);
+	kmfa_discovery_free(&o);
 	kmfa_http_free(&h);
 }
 

@@ -15,8 +15,11 @@
 #include "jose/jwt.h"
 #include "key/fido2_touch.h"
 #include "key/seal.h"
+#include "oidc/device.h"
+#include "oidc/discovery.h"
 #include "oidc/http.h"
-#include "oidc/oidc.h"
+#include "oidc/oauth.h"
+#include "oidc/refresh.h"
 #include "store/lock.h"
 #include "store/store.h"
 #include "token/record.h"
@@ -38,7 +41,7 @@ struct flow {
 	struct kmfa_touch touch;
 	int touched;
 	struct kmfa_http *http;
-	struct kmfa_oidc *oidc;
+	struct kmfa_discovery *oidc;
 	int64_t deadline;
 };
 
@@ -161,7 +164,7 @@ build_record(struct flow *f, const struct kmfa_tokens *tok,
 		    "returned no ID token (is the openid scope allowed?)");
 		goto out;
 	}
-	if ((r = kmfa_oidc_jwks(f->http, f->oidc, &jwks)) != KMFA_OK)
+	if ((r = kmfa_discovery_fetch_jwks(f->http, f->oidc, &jwks)) != KMFA_OK)
 		goto out;
 	want.issuer = f->cfg->issuer;
 	want.client_id = f->cfg->client_id;
@@ -255,14 +258,14 @@ device_flow(struct flow *f, struct kmfa_tokens **out)
 	struct kmfa_device_auth *da = NULL;
 	int r;
 
-	if ((r = kmfa_oidc_device_authorize(f->http, f->oidc, f->cfg, &da))
+	if ((r = kmfa_device_authorize(f->http, f->oidc, f->cfg, &da))
 	    != KMFA_OK)
 		goto out;
 	kmfa_prompt_device_code(f->cfg, da->verification_uri,
 	    da->verification_uri_complete, da->user_code, da->expires_in);
 	kmfa_prompt_open_browser(f->cfg, da->verification_uri_complete != NULL ?
 	    da->verification_uri_complete : da->verification_uri);
-	r = kmfa_oidc_device_poll(f->http, f->oidc, f->cfg, da, f->deadline,
+	r = kmfa_device_poll(f->http, f->oidc, f->cfg, da, f->deadline,
 	    poll_progress, NULL, out);
 	kmfa_prompt_waiting(0, 1);
 out:
@@ -313,7 +316,7 @@ try_refresh(struct flow *f, const char *refresh, struct kmfa_record **out,
 	int r;
 
 	kmfa_report_enter(&sc);
-	r = kmfa_oidc_refresh(f->http, f->oidc, f->cfg, refresh, &tok);
+	r = kmfa_refresh_tokens(f->http, f->oidc, f->cfg, refresh, &tok);
 	if (r == KMFA_OK && tok->id_token == NULL) {
 		kmfa_info("the refresh answer had no ID token; logging in "
 		    "again");
@@ -341,7 +344,7 @@ try_refresh(struct flow *f, const char *refresh, struct kmfa_record **out,
 		kmfa_report_pass(&sc);
 	else
 		kmfa_report_leave(&sc);
-	kmfa_tokens_free(&tok);
+	kmfa_oauth_tokens_free(&tok);
 	*rp = r;
 	return o;
 }
@@ -371,7 +374,7 @@ login(struct flow *f, struct kmfa_record **out)
 	if ((r = kmfa_http_new(f->cfg, &f->http)) != KMFA_OK)
 		goto out;
 	kmfa_http_set_deadline(f->http, f->deadline);
-	if ((r = kmfa_oidc_discover(f->http, f->cfg, &f->oidc)) != KMFA_OK)
+	if ((r = kmfa_discovery_fetch(f->http, f->cfg, &f->oidc)) != KMFA_OK)
 		goto out;
 	if ((r = open_refresh(f, &refresh)) != KMFA_OK)
 		goto out;
@@ -387,7 +390,7 @@ login(struct flow *f, struct kmfa_record **out)
 out:
 	audit(f, event, *out != NULL ? (*out)->subject : NULL, r);
 	kmfa_freezero_str(refresh);
-	kmfa_tokens_free(&tok);
+	kmfa_oauth_tokens_free(&tok);
 	return r;
 }
 
@@ -507,7 +510,7 @@ out:
 	kmfa_lock_release(&lock);
 	kmfa_record_free(&rec);
 	kmfa_record_free(&f.old);
-	kmfa_oidc_free(&f.oidc);
+	kmfa_discovery_free(&f.oidc);
 	kmfa_http_free(&f.http);
 	kmfa_fido2_touch_clear(&f.touch);
 	kmfa_store_free(&f.store);

@@ -13,12 +13,13 @@
 #include <openssl/evp.h>
 
 #include "base/err.h"
+#include "base/json.h"
 #include "base/report.h"
 #include "base/util.h"
 #include "flow/setup.h"
 #include "jose/jwk.h"
+#include "oidc/discovery.h"
 #include "oidc/http.h"
-#include "oidc/oidc.h"
 
 static void
 note(struct kmfa_setup_report *rep, int problem, const char *fmt, ...)
@@ -54,10 +55,15 @@ usable_keys(const char *jwks, size_t len)
 {
 	static const char *algs[] = { "RS256", "RS384", "RS512", "PS256",
 	    "PS384", "PS512", "ES256", "ES384", "ES512" };
-	cJSON *doc = cJSON_ParseWithLength(jwks, len);
+	cJSON *doc = NULL;
 	const cJSON *keys, *k;
 	struct kmfa_report_scope sc;
 	size_t n = 0;
+	char why[KMFA_JSON_WHY_MAX];
+
+	/* A set kmfa_jwk_find refuses has no usable key: doc stays NULL. */
+	(void)kmfa_json_parse_object(jwks, len, KMFA_JWKS_MAX, &doc, why,
+	    sizeof(why));
 
 	/* A key this program cannot use is counted out, not a failure. */
 	kmfa_report_enter(&sc);
@@ -68,7 +74,7 @@ usable_keys(const char *jwks, size_t len)
 
 		for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
 			EVP_PKEY *pk = NULL;
-			const struct kmfa_jws_alg *a = kmfa_jws_alg_lookup(algs[i]);
+			const struct kmfa_jws_alg *a = kmfa_jwk_alg_lookup(algs[i]);
 
 			if (a != NULL && kmfa_jwk_find(jwks, len, id, a, &pk) ==
 			    KMFA_OK) {
@@ -87,7 +93,7 @@ int
 kmfa_setup_check(const struct kmfa_config *cfg, struct kmfa_setup_report *rep)
 {
 	struct kmfa_http *h = NULL;
-	struct kmfa_oidc *o = NULL;
+	struct kmfa_discovery *o = NULL;
 	struct kmfa_buf jwks = { 0 };
 	int r, good_alg = 0;
 
@@ -99,7 +105,7 @@ kmfa_setup_check(const struct kmfa_config *cfg, struct kmfa_setup_report *rep)
 		goto out;
 	kmfa_http_set_deadline(h, kmfa_now() + (cfg->timeout < 60 ?
 	    cfg->timeout : 60));
-	if ((r = kmfa_oidc_discover(h, cfg, &o)) != KMFA_OK)
+	if ((r = kmfa_discovery_fetch(h, cfg, &o)) != KMFA_OK)
 		goto out;
 	note(rep, 0, "discovery: issuer %s matches", o->issuer);
 	if (o->device_authorization_endpoint == NULL)
@@ -120,12 +126,12 @@ kmfa_setup_check(const struct kmfa_config *cfg, struct kmfa_setup_report *rep)
 		    "may issue no refresh tokens, so every expiry means a "
 		    "browser login");
 	for (size_t i = 0; i < o->nalgs_supported; i++)
-		if (kmfa_jws_alg_lookup(o->algs_supported[i]) != NULL)
+		if (kmfa_jwk_alg_lookup(o->algs_supported[i]) != NULL)
 			good_alg = 1;
 	if (o->nalgs_supported > 0 && !good_alg)
 		note(rep, 1, "id_token_signing_alg_values_supported has no "
 		    "algorithm this plugin accepts (RS*, PS*, ES*)");
-	if ((r = kmfa_oidc_jwks(h, o, &jwks)) != KMFA_OK)
+	if ((r = kmfa_discovery_fetch_jwks(h, o, &jwks)) != KMFA_OK)
 		goto out;
 	rep->nkeys = usable_keys(jwks.data, jwks.len);
 	if (rep->nkeys == 0)
@@ -144,7 +150,7 @@ kmfa_setup_check(const struct kmfa_config *cfg, struct kmfa_setup_report *rep)
 			    cfg->issuer, rep->notes[i].text);
 out:
 	kmfa_buf_wipe(&jwks);
-	kmfa_oidc_free(&o);
+	kmfa_discovery_free(&o);
 	kmfa_http_free(&h);
 	return r;
 }

@@ -6,7 +6,9 @@
  * curve), then the one chosen key is built and checked properly (modulus
  * size, point on the curve).  That way a set holding a key for another
  * algorithm does not break a token, and a weak key that would have been
- * chosen is reported as such rather than as "no key".
+ * chosen is reported as such rather than as "no key".  The set is read
+ * through the strict gate of base/json.h: a member given twice anywhere in
+ * it refuses the whole set, since another verifier might read the other.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@
 
 #include "base/b64.h"
 #include "base/err.h"
+#include "base/json.h"
 #include "base/report.h"
 #include "base/util.h"
 #include "jose/jwk.h"
@@ -45,7 +48,7 @@ static const struct kmfa_jws_alg algs[] = {
 #define EC_POINT_MAX (1 + 2 * 66)
 
 const struct kmfa_jws_alg *
-kmfa_jws_alg_lookup(const char *name)
+kmfa_jwk_alg_lookup(const char *name)
 {
 	if (name == NULL)
 		return NULL;
@@ -346,6 +349,7 @@ kmfa_jwk_find(const char *jwks, size_t len, const char *kid,
 	const cJSON *keys, *jwk, *chosen = NULL;
 	size_t nmatch = 0, nfit = 0;
 	char why[256] = "", other[256], label[96], pkid[72];
+	char bad[KMFA_JSON_WHY_MAX];
 
 	*out = NULL;
 	if (jwks == NULL || len == 0 || len > KMFA_JWKS_MAX) {
@@ -353,13 +357,18 @@ kmfa_jwk_find(const char *jwks, size_t len, const char *kid,
 		    "empty or larger than %d bytes", KMFA_JWKS_MAX);
 		goto out;
 	}
-	if ((doc = cJSON_ParseWithLength(jwks, len)) == NULL) {
-		r = kmfa_fail(KMFA_ERR_TOKEN, "JWKS: the issuer's key set is "
-		    "not JSON");
+	/* A key member given twice would be a key another verifier reads
+	 * differently: the whole set is refused. */
+	if ((r = kmfa_json_parse_object(jwks, len, KMFA_JWKS_MAX, &doc, bad,
+	    sizeof(bad))) != KMFA_OK) {
+		if (r == KMFA_ERR_DAMAGED)
+			r = kmfa_fail(KMFA_ERR_TOKEN, "JWKS: the issuer's key "
+			    "set %s", bad);
 		goto out;
 	}
+	r = KMFA_ERR_TOKEN;
 	keys = cJSON_GetObjectItemCaseSensitive(doc, "keys");
-	if (!cJSON_IsObject(doc) || !cJSON_IsArray(keys)) {
+	if (!cJSON_IsArray(keys)) {
 		r = kmfa_fail(KMFA_ERR_TOKEN, "JWKS: the issuer's key set has "
 		    "no keys array");
 		goto out;

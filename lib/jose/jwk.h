@@ -38,7 +38,7 @@ struct kmfa_jws_alg {
 };
 
 /* The allow-listed algorithm called name, or NULL for anything else. */
-const struct kmfa_jws_alg *kmfa_jws_alg_lookup(const char *name);
+const struct kmfa_jws_alg *kmfa_jwk_alg_lookup(const char *name);
 
 /*
  * Find the key in the JWKS document jwks (len bytes, no NUL needed) that

@@ -3,10 +3,11 @@
  * §7.2: shape and size first (cheap, and before anything is decoded), then
  * the JOSE header (alg from the allow-list, no crit, typ JWT), then the
  * signature with the key jwk.c picks, and only then the claims, so that
- * nothing an attacker wrote is believed before the signature holds.  JSON
- * is parsed strictly enough that the parser cannot disagree with the
- * issuer's about what a claim says: no duplicate members among those read,
- * no trailing bytes, no NUL inside strings.
+ * nothing an attacker wrote is believed before the signature holds.  The
+ * header and the payload are read through base/json.h, so that no parser
+ * elsewhere can read a claim differently: no member twice (RFC 7515 §5.2
+ * step 4 and RFC 7519 §4 allow refusing them, and cJSON would take the
+ * first where another verifier takes the last), no trailing bytes, no NUL.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 
 #include "base/b64.h"
 #include "base/err.h"
+#include "base/json.h"
 #include "base/report.h"
 #include "base/util.h"
 #include "jose/jwk.h"
@@ -82,54 +84,18 @@ split(const char *token, struct jws *j)
 	return KMFA_OK;
 }
 
-/*
- * Parse exactly len bytes of buf (NUL-terminated at len) as one JSON
- * object.  cJSON stops at the first NUL and would cut "a\u0000b" to "a";
- * both are refused, so that we read what the signer wrote.
- */
+/* Exactly len bytes of buf as one JSON object, through the strict gate. */
 static int
 parse_object(const uint8_t *buf, size_t len, const char *what, cJSON **out)
 {
-	const char *end = NULL;
-	cJSON *o = NULL;
+	char why[KMFA_JSON_WHY_MAX];
+	int r;
 
-	*out = NULL;
-	if (memchr(buf, '\0', len) != NULL ||
-	    strstr((const char *)buf, "\\u0000") != NULL)
-		return kmfa_fail(KMFA_ERR_TOKEN, "ID token: %s contains a NUL",
-		    what);
-	o = cJSON_ParseWithLengthOpts((const char *)buf, len, &end, 0);
-	if (o != NULL && end != NULL)
-		end += strspn(end, " \t\r\n");
-	if (o == NULL || !cJSON_IsObject(o) || end != (const char *)buf + len) {
-		cJSON_Delete(o);
-		return kmfa_fail(KMFA_ERR_TOKEN, "ID token: %s is not a JSON "
-		    "object", what);
-	}
-	*out = o;
-	return KMFA_OK;
-}
-
-/*
- * The member name of o, or NULL; a name given twice is refused.  RFC 7515
- * §5.2 step 4 and RFC 7519 §4: reject duplicates or take the last, and
- * cJSON takes the first, so a verifier elsewhere might read the other.
- */
-static int
-member(const cJSON *o, const char *name, const char *what, const cJSON **out)
-{
-	const cJSON *m;
-
-	*out = NULL;
-	cJSON_ArrayForEach(m, o) {
-		if (m->string == NULL || strcmp(m->string, name) != 0)
-			continue;
-		if (*out != NULL)
-			return kmfa_fail(KMFA_ERR_TOKEN, "ID token: %s has %s "
-			    "twice", what, name);
-		*out = m;
-	}
-	return KMFA_OK;
+	r = kmfa_json_parse_object((const char *)buf, len, KMFA_JWT_MAX, out,
+	    why, sizeof(why));
+	if (r == KMFA_ERR_DAMAGED)
+		r = kmfa_fail(KMFA_ERR_TOKEN, "ID token: %s %s", what, why);
+	return r;
 }
 
 static int
@@ -173,22 +139,13 @@ check_header(const struct jws *j, const struct kmfa_jws_alg **alg,
 	    &len)) != KMFA_OK ||
 	    (r = parse_object(buf, len, "header", &h)) != KMFA_OK)
 		goto out;
-	/* Every member, not only those read: the header is small. */
-	for (const cJSON *a = h->child; a != NULL; a = a->next)
-		for (const cJSON *b = a->next; b != NULL; b = b->next)
-			if (strcmp(a->string, b->string) == 0) {
-				r = kmfa_fail(KMFA_ERR_TOKEN, "ID token: "
-				    "header has %s twice", kmfa_jwk_printable(
-				    a->string, tmp, sizeof(tmp)));
-				goto out;
-			}
 	r = KMFA_ERR_TOKEN;
 	m = cJSON_GetObjectItemCaseSensitive(h, "alg");
 	if (!cJSON_IsString(m)) {
 		r = kmfa_fail(KMFA_ERR_TOKEN, "ID token: header has no alg");
 		goto out;
 	}
-	if ((*alg = kmfa_jws_alg_lookup(m->valuestring)) == NULL) {
+	if ((*alg = kmfa_jwk_alg_lookup(m->valuestring)) == NULL) {
 		/* RFC 8725 §2.1, §3.1: the classic downgrades, named. */
 		if (strcasecmp(m->valuestring, "none") == 0)
 			r = kmfa_fail(KMFA_ERR_TOKEN, "ID token: alg none is "
@@ -450,8 +407,7 @@ extract_claims(const cJSON *p, int strict, struct kmfa_jwt_claims *c)
 	int r;
 
 	for (size_t i = 0; i < N; i++)
-		if ((r = member(p, names[i], "payload", &m[i])) != KMFA_OK)
-			return r;
+		m[i] = cJSON_GetObjectItemCaseSensitive(p, names[i]);
 	if (cJSON_IsString(m[ISS]) &&
 	    (r = copy_str(m[ISS], &c->iss)) != KMFA_OK)
 		return r;
@@ -518,7 +474,7 @@ check_claims(const cJSON *p, const struct kmfa_jwt_claims *c,
 {
 	const cJSON *azp;
 	char tmp[72], when[21];
-	int found = 0, r;
+	int found = 0;
 
 	if (c->iss == NULL || strcmp(c->iss, want->issuer) != 0)
 		return kmfa_fail(KMFA_ERR_TOKEN, "ID token: iss '%s' is not "
@@ -531,8 +487,7 @@ check_claims(const cJSON *p, const struct kmfa_jwt_claims *c,
 		return kmfa_fail(KMFA_ERR_TOKEN, "ID token: aud does not "
 		    "contain the client id '%s'", want->client_id);
 	/* Core §3.1.3.7 step 5: azp, when present, names the client. */
-	if ((r = member(p, "azp", "payload", &azp)) != KMFA_OK)
-		return r;
+	azp = cJSON_GetObjectItemCaseSensitive(p, "azp");
 	if (azp != NULL && !(cJSON_IsString(azp) &&
 	    strcmp(azp->valuestring, want->client_id) == 0))
 		return kmfa_fail(KMFA_ERR_TOKEN, "ID token: azp '%s' is not "

@@ -17,6 +17,7 @@
 #include "base/b64.h"
 #include "base/err.h"
 #include "base/file.h"
+#include "base/json.h"
 #include "base/report.h"
 #include "base/util.h"
 #include "key/credfile.h"
@@ -262,22 +263,21 @@ kmfa_credfile_parse(const char *path, const char *text, size_t len,
 	uint8_t *salt = NULL;
 	size_t salt_len = 0, n;
 	double version;
+	char why[KMFA_JSON_WHY_MAX];
 	int r = KMFA_ERR_CONFIG;
 
 	*out = NULL;
 	if ((r = new_empty(path, &f)) != KMFA_OK)
 		goto out;
+	/* A field given twice could hide a second key or policy. */
+	if ((r = kmfa_json_parse_object(text, len, KMFA_CREDFILE_MAX, &doc,
+	    why, sizeof(why))) != KMFA_OK) {
+		if (r == KMFA_ERR_DAMAGED)
+			r = kmfa_fail(KMFA_ERR_CONFIG, "credentials file %s %s",
+			    path, why);
+		goto out;
+	}
 	r = KMFA_ERR_CONFIG;
-	if ((doc = cJSON_ParseWithLength(text, len)) == NULL) {
-		r = kmfa_fail(KMFA_ERR_CONFIG, "credentials file %s is not "
-		    "valid JSON", path);
-		goto out;
-	}
-	if (!cJSON_IsObject(doc)) {
-		r = kmfa_fail(KMFA_ERR_CONFIG, "credentials file %s is not "
-		    "a JSON object", path);
-		goto out;
-	}
 	if ((r = get_uint(&w, doc, "version", 1e6, &version)) != KMFA_OK)
 		goto out;
 	if (version != KMFA_CREDFILE_VERSION) {

@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "base/err.h"
+#include "base/json.h"
 #include "base/report.h"
 #include "token/execinfo.h"
 
@@ -16,6 +17,7 @@ kmfa_execinfo_parse(const char *env, struct kmfa_execinfo *out)
 {
 	cJSON *doc = NULL;
 	const cJSON *v, *spec;
+	char why[KMFA_JSON_WHY_MAX];
 	int r = KMFA_ERR_CONFIG;
 
 	out->api = KMFA_API_V1BETA1;
@@ -27,13 +29,17 @@ kmfa_execinfo_parse(const char *env, struct kmfa_execinfo *out)
 		    "KUBERNETES_EXEC_INFO is larger than 64 KiB");
 		goto out;
 	}
-	/* require_null_terminated: nothing may follow the object. */
-	if ((doc = cJSON_ParseWithOpts(env, NULL, 1)) == NULL ||
-	    !cJSON_IsObject(doc)) {
-		r = kmfa_fail(KMFA_ERR_CONFIG,
-		    "KUBERNETES_EXEC_INFO is not a JSON object");
+	if ((r = kmfa_json_parse_object(env, strlen(env), 64 * 1024, &doc,
+	    why, sizeof(why))) != KMFA_OK) {
+		if (r == KMFA_ERR_DAMAGED) {
+			/* One message, as ever; the detail for -v. */
+			kmfa_debug("KUBERNETES_EXEC_INFO %s", why);
+			r = kmfa_fail(KMFA_ERR_CONFIG,
+			    "KUBERNETES_EXEC_INFO is not a JSON object");
+		}
 		goto out;
 	}
+	r = KMFA_ERR_CONFIG;
 	v = cJSON_GetObjectItemCaseSensitive(doc, "apiVersion");
 	if (!cJSON_IsString(v)) {
 		r = kmfa_fail(KMFA_ERR_CONFIG,

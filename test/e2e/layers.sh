@@ -49,7 +49,7 @@ check "plugin/front.c includes token and base headers only ($fronthdrs)" \
 if command -v nm >/dev/null; then
 	own=$(nm "$KMFA" 2>/dev/null | grep -c ' T kmfa_config_parse$')
 	check "nm reads the front's symbols (kmfa_config_parse is there)" '[ "$own" -eq 1 ]'
-	syms=$(nm "$KMFA" 2>/dev/null | grep -cE ' [TtDdBb] (curl_|fido_|EVP_|cJSON_|secret_|g_|kmfa_(flow|oidc|jwt|jwk|fido2|seal|store|keyring|audit|prompt)_)')
+	syms=$(nm "$KMFA" 2>/dev/null | grep -cE ' [TtDdBb] (curl_|fido_|EVP_|cJSON_|secret_|g_|kmfa_(flow|oidc|http|answer|discovery|oauth|device|refresh|revoke|jwt|jwk|fido2|seal|store|keyring|audit|prompt)_)')
 	check "the front holds no symbol of a heavy library or a higher layer ($syms)" '[ "$syms" -eq 0 ]'
 else
 	not_ok "nm is missing (binutils)"

@@ -46,7 +46,7 @@ find_mode(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return;
-	if ((alg = kmfa_jws_alg_lookup(algs[data[0] % (sizeof(algs) /
+	if ((alg = kmfa_jwk_alg_lookup(algs[data[0] % (sizeof(algs) /
 	    sizeof(algs[0]))])) == NULL)
 		fz_die("an allow-listed alg is not found");
 	data++;

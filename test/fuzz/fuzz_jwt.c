@@ -79,7 +79,7 @@ header_alg(const char *header, size_t len)
 	const cJSON *a = cJSON_GetObjectItemCaseSensitive(h, "alg");
 
 	if (cJSON_IsString(a))
-		alg = kmfa_jws_alg_lookup(a->valuestring);
+		alg = kmfa_jwk_alg_lookup(a->valuestring);
 	cJSON_Delete(h);
 	return alg;
 }

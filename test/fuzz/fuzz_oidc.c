@@ -1,9 +1,10 @@
 /*
  * The identity provider's JSON answers.  The first byte picks the parser
  * (discovery, device authorization, token, error); the rest is the body.
- * What a parser accepts must keep the promises of oidc.h: the configured
- * issuer, https or loopback endpoints, bounded poll numbers, a printable
- * user code, an access token, and printable error text.
+ * What a parser accepts must keep the promises of discovery.h, device.h
+ * and oauth.h: the configured issuer, https or loopback endpoints, bounded
+ * poll numbers, a printable user code, an access token, and printable
+ * error text.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +15,10 @@
 #include "base/json.h"
 #include "base/report.h"
 #include "fuzzutil.h"
+#include "oidc/device.h"
+#include "oidc/discovery.h"
 #include "oidc/http.h"
-#include "oidc/oidc.h"
+#include "oidc/oauth.h"
 #include "token/config.h"
 
 static struct kmfa_config cfg;
@@ -70,9 +73,9 @@ web_url(const char *s)
 static void
 discovery(const char *body, size_t len)
 {
-	struct kmfa_oidc *o = NULL;
+	struct kmfa_discovery *o = NULL;
 
-	if (kmfa_oidc_parse_discovery(body, len, &cfg, &o) != KMFA_OK)
+	if (kmfa_discovery_parse(body, len, &cfg, &o) != KMFA_OK)
 		return;
 	if (o == NULL || o->issuer == NULL || strcmp(o->issuer, FZ_ISSUER) != 0)
 		fz_die("discovery accepted another issuer");
@@ -82,9 +85,9 @@ discovery(const char *body, size_t len)
 	    (o->revocation_endpoint != NULL &&
 	    !web_url(o->revocation_endpoint)))
 		fz_die("discovery accepted an endpoint that is not a web URL");
-	kmfa_oidc_free(&o);
+	kmfa_discovery_free(&o);
 	if (o != NULL)
-		fz_die("kmfa_oidc_free left the pointer");
+		fz_die("kmfa_discovery_free left the pointer");
 }
 
 static void
@@ -92,7 +95,7 @@ device_auth(const char *body, size_t len)
 {
 	struct kmfa_device_auth *d = NULL;
 
-	if (kmfa_oidc_parse_device_auth(body, len, &d) != KMFA_OK)
+	if (kmfa_device_parse_auth(body, len, &d) != KMFA_OK)
 		return;
 	if (d == NULL || d->device_code == NULL || d->user_code == NULL ||
 	    !web_url(d->verification_uri))
@@ -110,11 +113,11 @@ tokens(const char *body, size_t len)
 {
 	struct kmfa_tokens *t = NULL;
 
-	if (kmfa_oidc_parse_tokens(body, len, &t) != KMFA_OK)
+	if (kmfa_oauth_parse_tokens(body, len, &t) != KMFA_OK)
 		return;
 	if (t == NULL || t->access_token == NULL)
 		fz_die("token answer accepted without access_token");
-	kmfa_tokens_free(&t);
+	kmfa_oauth_tokens_free(&t);
 }
 
 static void
@@ -122,7 +125,7 @@ error_answer(const char *body, size_t len)
 {
 	char error[64], desc[160];
 
-	if (kmfa_oidc_parse_error(body, len, error, sizeof(error), desc,
+	if (kmfa_oauth_parse_error(body, len, error, sizeof(error), desc,
 	    sizeof(desc)) != KMFA_OK)
 		return;
 	if (memchr(error, '\0', sizeof(error)) == NULL ||

@@ -149,7 +149,7 @@ claims(int variant)
 static char *
 token(const char *alg_name, const char *header, const char *payload)
 {
-	const struct kmfa_jws_alg *alg = kmfa_jws_alg_lookup(alg_name);
+	const struct kmfa_jws_alg *alg = kmfa_jwk_alg_lookup(alg_name);
 	char *t = NULL;
 
 	if (fz_sign(alg != NULL && alg->kind != KMFA_JWS_ECDSA ? rsa : ec,
@@ -274,6 +274,10 @@ oidc_seeds(void)
 	    "\"token_type\":\"bearer\"}");
 	puts_("oidc", "tokens-wrongtypes", 2, "{\"access_token\":7,"
 	    "\"token_type\":\"mac\",\"expires_in\":\"300\"}");
+	/* The strict gate: a member twice, deep down; an escaped NUL. */
+	puts_("oidc", "tokens-duplicate-deep", 2, "{\"access_token\":\"at\","
+	    "\"authorization_details\":[{\"type\":\"a\",\"type\":\"b\"}]}");
+	puts_("oidc", "tokens-nul", 2, "{\"access_token\":\"a\\u0000b\"}");
 
 	puts_("oidc", "error-pending", 3, "{\"error\":\"authorization_"
 	    "pending\",\"error_description\":\"The authorization request is "

@@ -1,6 +1,6 @@
 /*
  * A scripted HTTP/1.1 server on 127.0.0.1, in a thread, for the unit tests
- * of http.c and oidc.c: it serves one canned answer per connection, in
+ * of lib/oidc/: it serves one canned answer per connection, in
  * order, records each request, and can also misbehave (never answer, answer
  * without end).  Every wait in it is bounded: a broken test fails, it never
  * hangs.  Header-only because every test/unit/X.c is its own program.

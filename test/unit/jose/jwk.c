@@ -51,7 +51,7 @@ teardown(void **state)
 static int
 find(const char *jwks, const char *kid, const char *alg, EVP_PKEY **k)
 {
-	const struct kmfa_jws_alg *a = kmfa_jws_alg_lookup(alg);
+	const struct kmfa_jws_alg *a = kmfa_jwk_alg_lookup(alg);
 
 	assert_non_null(a);
 	kmfa_report_clear();
@@ -108,14 +108,14 @@ test_allow_list_is_exact(void **state)
 	(void)state;
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		const struct kmfa_jws_alg *a = kmfa_jws_alg_lookup(ok[i]);
+		const struct kmfa_jws_alg *a = kmfa_jwk_alg_lookup(ok[i]);
 
 		assert_non_null(a);
 		assert_string_equal(a->name, ok[i]);
 	}
 	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
-		assert_null(kmfa_jws_alg_lookup(no[i]));
-	assert_null(kmfa_jws_alg_lookup(NULL));
+		assert_null(kmfa_jwk_alg_lookup(no[i]));
+	assert_null(kmfa_jwk_alg_lookup(NULL));
 }
 
 /* RFC 7518 §3.4: one curve per ECDSA alg, r and s at the field size. */
@@ -123,14 +123,14 @@ static void
 test_ecdsa_algs_bind_curve_and_size(void **state)
 {
 	(void)state;
-	assert_string_equal(kmfa_jws_alg_lookup("ES256")->crv, "P-256");
-	assert_int_equal(kmfa_jws_alg_lookup("ES256")->field_len, 32);
-	assert_string_equal(kmfa_jws_alg_lookup("ES384")->crv, "P-384");
-	assert_int_equal(kmfa_jws_alg_lookup("ES384")->field_len, 48);
-	assert_string_equal(kmfa_jws_alg_lookup("ES512")->crv, "P-521");
-	assert_int_equal(kmfa_jws_alg_lookup("ES512")->field_len, 66);
-	assert_int_equal(kmfa_jws_alg_lookup("PS384")->kind, KMFA_JWS_RSA_PSS);
-	assert_string_equal(kmfa_jws_alg_lookup("PS384")->digest, "SHA384");
+	assert_string_equal(kmfa_jwk_alg_lookup("ES256")->crv, "P-256");
+	assert_int_equal(kmfa_jwk_alg_lookup("ES256")->field_len, 32);
+	assert_string_equal(kmfa_jwk_alg_lookup("ES384")->crv, "P-384");
+	assert_int_equal(kmfa_jwk_alg_lookup("ES384")->field_len, 48);
+	assert_string_equal(kmfa_jwk_alg_lookup("ES512")->crv, "P-521");
+	assert_int_equal(kmfa_jwk_alg_lookup("ES512")->field_len, 66);
+	assert_int_equal(kmfa_jwk_alg_lookup("PS384")->kind, KMFA_JWS_RSA_PSS);
+	assert_string_equal(kmfa_jwk_alg_lookup("PS384")->digest, "SHA384");
 }
 
 static void
@@ -413,17 +413,44 @@ static void
 test_rejects_malformed_sets(void **state)
 {
 	EVP_PKEY *k = NULL;
-	const struct kmfa_jws_alg *a = kmfa_jws_alg_lookup("RS256");
+	const struct kmfa_jws_alg *a = kmfa_jwk_alg_lookup("RS256");
 	(void)state;
 
-	refuses("{", "a", "RS256", "not JSON");
+	refuses("{", "a", "RS256", "key set is not valid JSON");
 	refuses("{\"keys\":\"x\"}", "a", "RS256", "has no keys array");
-	refuses("[{\"kty\":\"RSA\"}]", "a", "RS256", "has no keys array");
+	refuses("[{\"kty\":\"RSA\"}]", "a", "RS256", "is not a JSON object");
+	refuses("{\"keys\":[]} {}", "a", "RS256", "has data after its JSON "
+	    "value");
 	refuses("{\"keys\":[1,\"x\",null]}", "a", "RS256", "for kid 'a'");
 	kmfa_report_clear();
 	assert_int_equal(kmfa_jwk_find("{}", 0, "a", a, &k), KMFA_ERR_TOKEN);
 	assert_int_equal(kmfa_jwk_find(NULL, 10, "a", a, &k), KMFA_ERR_TOKEN);
 	assert_null(k);
+}
+
+/*
+ * A member given twice: cJSON reads the first, another verifier may read
+ * the last, so the set is refused whole (base/json.h), not read one way.
+ */
+static void
+test_rejects_a_member_given_twice(void **state)
+{
+	char *good = set_of(jose_jwk(fx.rsa, "a", NULL), NULL, NULL);
+	char *kid2 = set_of(jose_jwk(fx.rsa, "a", "\"kid\":\"b\","), NULL,
+	    NULL);
+	char *keys2 = NULL;
+	(void)state;
+
+	finds(good, "a", "RS256", fx.rsa);
+	refuses(kid2, "a", "RS256", "JWKS: the issuer's key set has kid twice");
+	refuses(kid2, "b", "RS256", "has kid twice");
+	/* The key a first-member reader finds, then an empty second list. */
+	assert_true(kmfa_asprintf(&keys2, "%.*s,\"keys\":[]}",
+	    (int)strlen(good) - 1, good) > 0);
+	refuses(keys2, "a", "RS256", "has keys twice");
+	free(good);
+	free(kid2);
+	free(keys2);
 }
 
 /* Only len bytes are read: the JWKS need not be NUL-terminated. */
@@ -440,7 +467,7 @@ test_reads_only_len_bytes(void **state)
 	memcpy(copy, jwks, n);	/* no NUL: ASan would catch an overread */
 	kmfa_report_clear();
 	assert_int_equal(kmfa_jwk_find(copy, n, "a",
-	    kmfa_jws_alg_lookup("RS256"), &k), KMFA_OK);
+	    kmfa_jwk_alg_lookup("RS256"), &k), KMFA_OK);
 	assert_int_equal(EVP_PKEY_eq(k, fx.rsa), 1);
 	EVP_PKEY_free(k);
 	free(copy);
@@ -487,6 +514,7 @@ main(void)
 		cmocka_unit_test(test_no_kid_needs_exactly_one_suitable_key),
 		cmocka_unit_test(test_rejects_duplicate_kid),
 		cmocka_unit_test(test_rejects_malformed_sets),
+		cmocka_unit_test(test_rejects_a_member_given_twice),
 		cmocka_unit_test(test_reads_only_len_bytes),
 		cmocka_unit_test(test_printable_neutralises_untrusted_text),
 	};

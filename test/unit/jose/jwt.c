@@ -954,6 +954,27 @@ test_rejects_duplicate_claim(void **state)
 	free(t);
 }
 
+/*
+ * Not only the claims this program reads: any member twice, at any depth,
+ * is a payload that some relying party reads differently.
+ */
+static void
+test_rejects_duplicate_member_anywhere(void **state)
+{
+	char *t = token(fx.rsa, "RS256", "rsa-1", "{\"iss\":\"" ISS "\","
+	    "\"sub\":\"alice\",\"aud\":\"" CLIENT "\",\"exp\":1800000600,"
+	    "\"groups\":[\"dev\"],\"groups\":[\"system:masters\"]}");
+	char *t2 = token(fx.rsa, "RS256", "rsa-1", "{\"iss\":\"" ISS "\","
+	    "\"sub\":\"alice\",\"aud\":\"" CLIENT "\",\"exp\":1800000600,"
+	    "\"realm_access\":{\"roles\":[\"dev\"],\"roles\":[\"admin\"]}}");
+	(void)state;
+
+	refuses(t, "payload has groups twice");
+	refuses(t2, "payload has roles twice");
+	free(t);
+	free(t2);
+}
+
 static void
 test_rejects_trailing_bytes_after_payload_json(void **state)
 {
@@ -962,7 +983,7 @@ test_rejects_trailing_bytes_after_payload_json(void **state)
 
 	assert_true(kmfa_asprintf(&p2, "%s{}", p) > 0);
 	t = token(fx.rsa, "RS256", "rsa-1", p2);
-	refuses(t, "payload is not a JSON object");
+	refuses(t, "payload has data after its JSON value");
 	free(t);
 	free(p2);
 	free(p);
@@ -1218,9 +1239,10 @@ test_rejects_bad_jwks(void **state)
 	char *t = token(fx.rsa, "RS256", "rsa-1", NULL);
 	(void)state;
 
-	refuses_in(t, "not json", "JWKS: the issuer's key set is not JSON");
+	refuses_in(t, "not json", "JWKS: the issuer's key set is not valid "
+	    "JSON");
 	refuses_in(t, "{\"keys\":{}}", "has no keys array");
-	refuses_in(t, "[]", "has no keys array");
+	refuses_in(t, "[]", "JWKS: the issuer's key set is not a JSON object");
 	refuses_in(t, "{\"keys\":[]}", "no key in the issuer's JWKS for kid");
 	free(t);
 }
@@ -1372,6 +1394,7 @@ main(void)
 		cmocka_unit_test(test_accepts_typ_jwt_any_case),
 		cmocka_unit_test(test_rejects_duplicate_header_member),
 		cmocka_unit_test(test_rejects_duplicate_claim),
+		cmocka_unit_test(test_rejects_duplicate_member_anywhere),
 		cmocka_unit_test(test_rejects_trailing_bytes_after_payload_json),
 		cmocka_unit_test(test_accepts_whitespace_around_payload_json),
 		cmocka_unit_test(test_rejects_nul_in_claim),

@@ -331,6 +331,39 @@ test_rejects_inconsistent_records(void **state)
 	expect_rejects(bad_name, "credentials[0].name is not a valid");
 }
 
+/* cJSON appends without looking: these print a member twice. */
+static void
+uv_twice(cJSON *doc)
+{
+	/* The first reads "required", a last-member reader "discouraged". */
+	cJSON_AddStringToObject(cred0(doc), "uv", "discouraged");
+}
+
+static void
+version_twice(cJSON *doc)
+{
+	cJSON_AddNumberToObject(doc, "version", 2);
+}
+
+static void
+credentials_twice(cJSON *doc)
+{
+	cJSON_AddItemToObject(doc, "credentials", cJSON_CreateArray());
+}
+
+/*
+ * A member given twice is read one way here and maybe another way by the
+ * next tool (jq keeps the last): the file is refused, naming the member.
+ */
+static void
+test_rejects_a_member_given_twice(void **state)
+{
+	(void)state;
+	expect_rejects(uv_twice, "has uv twice");
+	expect_rejects(version_twice, "has version twice");
+	expect_rejects(credentials_twice, "has credentials twice");
+}
+
 static void
 test_rejects_non_json(void **state)
 {
@@ -344,6 +377,11 @@ test_rejects_non_json(void **state)
 	kmfa_report_clear();
 	assert_int_equal(kmfa_credfile_parse("c.json", "[1]", 3, &f),
 	    KMFA_ERR_CONFIG);
+	assert_non_null(strstr(kmfa_report_cause(), "not a JSON object"));
+	kmfa_report_clear();
+	assert_int_equal(kmfa_credfile_parse("c.json", "", 0, &f),
+	    KMFA_ERR_CONFIG);
+	assert_non_null(strstr(kmfa_report_cause(), "c.json is empty"));
 	kmfa_report_clear();
 }
 
@@ -451,6 +489,7 @@ main(void)
 		cmocka_unit_test(test_rejects_wrong_types_and_values),
 		cmocka_unit_test(test_rejects_missing_fields),
 		cmocka_unit_test(test_rejects_inconsistent_records),
+		cmocka_unit_test(test_rejects_a_member_given_twice),
 		cmocka_unit_test(test_rejects_non_json),
 		cmocka_unit_test(test_missing_file_is_empty_and_save_is_private),
 		cmocka_unit_test(test_add_remove_and_default_names),

@@ -1,8 +1,9 @@
 /*
- * lib/oidc/oidc.c: the device-flow poll decisions (RFC 8628 §3.5), the parsing
- * of discovery, device authorization, token and error answers, good and
- * hostile, and one device login, refresh and revocation against a scripted
- * IdP on loopback.
+ * lib/oidc/ discovery.c, device.c, oauth.c, refresh.c, revoke.c (and the
+ * answer.c getters under them): the device-flow poll decisions (RFC 8628
+ * §3.5), the parsing of discovery, device authorization, token and error
+ * answers, good and hostile, and one device login, refresh and revocation
+ * against a scripted IdP on loopback.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,8 +15,12 @@
 #include "base/json.h"
 #include "base/report.h"
 #include "base/util.h"
+#include "oidc/device.h"
+#include "oidc/discovery.h"
 #include "oidc/http.h"
-#include "oidc/oidc.h"
+#include "oidc/oauth.h"
+#include "oidc/refresh.h"
+#include "oidc/revoke.h"
 #include "token/config.h"
 
 #include "loopback.h"
@@ -144,7 +149,7 @@ static int
 parse_da(const char *json, struct kmfa_device_auth **d)
 {
 	kmfa_report_clear();
-	return kmfa_oidc_parse_device_auth(json, strlen(json), d);
+	return kmfa_device_parse_auth(json, strlen(json), d);
 }
 
 static void
@@ -339,11 +344,11 @@ test_deeply_nested_json_is_refused(void **state)
 	json[19985] = '}';
 	json[19986] = '\0';
 	kmfa_report_clear();
-	assert_int_equal(kmfa_oidc_parse_device_auth(json, strlen(json), &d),
+	assert_int_equal(kmfa_device_parse_auth(json, strlen(json), &d),
 	    KMFA_ERR_IDP);
-	assert_cause_has("not valid JSON");
+	assert_cause_has("the answer is nested too deeply");
 	kmfa_report_clear();
-	assert_int_equal(kmfa_oidc_parse_tokens(json, strlen(json), &t),
+	assert_int_equal(kmfa_oauth_parse_tokens(json, strlen(json), &t),
 	    KMFA_ERR_IDP);
 	assert_null(t);
 	free(json);
@@ -357,14 +362,14 @@ test_parse_is_bounded_by_len_not_nul(void **state)
 
 	(void)state;
 	/* Exactly the answer's bytes; what follows in memory is not read. */
-	assert_int_equal(kmfa_oidc_parse_tokens(buf, 20, &t), KMFA_OK);
+	assert_int_equal(kmfa_oauth_parse_tokens(buf, 20, &t), KMFA_OK);
 	assert_string_equal(t->access_token, "a");
-	kmfa_tokens_free(&t);
+	kmfa_oauth_tokens_free(&t);
 	kmfa_report_clear();
-	assert_int_equal(kmfa_oidc_parse_tokens(buf, 19, &t), KMFA_ERR_IDP);
+	assert_int_equal(kmfa_oauth_parse_tokens(buf, 19, &t), KMFA_ERR_IDP);
 	/* A raw NUL inside the answer. */
 	kmfa_report_clear();
-	assert_int_equal(kmfa_oidc_parse_tokens("{\"access_token\":\"a\0b\"}",
+	assert_int_equal(kmfa_oauth_parse_tokens("{\"access_token\":\"a\0b\"}",
 	    22, &t), KMFA_ERR_IDP);
 	assert_cause_has("NUL");
 }
@@ -375,7 +380,7 @@ static int
 parse_tok(const char *json, struct kmfa_tokens **t)
 {
 	kmfa_report_clear();
-	return kmfa_oidc_parse_tokens(json, strlen(json), t);
+	return kmfa_oauth_parse_tokens(json, strlen(json), t);
 }
 
 static void
@@ -392,7 +397,7 @@ test_tokens_good(void **state)
 	assert_string_equal(t->refresh_token, "RT");
 	assert_string_equal(t->token_type, "bearer");
 	assert_int_equal(t->expires_in, 300);
-	kmfa_tokens_free(&t);
+	kmfa_oauth_tokens_free(&t);
 	assert_null(t);
 
 	/* id_token and refresh_token are the flow's business. */
@@ -401,13 +406,13 @@ test_tokens_good(void **state)
 	assert_null(t->refresh_token);
 	assert_null(t->token_type);
 	assert_int_equal(t->expires_in, 0);
-	kmfa_tokens_free(&t);
+	kmfa_oauth_tokens_free(&t);
 
 	assert_int_equal(parse_tok("{\"access_token\":\"AT\",\"expires_in\":"
 	    "1e300,\"refresh_token\":null}", &t), KMFA_OK);
 	assert_true(t->expires_in > 0);
 	assert_null(t->refresh_token);
-	kmfa_tokens_free(&t);
+	kmfa_oauth_tokens_free(&t);
 }
 
 static void
@@ -433,6 +438,8 @@ test_tokens_hostile(void **state)
 		  "`expires_in` is not a number" },
 		{ "{\"access_token\":\"SECRET-AT\",\"access_token\":\"SECRET-2\"}",
 		  "twice" },
+		{ "{\"access_token\":\"SECRET-AT\",\"authorization_details\":"
+		  "[{\"type\":\"a\",\"type\":\"b\"}]}", "has type twice" },
 		{ "{\"Access_Token\":\"SECRET-AT\"}", "no `access_token`" },
 	};
 	(void)state;
@@ -455,17 +462,22 @@ test_error_answer_is_sanitised(void **state)
 	    "\"\\u001b]0;pwned\\u0007 and a very long tail of words\"}";
 
 	(void)state;
-	assert_int_equal(kmfa_oidc_parse_error(j, strlen(j), error,
+	assert_int_equal(kmfa_oauth_parse_error(j, strlen(j), error,
 	    sizeof(error), desc, sizeof(desc)), KMFA_OK);
 	assert_string_equal(error, "slow_down");
 	assert_string_equal(desc, "?]0;pwned? and a ver...");
-	assert_int_equal(kmfa_oidc_parse_error("{\"error\":5}", 11, error,
+	assert_int_equal(kmfa_oauth_parse_error("{\"error\":5}", 11, error,
 	    sizeof(error), desc, sizeof(desc)), KMFA_ERR_NOTFOUND);
-	assert_int_equal(kmfa_oidc_parse_error("oops", 4, error,
+	assert_int_equal(kmfa_oauth_parse_error("oops", 4, error,
 	    sizeof(error), desc, sizeof(desc)), KMFA_ERR_NOTFOUND);
-	assert_int_equal(kmfa_oidc_parse_error(NULL, 0, error,
+	/* Which error is it?  Neither: no OAuth error, the caller decides. */
+	j = "{\"error\":\"slow_down\",\"error\":\"access_denied\"}";
+	assert_int_equal(kmfa_oauth_parse_error(j, strlen(j), error,
 	    sizeof(error), desc, sizeof(desc)), KMFA_ERR_NOTFOUND);
-	assert_int_equal(kmfa_oidc_parse_error("{\"error\":\"x\"}", 13, error,
+	assert_string_equal(error, "");
+	assert_int_equal(kmfa_oauth_parse_error(NULL, 0, error,
+	    sizeof(error), desc, sizeof(desc)), KMFA_ERR_NOTFOUND);
+	assert_int_equal(kmfa_oauth_parse_error("{\"error\":\"x\"}", 13, error,
 	    sizeof(error), desc, sizeof(desc)), KMFA_OK);
 	assert_string_equal(desc, "");
 }
@@ -485,7 +497,7 @@ static const char good_discovery[] = "{"
     "\"claims_supported\":[1,2,3]}";
 
 static int
-parse_disc(const char *issuer, const char *json, struct kmfa_oidc **o)
+parse_disc(const char *issuer, const char *json, struct kmfa_discovery **o)
 {
 	struct kmfa_config cfg;
 	int r;
@@ -493,7 +505,7 @@ parse_disc(const char *issuer, const char *json, struct kmfa_oidc **o)
 	kmfa_config_init(&cfg);
 	cfg.issuer = strdup(issuer);
 	kmfa_report_clear();
-	r = kmfa_oidc_parse_discovery(json, strlen(json), &cfg, o);
+	r = kmfa_discovery_parse(json, strlen(json), &cfg, o);
 	kmfa_config_free(&cfg);
 	return r;
 }
@@ -501,7 +513,7 @@ parse_disc(const char *issuer, const char *json, struct kmfa_oidc **o)
 static void
 test_discovery_good(void **state)
 {
-	struct kmfa_oidc *o = NULL;
+	struct kmfa_discovery *o = NULL;
 
 	(void)state;
 	assert_int_equal(parse_disc("https://idp.example.com/realms/k8s",
@@ -519,9 +531,9 @@ test_discovery_good(void **state)
 	assert_int_equal(o->nalgs_supported, 2);
 	assert_string_equal(o->algs_supported[1], "ES256");
 	assert_int_equal(o->ngrant_types_supported, 2);
-	kmfa_oidc_free(&o);
+	kmfa_discovery_free(&o);
 	assert_null(o);
-	kmfa_oidc_free(&o);
+	kmfa_discovery_free(&o);
 
 	/* Optional parts absent. */
 	assert_int_equal(parse_disc("https://i.example",
@@ -532,13 +544,13 @@ test_discovery_good(void **state)
 	assert_null(o->revocation_endpoint);
 	assert_null(o->scopes_supported);
 	assert_int_equal(o->nscopes_supported, 0);
-	kmfa_oidc_free(&o);
+	kmfa_discovery_free(&o);
 }
 
 static void
 test_discovery_issuer_must_match_exactly(void **state)
 {
-	struct kmfa_oidc *o = NULL;
+	struct kmfa_discovery *o = NULL;
 
 	(void)state;
 	assert_int_equal(parse_disc("https://idp.example.com/realms/k8s/",
@@ -560,7 +572,7 @@ test_discovery_issuer_must_match_exactly(void **state)
 static void
 test_discovery_configured_issuer_checked(void **state)
 {
-	struct kmfa_oidc *o = NULL;
+	struct kmfa_discovery *o = NULL;
 
 	(void)state;
 	assert_int_equal(parse_disc("http://idp.example.com",
@@ -635,10 +647,18 @@ test_discovery_endpoints_must_be_https(void **state)
 		  "\"issuer\":\"https://evil.example\",\"token_endpoint\":"
 		  "\"https://i.example/t\",\"jwks_uri\":\"https://i.example/k\"}",
 		  KMFA_ERR_IDP, "twice" },
+		/* At any depth: an alias read one way here, another there. */
+		{ "https://i.example", "{\"issuer\":\"https://i.example\","
+		  "\"token_endpoint\":\"https://i.example/t\",\"jwks_uri\":"
+		  "\"https://i.example/k\",\"mtls_endpoint_aliases\":{"
+		  "\"token_endpoint\":\"https://i.example/m\","
+		  "\"token_endpoint\":\"https://evil.example/m\"}}",
+		  KMFA_ERR_IDP,
+		  "discovery: the answer has token_endpoint twice" },
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct kmfa_oidc *o = NULL;
+		struct kmfa_discovery *o = NULL;
 		int r = parse_disc(cases[i].issuer, cases[i].json, &o);
 
 		if (r != cases[i].want)
@@ -652,7 +672,7 @@ test_discovery_endpoints_must_be_https(void **state)
 static void
 test_discovery_loopback_issuer_may_use_http(void **state)
 {
-	struct kmfa_oidc *o = NULL;
+	struct kmfa_discovery *o = NULL;
 
 	(void)state;
 	assert_int_equal(parse_disc("http://127.0.0.1:8080",
@@ -660,7 +680,7 @@ test_discovery_loopback_issuer_may_use_http(void **state)
 	    "\"http://127.0.0.1:8080/t\",\"jwks_uri\":\"http://localhost:8080/k\","
 	    "\"device_authorization_endpoint\":\"http://[::1]:8080/d\"}", &o),
 	    KMFA_OK);
-	kmfa_oidc_free(&o);
+	kmfa_discovery_free(&o);
 	/* Loopback does not mean "anything goes" for other hosts. */
 	assert_int_equal(parse_disc("http://127.0.0.1:8080",
 	    "{\"issuer\":\"http://127.0.0.1:8080\",\"token_endpoint\":"
@@ -680,19 +700,19 @@ test_scope_always_openid_offline_access_deduplicated(void **state)
 
 	(void)state;
 	kmfa_config_init(&cfg);
-	assert_int_equal(kmfa_oidc_scope(&cfg, &scope), KMFA_OK);
+	assert_int_equal(kmfa_oauth_scope(&cfg, &scope), KMFA_OK);
 	assert_string_equal(scope, "openid offline_access");
 	free(scope);
 	for (size_t i = 0; i < 5; i++)
 		cfg.scopes[cfg.nscopes++] = strdup(extra[i]);
-	assert_int_equal(kmfa_oidc_scope(&cfg, &scope), KMFA_OK);
+	assert_int_equal(kmfa_oauth_scope(&cfg, &scope), KMFA_OK);
 	assert_string_equal(scope,
 	    "openid offline_access email profile groups");
 	free(scope);
 	/* "open" is not "openid": whole tokens only. */
 	free(cfg.scopes[0]);
 	cfg.scopes[0] = strdup("open");
-	assert_int_equal(kmfa_oidc_scope(&cfg, &scope), KMFA_OK);
+	assert_int_equal(kmfa_oauth_scope(&cfg, &scope), KMFA_OK);
 	assert_string_equal(scope,
 	    "openid offline_access open profile email groups");
 	free(scope);
@@ -701,14 +721,14 @@ test_scope_always_openid_offline_access_deduplicated(void **state)
 	kmfa_config_init(&cfg);
 	cfg.scopes[cfg.nscopes++] = strdup("a b");
 	kmfa_report_clear();
-	assert_int_equal(kmfa_oidc_scope(&cfg, &scope), KMFA_ERR_CONFIG);
+	assert_int_equal(kmfa_oauth_scope(&cfg, &scope), KMFA_ERR_CONFIG);
 	assert_null(scope);
 	free(cfg.scopes[0]);
 	cfg.scopes[0] = strdup("a,,b");
-	assert_int_equal(kmfa_oidc_scope(&cfg, &scope), KMFA_ERR_CONFIG);
+	assert_int_equal(kmfa_oauth_scope(&cfg, &scope), KMFA_ERR_CONFIG);
 	free(cfg.scopes[0]);
 	cfg.scopes[0] = strdup("q\"");
-	assert_int_equal(kmfa_oidc_scope(&cfg, &scope), KMFA_ERR_CONFIG);
+	assert_int_equal(kmfa_oauth_scope(&cfg, &scope), KMFA_ERR_CONFIG);
 	kmfa_config_free(&cfg);
 }
 
@@ -718,7 +738,7 @@ struct idp {
 	struct lb s;
 	struct kmfa_config cfg;
 	struct kmfa_http *h;
-	struct kmfa_oidc *o;
+	struct kmfa_discovery *o;
 	char *answers[LB_MAX];
 	char *issuer;
 };
@@ -759,14 +779,14 @@ idp_start(struct idp *p, const char *secret, size_t n, const int *status,
 	assert_int_equal(kmfa_http_new(&p->cfg, &p->h), KMFA_OK);
 	kmfa_http_set_deadline(p->h, kmfa_now() + 60);
 	kmfa_report_clear();
-	assert_int_equal(kmfa_oidc_discover(p->h, &p->cfg, &p->o), KMFA_OK);
+	assert_int_equal(kmfa_discovery_fetch(p->h, &p->cfg, &p->o), KMFA_OK);
 }
 
 static void
 idp_stop(struct idp *p)
 {
 	lb_stop(&p->s);
-	kmfa_oidc_free(&p->o);
+	kmfa_discovery_free(&p->o);
 	kmfa_http_free(&p->h);
 	kmfa_config_free(&p->cfg);
 	for (size_t i = 0; i < LB_MAX; i++)
@@ -808,11 +828,11 @@ test_device_login_stops_polling_when_tokens_arrive(void **state)
 
 	(void)state;
 	idp_start(&p, NULL, 3, status, bodies);
-	assert_int_equal(kmfa_oidc_device_authorize(p.h, p.o, &p.cfg, &da),
+	assert_int_equal(kmfa_device_authorize(p.h, p.o, &p.cfg, &da),
 	    KMFA_OK);
 	assert_string_equal(da->user_code, "ABCD-EFGH");
 	assert_int_equal(da->interval, 1);
-	assert_int_equal(kmfa_oidc_device_poll(p.h, p.o, &p.cfg, da,
+	assert_int_equal(kmfa_device_poll(p.h, p.o, &p.cfg, da,
 	    kmfa_now() + 30, on_tick, &ticks, &t), KMFA_OK);
 	assert_string_equal(t->id_token, "x.y.z");
 	assert_string_equal(t->refresh_token, "RT");
@@ -834,7 +854,7 @@ test_device_login_stops_polling_when_tokens_arrive(void **state)
 		    "ietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&"
 		    "device_code=DEVCODE&client_id=kube+cli"));
 	}
-	kmfa_tokens_free(&t);
+	kmfa_oauth_tokens_free(&t);
 	kmfa_device_auth_free(&da);
 }
 
@@ -854,9 +874,9 @@ test_device_login_denied_ends_with_one_line(void **state)
 
 	(void)state;
 	idp_start(&p, NULL, 2, status, bodies);
-	assert_int_equal(kmfa_oidc_device_authorize(p.h, p.o, &p.cfg, &da),
+	assert_int_equal(kmfa_device_authorize(p.h, p.o, &p.cfg, &da),
 	    KMFA_OK);
-	assert_int_equal(kmfa_oidc_device_poll(p.h, p.o, &p.cfg, da, 0, NULL,
+	assert_int_equal(kmfa_device_poll(p.h, p.o, &p.cfg, da, 0, NULL,
 	    NULL, &t), KMFA_ERR_IDP);
 	assert_null(t);
 	assert_cause_has("the login was denied at the identity provider");
@@ -881,10 +901,10 @@ test_device_login_gives_up_at_the_deadline(void **state)
 
 	(void)state;
 	idp_start(&p, NULL, 1, status, bodies);
-	assert_int_equal(kmfa_oidc_device_authorize(p.h, p.o, &p.cfg, &da),
+	assert_int_equal(kmfa_device_authorize(p.h, p.o, &p.cfg, &da),
 	    KMFA_OK);
 	t0 = kmfa_now();
-	assert_int_equal(kmfa_oidc_device_poll(p.h, p.o, &p.cfg, da, t0 + 1,
+	assert_int_equal(kmfa_device_poll(p.h, p.o, &p.cfg, da, t0 + 1,
 	    NULL, NULL, &t), KMFA_ERR_IDP);
 	assert_true(kmfa_now() - t0 <= 2);
 	assert_cause_has("not approved within the time allowed (--timeout)");
@@ -907,7 +927,7 @@ test_device_authorization_refused_and_basic_auth(void **state)
 
 	(void)state;
 	idp_start(&p, "pa:ss", 1, status, bodies);
-	assert_int_equal(kmfa_oidc_device_authorize(p.h, p.o, &p.cfg, &da),
+	assert_int_equal(kmfa_device_authorize(p.h, p.o, &p.cfg, &da),
 	    KMFA_ERR_IDP);
 	assert_null(da);
 	assert_cause_has("device authorization: http://127.0.0.1:");
@@ -935,19 +955,21 @@ test_refresh_invalid_grant_then_revoke(void **state)
 
 	(void)state;
 	idp_start(&p, NULL, 4, status, bodies);
-	assert_int_equal(kmfa_oidc_refresh(p.h, p.o, &p.cfg, "RT-SECRET-1",
+	assert_int_equal(kmfa_refresh_tokens(p.h, p.o, &p.cfg, "RT-SECRET-1",
 	    &t), KMFA_ERR_IDP);
 	assert_null(t);
 	assert_cause_has("the refresh token was refused (invalid_grant)");
 	kmfa_report_clear();
-	assert_int_equal(kmfa_oidc_refresh(p.h, p.o, &p.cfg, "RT-SECRET-2",
+	assert_int_equal(kmfa_refresh_tokens(p.h, p.o, &p.cfg, "RT-SECRET-2",
 	    &t), KMFA_OK);
 	assert_string_equal(t->id_token, "i.d.t");
 	assert_null(t->refresh_token);
-	kmfa_tokens_free(&t);
-	assert_int_equal(kmfa_oidc_revoke(p.h, p.o, &p.cfg, "RT-SECRET-3"),
+	kmfa_oauth_tokens_free(&t);
+	assert_int_equal(kmfa_revoke_refresh_token(p.h, p.o, &p.cfg,
+	    "RT-SECRET-3"),
 	    KMFA_OK);
-	assert_int_equal(kmfa_oidc_revoke(p.h, p.o, &p.cfg, "RT-SECRET-4"),
+	assert_int_equal(kmfa_revoke_refresh_token(p.h, p.o, &p.cfg,
+	    "RT-SECRET-4"),
 	    KMFA_ERR_IDP);
 	assert_cause_has("revocation: http://127.0.0.1:");
 	assert_cause_has("answered HTTP 503");
@@ -963,13 +985,13 @@ test_refresh_invalid_grant_then_revoke(void **state)
 static void
 test_revoke_without_endpoint_is_notfound(void **state)
 {
-	struct kmfa_oidc o;
+	struct kmfa_discovery o;
 	struct kmfa_config cfg;
 
 	(void)state;
 	memset(&o, 0, sizeof(o));
 	kmfa_config_init(&cfg);
-	assert_int_equal(kmfa_oidc_revoke(NULL, &o, &cfg, "rt"),
+	assert_int_equal(kmfa_revoke_refresh_token(NULL, &o, &cfg, "rt"),
 	    KMFA_ERR_NOTFOUND);
 	assert_null(kmfa_report_cause());
 }
@@ -980,7 +1002,7 @@ test_discovery_answer_not_200(void **state)
 	struct lb s;
 	struct kmfa_config cfg;
 	struct kmfa_http *h = NULL;
-	struct kmfa_oidc *o = NULL;
+	struct kmfa_discovery *o = NULL;
 	char *a = lb_answer(500, "{}");
 
 	(void)state;
@@ -993,7 +1015,7 @@ test_discovery_answer_not_200(void **state)
 	assert_true(kmfa_asprintf(&cfg.issuer, "http://127.0.0.1:%u/",
 	    (unsigned)s.port) > 0);
 	assert_int_equal(kmfa_http_new(&cfg, &h), KMFA_OK);
-	assert_int_equal(kmfa_oidc_discover(h, &cfg, &o), KMFA_ERR_IDP);
+	assert_int_equal(kmfa_discovery_fetch(h, &cfg, &o), KMFA_ERR_IDP);
 	assert_null(o);
 	assert_cause_has("/.well-known/openid-configuration answered HTTP "
 	    "500");

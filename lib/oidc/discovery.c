@@ -1,0 +1,231 @@
+/*
+ * Discovery: the document is fetched, read through oidc/answer.h and judged
+ * against the configuration here, so that nothing downstream ever sees an
+ * endpoint that is not tied to the configured issuer.  A refusal names the
+ * member and shows URLs only through kmfa_printable (terminal escapes in a
+ * hostile document stay out of the message).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "base/err.h"
+#include "base/report.h"
+#include "base/util.h"
+#include "oidc/answer.h"
+#include "oidc/discovery.h"
+#include "oidc/http.h"
+
+void
+kmfa_discovery_free(struct kmfa_discovery **dp)
+{
+	struct kmfa_discovery *d;
+
+	if (dp == NULL || (d = *dp) == NULL)
+		return;
+	free(d->issuer);
+	free(d->device_authorization_endpoint);
+	free(d->token_endpoint);
+	free(d->jwks_uri);
+	free(d->revocation_endpoint);
+	kmfa_answer_strings_free(&d->scopes_supported, &d->nscopes_supported);
+	kmfa_answer_strings_free(&d->algs_supported, &d->nalgs_supported);
+	kmfa_answer_strings_free(&d->grant_types_supported,
+	    &d->ngrant_types_supported);
+	free(d);
+	*dp = NULL;
+}
+
+/*
+ * The configured issuer: an https URL (or http on loopback) with no query
+ * and no fragment (Discovery §4, OIDC Core §2 "iss").
+ */
+static int
+check_issuer(const char *issuer, int *loopback)
+{
+	char shown[KMFA_ANSWER_URL_SHOWN];
+	int r;
+
+	if (issuer == NULL || *issuer == '\0')
+		return kmfa_fail(KMFA_ERR_CONFIG, "no issuer: give "
+		    "--oidc-issuer-url");
+	if ((r = kmfa_http_check_url(issuer, "issuer", loopback)) != KMFA_OK)
+		return r;
+	if (strchr(issuer, '?') != NULL || strchr(issuer, '#') != NULL) {
+		kmfa_printable(shown, sizeof(shown), issuer);
+		return kmfa_fail(KMFA_ERR_CONFIG, "issuer '%s' must have no "
+		    "query and no fragment", shown);
+	}
+	return KMFA_OK;
+}
+
+/*
+ * An endpoint from the document.  Plain http to loopback is the development
+ * exception for a loopback issuer only: an https issuer's document must not
+ * send the client secret or a refresh token in the clear to some local port.
+ */
+static int
+get_endpoint(const cJSON *doc, const char *name, int required,
+    int issuer_loopback, char **out)
+{
+	int r = KMFA_ERR_IDP;
+	char *url = NULL, what[64], shown[KMFA_ANSWER_URL_SHOWN];
+	int lo = 0;
+
+	*out = NULL;
+	if ((r = kmfa_answer_string(doc, name, "discovery", required,
+	    &url)) != KMFA_OK || url == NULL)
+		goto out;
+	(void)snprintf(what, sizeof(what), "discovery: %s", name);
+	if (strlen(url) > KMFA_ANSWER_URI_MAX ||
+	    kmfa_http_check_url(url, what, &lo) != KMFA_OK) {
+		r = kmfa_fail(KMFA_ERR_IDP, "%s is not an acceptable URL",
+		    what);
+		goto out;
+	}
+	if (lo && !issuer_loopback && strncmp(url, "https:", 6) != 0) {
+		kmfa_printable(shown, sizeof(shown), url);
+		r = kmfa_fail(KMFA_ERR_IDP, "%s '%s' must use https: plain "
+		    "http is allowed only when the issuer is on loopback",
+		    what, shown);
+		goto out;
+	}
+	*out = url;
+	url = NULL;	/* transferred */
+	r = KMFA_OK;
+out:
+	free(url);
+	return r;
+}
+
+int
+kmfa_discovery_parse(const char *json, size_t len,
+    const struct kmfa_config *cfg, struct kmfa_discovery **out)
+{
+	int r = KMFA_ERR_IDP;
+	cJSON *doc = NULL;
+	struct kmfa_discovery *d = NULL;
+	char got[KMFA_ANSWER_URL_SHOWN], want[KMFA_ANSWER_URL_SHOWN];
+	int lo = 0;
+
+	*out = NULL;
+	if ((r = check_issuer(cfg->issuer, &lo)) != KMFA_OK)
+		goto out;
+	if ((r = kmfa_answer_parse(json, len, "discovery", &doc)) != KMFA_OK)
+		goto out;
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		r = kmfa_fail(KMFA_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = kmfa_answer_string(doc, "issuer", "discovery", 1,
+	    &d->issuer)) != KMFA_OK)
+		goto out;
+	/*
+	 * Discovery §4.3: exactly equal, no normalisation.  This is what ties
+	 * the tokens (whose `iss` must equal it too) to the configured URL.
+	 */
+	if (strcmp(d->issuer, cfg->issuer) != 0) {
+		kmfa_printable(got, sizeof(got), d->issuer);
+		kmfa_printable(want, sizeof(want), cfg->issuer);
+		r = kmfa_fail(KMFA_ERR_IDP, "discovery: issuer '%s' does not "
+		    "match the configured '%s'", got, want);
+		goto out;
+	}
+	if ((r = get_endpoint(doc, "token_endpoint", 1, lo,
+	    &d->token_endpoint)) != KMFA_OK ||
+	    (r = get_endpoint(doc, "jwks_uri", 1, lo, &d->jwks_uri)) !=
+	    KMFA_OK ||
+	    (r = get_endpoint(doc, "device_authorization_endpoint", 0, lo,
+	    &d->device_authorization_endpoint)) != KMFA_OK ||
+	    (r = get_endpoint(doc, "revocation_endpoint", 0, lo,
+	    &d->revocation_endpoint)) != KMFA_OK)
+		goto out;
+	if ((r = kmfa_answer_strings(doc, "scopes_supported", "discovery",
+	    &d->scopes_supported, &d->nscopes_supported)) != KMFA_OK ||
+	    (r = kmfa_answer_strings(doc,
+	    "id_token_signing_alg_values_supported", "discovery",
+	    &d->algs_supported, &d->nalgs_supported)) != KMFA_OK ||
+	    (r = kmfa_answer_strings(doc, "grant_types_supported", "discovery",
+	    &d->grant_types_supported, &d->ngrant_types_supported)) !=
+	    KMFA_OK)
+		goto out;
+	*out = d;
+	d = NULL;	/* transferred */
+	r = KMFA_OK;
+out:
+	cJSON_Delete(doc);
+	kmfa_discovery_free(&d);
+	return r;
+}
+
+int
+kmfa_discovery_fetch(struct kmfa_http *h, const struct kmfa_config *cfg,
+    struct kmfa_discovery **out)
+{
+	int r = KMFA_ERR_IDP;
+	struct kmfa_buf url = { 0 }, body = { 0 };
+	char shown[KMFA_ANSWER_URL_SHOWN];
+	size_t n;
+	long status = 0;
+
+	*out = NULL;
+	if ((r = check_issuer(cfg->issuer, NULL)) != KMFA_OK)
+		goto out;
+	/* Discovery §4: remove a terminating "/" before appending. */
+	n = strlen(cfg->issuer);
+	if (n > 0 && cfg->issuer[n - 1] == '/')
+		n--;
+	if (kmfa_buf_append(&url, cfg->issuer, n) != 0 ||
+	    kmfa_buf_printf(&url, "/.well-known/openid-configuration") != 0) {
+		r = kmfa_fail(KMFA_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	kmfa_printable(shown, sizeof(shown), url.data);
+	if ((r = kmfa_http_request(h, url.data, NULL, NULL, NULL, &status,
+	    &body)) != KMFA_OK)
+		goto out;
+	if (status != 200) {
+		r = kmfa_fail(KMFA_ERR_IDP, "discovery: %s answered HTTP %ld",
+		    shown, status);
+		goto out;
+	}
+	if ((r = kmfa_discovery_parse(body.data, body.len, cfg, out)) !=
+	    KMFA_OK)
+		goto out;
+	r = KMFA_OK;
+out:
+	kmfa_buf_wipe(&url);
+	kmfa_buf_wipe(&body);
+	return r;
+}
+
+int
+kmfa_discovery_fetch_jwks(struct kmfa_http *h,
+    const struct kmfa_discovery *d, struct kmfa_buf *jwks)
+{
+	int r = KMFA_ERR_IDP;
+	char shown[KMFA_ANSWER_URL_SHOWN];
+	long status = 0;
+
+	kmfa_printable(shown, sizeof(shown), d->jwks_uri);
+	if ((r = kmfa_http_request(h, d->jwks_uri, NULL, NULL, NULL, &status,
+	    jwks)) != KMFA_OK)
+		goto out;
+	if (status != 200) {
+		r = kmfa_fail(KMFA_ERR_IDP, "JWKS: %s answered HTTP %ld",
+		    shown, status);
+		goto out;
+	}
+	if (jwks->len == 0) {
+		r = kmfa_fail(KMFA_ERR_IDP, "JWKS: %s answered with nothing",
+		    shown);
+		goto out;
+	}
+	r = KMFA_OK;
+out:
+	if (r != KMFA_OK)
+		kmfa_buf_wipe(jwks);
+	return r;
+}
