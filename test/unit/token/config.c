@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -282,6 +283,178 @@ test_setup_args_name_each_storage(void **state)
 	}
 }
 
+/* A value each kind of option takes, different from its default. */
+static const char *
+sample(enum kmfa_opt_value v)
+{
+	switch (v) {
+	case KMFA_VAL_FLAG: return NULL;
+	case KMFA_VAL_STRING: return "k=v";
+	case KMFA_VAL_LIST: return "k=v";
+	case KMFA_VAL_DURATION: return "90s";
+	case KMFA_VAL_STORAGE: return "disk";
+	case KMFA_VAL_FIDO2: return "off";
+	}
+	return NULL;
+}
+
+static char **
+render(const struct kmfa_config *cfg, unsigned use, size_t *n)
+{
+	char **argv = NULL;
+
+	assert_int_equal(kmfa_config_argv(cfg, use, &argv, n), KMFA_OK);
+	assert_non_null(argv);
+	assert_null(argv[*n]);
+	return argv;
+}
+
+static void
+test_names_unique_identity_options_in_hint(void **state)
+{
+	struct kmfa_option o, p;
+	size_t i, j;
+
+	(void)state;
+	for (i = 0; kmfa_config_option(i, &o); i++) {
+		assert_true(o.commands != 0);
+		/* The login the hint asks for must fill the cache entry the
+		 * failed get-token looked in. */
+		if (o.use & KMFA_OPT_IDENTITY)
+			assert_true(o.use & KMFA_OPT_HINT);
+		for (j = 0; j < i; j++) {
+			assert_true(kmfa_config_option(j, &p));
+			assert_string_not_equal(o.name, p.name);
+		}
+	}
+	assert_true(i >= 20);
+	assert_false(kmfa_config_option(i, &o));
+}
+
+static void
+test_every_option_parses_in_both_spellings(void **state)
+{
+	struct kmfa_option o;
+
+	(void)state;
+	for (size_t i = 0; kmfa_config_option(i, &o); i++) {
+		struct kmfa_config a, b;
+		char flag[64], joined[96], **ra, **rb;
+		const char *val = sample(o.value);
+		size_t na, nb;
+
+		assert_true((size_t)snprintf(flag, sizeof(flag), "--%s",
+		    o.name) < sizeof(flag));
+		kmfa_config_init(&a);
+		kmfa_config_init(&b);
+		if (val == NULL) {
+			const char *argv[] = { flag };
+			assert_int_equal(kmfa_config_parse(&a, 1,
+			    (char *const *)argv, o.commands), KMFA_OK);
+			/* A flag takes no value. */
+			(void)snprintf(joined, sizeof(joined), "%s=1", flag);
+			argv[0] = joined;
+			assert_int_equal(kmfa_config_parse(&b, 1,
+			    (char *const *)argv, o.commands), KMFA_ERR_USAGE);
+			kmfa_config_free(&b);
+			kmfa_config_init(&b);
+			argv[0] = flag;
+			assert_int_equal(kmfa_config_parse(&b, 1,
+			    (char *const *)argv, o.commands), KMFA_OK);
+		} else {
+			const char *two[] = { flag, val }, *one[] = { joined };
+			(void)snprintf(joined, sizeof(joined), "%s=%s", flag,
+			    val);
+			assert_int_equal(kmfa_config_parse(&a, 2,
+			    (char *const *)two, o.commands), KMFA_OK);
+			assert_int_equal(kmfa_config_parse(&b, 1,
+			    (char *const *)one, o.commands), KMFA_OK);
+		}
+		/* Both spellings set the same thing, and only that. */
+		ra = render(&a, KMFA_OPT_ALL, &na);
+		rb = render(&b, KMFA_OPT_ALL, &nb);
+		assert_int_equal(na, 1);
+		assert_int_equal(nb, 1);
+		assert_string_equal(ra[0], val == NULL ? flag : joined);
+		assert_string_equal(rb[0], ra[0]);
+		kmfa_config_argv_free(&ra);
+		kmfa_config_argv_free(&rb);
+		assert_null(ra);
+		kmfa_config_free(&a);
+		kmfa_config_free(&b);
+		/* Only the commands the table names take it. */
+		kmfa_config_init(&a);
+		{
+			const char *argv[] = { flag, val };
+			unsigned others = ALL_SETS & ~o.commands;
+			if (others != 0)
+				assert_int_equal(kmfa_config_parse(&a,
+				    val == NULL ? 1 : 2, (char *const *)argv,
+				    others), KMFA_ERR_USAGE);
+		}
+		kmfa_config_free(&a);
+	}
+}
+
+static void
+test_render_of_the_defaults_is_empty(void **state)
+{
+	struct kmfa_config cfg;
+	char **argv;
+	size_t n;
+
+	(void)state;
+	kmfa_config_init(&cfg);
+	argv = render(&cfg, KMFA_OPT_ALL, &n);
+	assert_int_equal(n, 0);
+	kmfa_config_argv_free(&argv);
+	argv = render(&cfg, KMFA_OPT_EXEC_ARGS, &n);
+	assert_int_equal(n, 0);
+	kmfa_config_argv_free(&argv);
+	kmfa_config_argv_free(&argv);	/* twice is harmless */
+}
+
+static void
+test_render_round_trips(void **state)
+{
+	static const unsigned uses[] = { KMFA_OPT_ALL, KMFA_OPT_EXEC_ARGS,
+	    KMFA_OPT_HINT, KMFA_OPT_IDENTITY };
+	struct kmfa_config cfg, again;
+	struct kmfa_option o;
+	char **all, **argv, **argv2, *id;
+	size_t n, n2, i, j;
+
+	(void)state;
+	parse_ok(&cfg, (int)(sizeof(every) / sizeof(every[0])), every);
+	/* `every` really sets every option of the table. */
+	all = render(&cfg, KMFA_OPT_ALL, &n);
+	for (i = 0; kmfa_config_option(i, &o); i++) {
+		size_t len = strlen(o.name);
+		for (j = 0; j < n; j++)
+			if (strncmp(all[j] + 2, o.name, len) == 0 &&
+			    (all[j][2 + len] == '=' || all[j][2 + len] == '\0'))
+				break;
+		assert_true(j < n);
+	}
+	kmfa_config_argv_free(&all);
+	for (i = 0; i < sizeof(uses) / sizeof(uses[0]); i++) {
+		argv = render(&cfg, uses[i], &n);
+		parse_ok(&again, (int)n, (const char *const *)argv);
+		assert_non_null(id = kmfa_config_identity(&again));
+		assert_string_equal(id, every_identity);
+		free(id);
+		/* And rendering the parsed words gives the same words. */
+		argv2 = render(&again, uses[i], &n2);
+		assert_int_equal(n2, n);
+		for (j = 0; j < n; j++)
+			assert_string_equal(argv2[j], argv[j]);
+		kmfa_config_argv_free(&argv2);
+		kmfa_config_argv_free(&argv);
+		kmfa_config_free(&again);
+	}
+	kmfa_config_free(&cfg);
+}
+
 int
 main(void)
 {
@@ -294,6 +467,10 @@ main(void)
 		cmocka_unit_test(test_setup_args_with_every_option),
 		cmocka_unit_test(test_setup_args_leave_out_defaults),
 		cmocka_unit_test(test_setup_args_name_each_storage),
+		cmocka_unit_test(test_names_unique_identity_options_in_hint),
+		cmocka_unit_test(test_every_option_parses_in_both_spellings),
+		cmocka_unit_test(test_render_of_the_defaults_is_empty),
+		cmocka_unit_test(test_render_round_trips),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
