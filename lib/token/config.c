@@ -85,7 +85,7 @@ static const struct opt opts[] = {
 	{ "fido2-uv", KMFA_VAL_FLAG, KMFA_OPTSET_FIDO2 | KMFA_OPTSET_ENROLL,
 	    0, NULL, AT(fido2_uv) },
 	{ "session-max", KMFA_VAL_DURATION, KMFA_OPTSET_FIDO2,
-	    EXEC, NULL, AT(session_max), .def = 0 },
+	    EXEC, NULL, AT(session_max), .def = KMFA_DEFAULT_SESSION_MAX },
 	{ "skew", KMFA_VAL_DURATION, KMFA_OPTSET_OIDC,
 	    EXEC, NULL, AT(skew), .def = KMFA_DEFAULT_SKEW },
 	{ "timeout", KMFA_VAL_DURATION, KMFA_OPTSET_LOGIN | KMFA_OPTSET_ENROLL,
@@ -100,9 +100,8 @@ static const struct opt opts[] = {
 	    EXEC, NULL, AT(require_amr) },
 	{ "require-acr", KMFA_VAL_STRING, KMFA_OPTSET_LOGIN,
 	    EXEC, NULL, AT(require_acr) },
-	/* -1: not given (status then only asks for a valid token). */
 	{ "min-valid", KMFA_VAL_DURATION, KMFA_OPTSET_STATUS,
-	    0, NULL, AT(min_valid), .def = -1 },
+	    0, NULL, AT(min_valid), .def = KMFA_DEFAULT_MIN_VALID },
 	{ "json", KMFA_VAL_FLAG, KMFA_OPTSET_STATUS, 0, NULL, AT(json) },
 	{ "all", KMFA_VAL_FLAG, KMFA_OPTSET_ALL, 0, NULL, AT(all) },
 	{ "name", KMFA_VAL_STRING, KMFA_OPTSET_ENROLL, 0, NULL, AT(name) },
@@ -169,23 +168,22 @@ index_name(const char *const names[], size_t n, int64_t i)
 	return i >= 0 && (uint64_t)i < n ? names[i] : NULL;
 }
 
-/* The defaults are the table's, which kmfa_config_argv() leaves out. */
+/*
+ * The table's defaults, written out: the front runs this twice per call, and
+ * a loop over the table costs it several hundred instructions more.  Both
+ * name the same macros, and test/unit/token/config.c checks that a config
+ * fresh from here renders to no words, so the two cannot drift apart.
+ */
 void
 kmfa_config_init(struct kmfa_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	for (size_t i = 0; i < OPTS_N; i++) {
-		const struct opt *o = &opts[i];
-		void *field = (char *)cfg + o->off;
-
-		if (o->kind == KMFA_VAL_DURATION)
-			*(int64_t *)field = o->def;
-		else if (o->kind == KMFA_VAL_STORAGE)
-			*(enum kmfa_storage *)field = (enum kmfa_storage)o->def;
-		else if (o->kind == KMFA_VAL_FIDO2)
-			*(enum kmfa_fido2_mode *)field =
-			    (enum kmfa_fido2_mode)o->def;
-	}
+	cfg->storage = KMFA_STORAGE_AUTO;
+	cfg->fido2 = KMFA_FIDO2_REQUIRED;
+	cfg->session_max = KMFA_DEFAULT_SESSION_MAX;
+	cfg->skew = KMFA_DEFAULT_SKEW;
+	cfg->timeout = KMFA_DEFAULT_TIMEOUT;
+	cfg->min_valid = KMFA_DEFAULT_MIN_VALID;
 }
 
 void

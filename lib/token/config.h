@@ -65,8 +65,10 @@ struct kmfa_config {
 	size_t nargs;
 };
 
+#define KMFA_DEFAULT_SESSION_MAX 0	/* no cap */
 #define KMFA_DEFAULT_SKEW 30
 #define KMFA_DEFAULT_TIMEOUT 300
+#define KMFA_DEFAULT_MIN_VALID (-1)	/* not given: any valid token will do */
 
 void kmfa_config_init(struct kmfa_config *cfg);
 void kmfa_config_free(struct kmfa_config *cfg);

@@ -404,6 +404,7 @@ test_render_of_the_defaults_is_empty(void **state)
 	size_t n;
 
 	(void)state;
+	/* kmfa_config_init() and the table's defaults agree. */
 	kmfa_config_init(&cfg);
 	argv = render(&cfg, KMFA_OPT_ALL, &n);
 	assert_int_equal(n, 0);
