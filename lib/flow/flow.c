@@ -64,28 +64,20 @@ char *
 kmfa_flow_login_hint(const struct kmfa_config *cfg)
 {
 	struct kmfa_buf b = { 0 };
+	char **argv = NULL, *out = NULL;
 
-	if (kmfa_buf_printf(&b, "kubectl mfa login --oidc-issuer-url=%s "
-	    "--oidc-client-id=%s", cfg->issuer, cfg->client_id) != 0)
-		goto fail;
-	for (size_t i = 0; i < cfg->nscopes; i++)
-		if (kmfa_buf_printf(&b, " --oidc-extra-scope=%s",
-		    cfg->scopes[i]) != 0)
-			goto fail;
-	for (size_t i = 0; i < cfg->nextra_params; i++)
-		if (kmfa_buf_printf(&b, " --oidc-auth-request-extra-params=%s",
-		    cfg->extra_params[i]) != 0)
-			goto fail;
-	if (cfg->use_access_token &&
-	    kmfa_buf_printf(&b, " --oidc-use-access-token") != 0)
-		goto fail;
-	if (cfg->fido2 == KMFA_FIDO2_OFF &&
-	    kmfa_buf_printf(&b, " --fido2=off") != 0)
-		goto fail;
-	return b.data;
-fail:
+	if (kmfa_config_argv(cfg, KMFA_OPT_HINT, &argv, NULL) != KMFA_OK ||
+	    kmfa_buf_printf(&b, "kubectl mfa login") != 0)
+		goto out;
+	for (size_t i = 0; argv[i] != NULL; i++)
+		if (kmfa_buf_printf(&b, " %s", argv[i]) != 0)
+			goto out;
+	out = b.data;
+	b.data = NULL;	/* transferred */
+out:
 	free(b.data);
-	return NULL;
+	kmfa_config_argv_free(&argv);
+	return out;
 }
 
 /* Load the stored record; a damaged one is reported and counts as none. */

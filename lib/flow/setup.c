@@ -155,99 +155,28 @@ out:
 	return r;
 }
 
-static int
-push(char ***v, size_t *n, const char *fmt, ...) KMFA_PRINTF(3, 4);
-
-static int
-push(char ***v, size_t *n, const char *fmt, ...)
-{
-	va_list ap;
-	char **grown, *s = NULL;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	if (s == NULL || (grown = realloc(*v, (*n + 2) * sizeof(char *))) ==
-	    NULL) {
-		free(s);
-		return -1;
-	}
-	grown[(*n)++] = s;
-	grown[*n] = NULL;
-	*v = grown;
-	return 0;
-}
-
 char **
 kmfa_setup_args(const struct kmfa_config *cfg)
 {
-	char **v = NULL;
-	size_t n = 0;
-	int e = 0;
+	char **v = NULL, **grown, *cmd;
+	size_t n;
 
-	e |= push(&v, &n, "get-token");
-	e |= push(&v, &n, "--oidc-issuer-url=%s", cfg->issuer);
-	e |= push(&v, &n, "--oidc-client-id=%s", cfg->client_id);
-	if (cfg->client_secret != NULL)
-		e |= push(&v, &n, "--oidc-client-secret=%s", cfg->client_secret);
-	for (size_t i = 0; i < cfg->nscopes; i++)
-		e |= push(&v, &n, "--oidc-extra-scope=%s", cfg->scopes[i]);
-	for (size_t i = 0; i < cfg->nextra_params; i++)
-		e |= push(&v, &n, "--oidc-auth-request-extra-params=%s",
-		    cfg->extra_params[i]);
-	if (cfg->use_access_token)
-		e |= push(&v, &n, "--oidc-use-access-token");
-	if (cfg->ca_file != NULL)
-		e |= push(&v, &n, "--certificate-authority=%s", cfg->ca_file);
-	if (cfg->ca_data != NULL)
-		e |= push(&v, &n, "--certificate-authority-data=%s",
-		    cfg->ca_data);
-	if (cfg->insecure_skip_tls_verify)
-		e |= push(&v, &n, "--insecure-skip-tls-verify");
-	if (cfg->storage != KMFA_STORAGE_AUTO)
-		e |= push(&v, &n, "--token-cache-storage=%s",
-		    cfg->storage == KMFA_STORAGE_KEYRING ? "keyring" :
-		    cfg->storage == KMFA_STORAGE_DISK ? "disk" : "none");
-	if (!cfg->cache_dir_default && cfg->cache_dir != NULL)
-		e |= push(&v, &n, "--token-cache-dir=%s", cfg->cache_dir);
-	if (cfg->fido2 == KMFA_FIDO2_OFF)
-		e |= push(&v, &n, "--fido2=off");
-	if (!cfg->fido2_credentials_default && cfg->fido2_credentials != NULL)
-		e |= push(&v, &n, "--fido2-credentials=%s",
-		    cfg->fido2_credentials);
-	if (cfg->fido2_device != NULL)
-		e |= push(&v, &n, "--fido2-device=%s", cfg->fido2_device);
-	if (cfg->session_max > 0)
-		e |= push(&v, &n, "--session-max=%llds",
-		    (long long)cfg->session_max);
-	if (cfg->skew != KMFA_DEFAULT_SKEW)
-		e |= push(&v, &n, "--skew=%llds", (long long)cfg->skew);
-	if (cfg->timeout != KMFA_DEFAULT_TIMEOUT)
-		e |= push(&v, &n, "--timeout=%llds", (long long)cfg->timeout);
-	if (cfg->audit_log != NULL)
-		e |= push(&v, &n, "--audit-log=%s", cfg->audit_log);
-	if (cfg->skip_open_browser)
-		e |= push(&v, &n, "--skip-open-browser");
-	if (cfg->browser_command != NULL)
-		e |= push(&v, &n, "--browser-command=%s", cfg->browser_command);
-	if (cfg->require_amr != NULL)
-		e |= push(&v, &n, "--require-amr=%s", cfg->require_amr);
-	if (cfg->require_acr != NULL)
-		e |= push(&v, &n, "--require-acr=%s", cfg->require_acr);
-	if (e != 0) {
-		kmfa_setup_args_free(v);
+	if ((cmd = strdup("get-token")) == NULL)
+		return NULL;
+	if (kmfa_config_argv(cfg, KMFA_OPT_EXEC_ARGS, &v, &n) != KMFA_OK ||
+	    (grown = realloc(v, (n + 2) * sizeof(*v))) == NULL) {
+		free(cmd);
+		kmfa_config_argv_free(&v);
 		return NULL;
 	}
-	return v;
+	/* The subcommand first, then the options (and their NULL). */
+	memmove(grown + 1, grown, (n + 1) * sizeof(*grown));
+	grown[0] = cmd;
+	return grown;
 }
 
 void
 kmfa_setup_args_free(char **args)
 {
-	if (args == NULL)
-		return;
-	for (size_t i = 0; args[i] != NULL; i++)
-		kmfa_freezero_str(args[i]);
-	free(args);
+	kmfa_config_argv_free(&args);
 }

@@ -65,8 +65,10 @@ struct kmfa_config {
 	size_t nargs;
 };
 
+#define KMFA_DEFAULT_SESSION_MAX 0	/* no cap */
 #define KMFA_DEFAULT_SKEW 30
 #define KMFA_DEFAULT_TIMEOUT 300
+#define KMFA_DEFAULT_MIN_VALID (-1)	/* not given: any valid token will do */
 
 void kmfa_config_init(struct kmfa_config *cfg);
 void kmfa_config_free(struct kmfa_config *cfg);
@@ -100,13 +102,58 @@ int kmfa_config_finish(struct kmfa_config *cfg);
 int kmfa_parse_duration(const char *s, int64_t *out);
 
 /*
- * The canonical identity of the token this configuration asks for: issuer,
- * client id, sorted scopes, access-token flag, sorted extra parameters and
- * the FIDO2 policy.  The cache key is its SHA-256; cache records store it
- * whole so that a hash-named file can never answer for another
+ * The canonical identity of the token this configuration asks for: the
+ * options the table marks KMFA_OPT_IDENTITY (issuer, client id, sorted
+ * scopes, sorted extra parameters, access-token flag, FIDO2 policy), as
+ * length-prefixed fields.  The cache key is its SHA-256; cache records
+ * store it whole so that a hash-named file can never answer for another
  * configuration.  Caller frees.
  */
 char *kmfa_config_identity(const struct kmfa_config *cfg);
+
+/*
+ * The option table, as the rest of the program may see it.  Each option
+ * says what its value is, which subcommands take it (KMFA_OPTSET_*) and
+ * where else it goes (KMFA_OPT_*): into the cache identity, into the exec
+ * arguments `setup` writes, into the login command printed when nobody is
+ * there to log in.
+ */
+enum kmfa_opt_value {
+	KMFA_VAL_FLAG,		/* no value: --flag */
+	KMFA_VAL_STRING,
+	KMFA_VAL_LIST,		/* repeatable string */
+	KMFA_VAL_DURATION,	/* kmfa_parse_duration() */
+	KMFA_VAL_STORAGE,	/* auto|keyring|disk|none */
+	KMFA_VAL_FIDO2,		/* required|off */
+};
+
+#define KMFA_OPT_IDENTITY	0x01u	/* part of kmfa_config_identity() */
+#define KMFA_OPT_EXEC_ARGS	0x02u	/* written into the exec entry by setup */
+#define KMFA_OPT_HINT		0x04u	/* shown in the login hint */
+#define KMFA_OPT_ALL		(~0u)	/* render every option, whatever its use */
+
+struct kmfa_option {
+	const char *name;		/* without the leading "--" */
+	enum kmfa_opt_value value;
+	unsigned commands;		/* KMFA_OPTSET_* */
+	unsigned use;			/* KMFA_OPT_* */
+};
+
+/* The i-th option of the table; 0 when i is past its end. */
+int kmfa_config_option(size_t i, struct kmfa_option *out);
+
+/*
+ * Render cfg back into options: each option whose use meets `use` (or every
+ * option for KMFA_OPT_ALL) and whose value is not its default, in table
+ * order, lists in the order given, always as "--name=value" or "--flag".
+ * Nothing is quoted: that is the concern of whoever hands the words to a
+ * shell or a CSV reader.  *argv is NULL-terminated, *argc counts the words
+ * (argc may be NULL); free with kmfa_config_argv_free(), which wipes them
+ * (the client secret may be among them).  KMFA_OK or KMFA_ERR_NOMEM.
+ */
+int kmfa_config_argv(const struct kmfa_config *cfg, unsigned use,
+    char ***argv, size_t *argc);
+void kmfa_config_argv_free(char ***argv);
 
 /* Hex SHA-256 of the identity: 64 characters and a NUL into key. */
 int kmfa_config_cache_key(const struct kmfa_config *cfg, char key[65]);

@@ -80,7 +80,7 @@ done
 # 3. Options: what the program accepts, probed per command.  The parser
 # runs before --help is acted on, so `CMD --help --OPT` fails with
 # "unknown option" exactly when CMD does not take --OPT.
-ALL_OPTS=$(grep -o '{ "[a-z0-9-]*", OPT_' "$KMFA_SRC/lib/token/config.c" | cut -d'"' -f2 | sed 's/^/--/' | sort -u)
+ALL_OPTS=$(grep -o '{ "[a-z0-9-]*", KMFA_VAL_' "$KMFA_SRC/lib/token/config.c" | cut -d'"' -f2 | sed 's/^/--/' | sort -u)
 check "the option table lists options ($(wc -w <<<"$ALL_OPTS"))" [ "$(wc -w <<<"$ALL_OPTS")" -ge 20 ]
 accepts() { # CMD OPT
 	"$KMFA" "$1" --help "$2" >/dev/null 2>"$T/probe.err" </dev/null

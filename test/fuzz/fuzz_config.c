@@ -3,8 +3,10 @@
  * The first byte is the set of options the subcommand allows
  * (KMFA_OPTSET_*); the rest is cut at NUL bytes into argv.  Each argument
  * also goes through kmfa_parse_duration.  An accepted command line must
- * stay within the documented bounds and yield a cache identity.
+ * stay within the documented bounds, yield a cache identity, and render
+ * back into words that parse to the same identity and words.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +37,40 @@ check_duration(const char *s)
 		fz_die("a duration outside 0 .. 1 year was accepted");
 }
 
+/*
+ * What setup writes and the hint prints is rendered from a config: parsed
+ * back, the words must give the same config (the same words again) and so
+ * the same cache entry.
+ */
+static void
+check_round_trip(const struct kmfa_config *cfg, unsigned allowed,
+    const char *id)
+{
+	struct kmfa_config again;
+	char **argv = NULL, **argv2 = NULL, *id2;
+	size_t n, n2;
+
+	if (kmfa_config_argv(cfg, KMFA_OPT_ALL, &argv, &n) != KMFA_OK)
+		fz_die("no rendering of an accepted configuration");
+	kmfa_config_init(&again);
+	if (n > INT_MAX || kmfa_config_parse(&again, (int)n, argv, allowed) !=
+	    KMFA_OK)
+		fz_die("a rendered configuration does not parse");
+	if ((id2 = kmfa_config_identity(&again)) == NULL ||
+	    strcmp(id, id2) != 0)
+		fz_die("a rendered configuration has another identity");
+	if (kmfa_config_argv(&again, KMFA_OPT_ALL, &argv2, &n2) != KMFA_OK ||
+	    n2 != n)
+		fz_die("a rendered configuration renders differently");
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(argv[i], argv2[i]) != 0)
+			fz_die("a rendered configuration renders differently");
+	free(id2);
+	kmfa_config_argv_free(&argv);
+	kmfa_config_argv_free(&argv2);
+	kmfa_config_free(&again);
+}
+
 static void
 check_config(const struct kmfa_config *cfg, unsigned allowed)
 {
@@ -57,9 +93,10 @@ check_config(const struct kmfa_config *cfg, unsigned allowed)
 			fz_die("an extra parameter without '='");
 	if ((id = kmfa_config_identity(cfg)) == NULL)
 		fz_die("no identity for an accepted configuration");
-	free(id);
 	if (kmfa_config_cache_key(cfg, key) != KMFA_OK || strlen(key) != 64)
 		fz_die("no cache key for an accepted configuration");
+	check_round_trip(cfg, allowed, id);
+	free(id);
 }
 
 int
