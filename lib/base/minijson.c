@@ -1,5 +1,5 @@
 /*
- * The strict JSON reader of the front (minijson.h): a recursive descent
+ * The strict JSON reader (minijson.h): a recursive descent
  * over the RFC 8259 grammar that keeps nothing but a bit per requested
  * field, so that reading a record costs one pass and no allocation.
  */
