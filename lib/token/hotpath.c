@@ -42,8 +42,8 @@ out:
 }
 
 int
-kmfa_hotpath(const struct kmfa_config *cfg, const struct kmfa_execinfo *ei,
-    struct kmfa_buf *out)
+kmfa_hotpath_answer(const struct kmfa_config *cfg,
+    const struct kmfa_execinfo *ei, struct kmfa_buf *out)
 {
 	char key[65], *identity = NULL, *rt = NULL;
 	int r = KMFA_ERR_NOTFOUND;
@@ -57,7 +57,7 @@ kmfa_hotpath(const struct kmfa_config *cfg, const struct kmfa_execinfo *ei,
 	}
 	kmfa_identity_key(identity, key);
 	if (cfg->storage != KMFA_STORAGE_DISK &&
-	    (rt = kmfa_runtime_dir()) != NULL &&
+	    (rt = kmfa_cache_runtime_dir()) != NULL &&
 	    (r = try_file(rt, key, cfg, identity, ei, out)) == KMFA_OK)
 		goto out;
 	if (cfg->storage != KMFA_STORAGE_KEYRING && cfg->cache_dir != NULL)
