@@ -81,7 +81,7 @@ drop(const struct kmfa_config *cfg, struct kmfa_store *st, const char *key)
 		(void)kmfa_file_remove(path);
 		free(path);
 	}
-	if ((rt = kmfa_runtime_dir()) != NULL) {
+	if ((rt = kmfa_cache_runtime_dir()) != NULL) {
 		if ((path = kmfa_cache_path(rt, key, ".json")) != NULL) {
 			(void)kmfa_file_remove(path);
 			free(path);

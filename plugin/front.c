@@ -17,7 +17,7 @@
 #include "base/err.h"
 #include "base/util.h"
 #include "token/config.h"
-#include "token/execinfo.h"
+#include "token/execcred.h"
 #include "token/hotpath.h"
 
 #ifndef KMFA_LIBEXECDIR
@@ -88,9 +88,9 @@ hot(int argc, char *argv[])
 	    KMFA_OPTSET_FIDO2 | KMFA_OPTSET_LOGIN) != KMFA_OK || cfg.help ||
 	    cfg.verbose > 0 || kmfa_config_finish(&cfg) != KMFA_OK)
 		goto out;
-	if (kmfa_execinfo_peek(getenv("KUBERNETES_EXEC_INFO"), &ei) != KMFA_OK)
+	if (kmfa_execcred_peek(getenv("KUBERNETES_EXEC_INFO"), &ei) != KMFA_OK)
 		goto out;
-	if ((r = kmfa_hotpath(&cfg, &ei, &out)) != KMFA_OK)
+	if ((r = kmfa_hotpath_answer(&cfg, &ei, &out)) != KMFA_OK)
 		goto out;
 	if (write_all(STDOUT_FILENO, out.data, out.len) != 0)
 		r = KMFA_ERR_IO;

@@ -1,5 +1,5 @@
 /*
- * The strict JSON reader of the front (minijson.h): a recursive descent
+ * The strict JSON reader (minijson.h): a recursive descent
  * over the RFC 8259 grammar that keeps nothing but a bit per requested
  * field, so that reading a record costs one pass and no allocation.
  */
@@ -401,12 +401,16 @@ kmfa_mj_string(const struct kmfa_mj_field *f, char **out)
 int
 kmfa_mj_int(const struct kmfa_mj_field *f, int64_t *out)
 {
-	const char *p = f->raw, *end = f->raw + f->rawlen;
+	const char *p, *end;
 	uint64_t v = 0, limit = (uint64_t)INT64_MAX;
 	int neg = 0;
 
+	/* An absent field has no text: raw is NULL, and NULL + 0 is
+	 * undefined, so the span is taken only once there is one. */
 	if (f->type != KMFA_MJ_NUMBER)
 		return -1;
+	p = f->raw;
+	end = f->raw + f->rawlen;
 	if (p < end && *p == '-') {
 		neg = 1;
 		limit++;	/* |INT64_MIN| */

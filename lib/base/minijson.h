@@ -1,16 +1,20 @@
 /*
- * A strict, small JSON reader for the front (plugin/front.c), which must
- * answer a cached get-token with libc alone.  One pass over a document
- * (RFC 8259) validates all of it and notes where a few requested members,
- * each named by a key path through nested objects, begin and end; getters
- * then decode those spans into strings, integers or booleans.  It refuses
- * more than the grammar does: raw control characters, lone surrogates,
- * \u0000, nesting deeper than KMFA_MJ_DEPTH, anything but whitespace after
- * the top-level object, and a requested member (or any object on its path)
- * appearing twice, since cJSON, which the full program uses, would read the
- * first copy and a second could smuggle another token or identity past us.
- * Every refusal is a miss for the caller, who then hands the input to the
- * full program; so doubt costs a little time and never correctness.
+ * A strict, small JSON reader, libc only: the front (plugin/front.c) reads
+ * both of its inputs with it, and the cache record's one decoder
+ * (token/record.c) is built on it, for the front and the full program
+ * alike.  One pass over a document (RFC 8259) validates all of it and
+ * notes where a few requested members, each named by a key path through
+ * nested objects, begin and end; getters then decode those spans into
+ * strings, integers or booleans.  It refuses more than the grammar does:
+ * raw control characters, lone surrogates, \u0000, nesting deeper than
+ * KMFA_MJ_DEPTH, anything but whitespace after the top-level object, and a
+ * requested member (or any object on its path) appearing twice, since a
+ * reader that takes the first copy (cJSON, which reads KUBERNETES_EXEC_INFO
+ * in the full program, does) and one that takes the last would read two
+ * tokens or identities in the same bytes.  A refusal is a miss for the
+ * front, which hands the input to the full program, and damage for the
+ * record decoder, whose entry the next login replaces: doubt costs a
+ * little time, never correctness.
  */
 #ifndef KMFA_MINIJSON_H
 #define KMFA_MINIJSON_H

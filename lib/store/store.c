@@ -78,7 +78,7 @@ kmfa_store_open(const struct kmfa_config *cfg, struct kmfa_store **out)
 	}
 	/* No runtime folder, no mirror: every call then asks the keyring. */
 	if (s->kind == KMFA_STORAGE_KEYRING || s->asked == KMFA_STORAGE_AUTO)
-		s->rt = kmfa_runtime_dir();
+		s->rt = kmfa_cache_runtime_dir();
 	*out = s;
 	s = NULL;	/* transferred */
 	r = KMFA_OK;

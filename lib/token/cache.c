@@ -1,15 +1,40 @@
 /*
- * Disk cache files.  A file that fails to parse is reported and treated as a
- * miss by callers; it is replaced, never patched, by the next save.
+ * Disk cache files, and where they live.  A file that fails to parse is
+ * reported and treated as a miss by callers; it is replaced, never patched,
+ * by the next save.  libc only (records are read by record.c's decoder),
+ * so the front finds and reads its files with this module too.
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "base/err.h"
 #include "base/file.h"
 #include "base/report.h"
+#include "base/util.h"
 #include "token/cache.h"
+
+char *
+kmfa_cache_path(const char *dir, const char *key, const char *suffix)
+{
+	char *p;
+
+	if (kmfa_asprintf(&p, "%s/%s%s", dir, key, suffix) < 0)
+		return NULL;
+	return p;
+}
+
+char *
+kmfa_cache_runtime_dir(void)
+{
+	const char *rt = getenv("XDG_RUNTIME_DIR");
+	char *p;
+
+	if (rt == NULL || rt[0] != '/')
+		return NULL;
+	if (kmfa_asprintf(&p, "%s/kubectl-mfa", rt) < 0)
+		return NULL;
+	return p;
+}
 
 int
 kmfa_cache_load(const char *path, struct kmfa_record **out)

@@ -15,7 +15,7 @@
 char *kmfa_cache_path(const char *dir, const char *key, const char *suffix);
 
 /* "$XDG_RUNTIME_DIR/kubectl-mfa", or NULL when there is no runtime folder. */
-char *kmfa_runtime_dir(void);
+char *kmfa_cache_runtime_dir(void);
 
 /*
  * Read and decode a record file.  KMFA_ERR_NOTFOUND when absent,

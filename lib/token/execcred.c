@@ -1,5 +1,5 @@
 /*
- * The libc-only half of the exec credential protocol (execinfo.h), for the
+ * The libc-only half of the exec credential protocol (execcred.h), for the
  * front: a quick, strict reading of KUBERNETES_EXEC_INFO that only ever
  * says yes or "ask the full program", and the ExecCredential answer.  The
  * answer is written by hand rather than through cJSON's printer so that the
@@ -9,17 +9,17 @@
 
 #include "base/err.h"
 #include "base/minijson.h"
-#include "token/execinfo.h"
+#include "token/execcred.h"
 
 const char *
-kmfa_api_version_string(enum kmfa_api_version api)
+kmfa_execcred_api_version(enum kmfa_api_version api)
 {
 	return api == KMFA_API_V1 ? KMFA_APIVERSION_V1 :
 	    KMFA_APIVERSION_V1BETA1;
 }
 
 int
-kmfa_execinfo_peek(const char *env, struct kmfa_execinfo *out)
+kmfa_execcred_peek(const char *env, struct kmfa_execinfo *out)
 {
 	struct kmfa_mj_field f[] = {
 		{ .path = { "apiVersion" } },
@@ -64,7 +64,7 @@ kmfa_execcred_render(struct kmfa_buf *b, enum kmfa_api_version api,
 		return KMFA_ERR_INTERNAL;
 	if (kmfa_buf_printf(b, "{\"apiVersion\":\"%s\",\"kind\":"
 	    "\"ExecCredential\",\"spec\":{},\"status\":{\"token\":",
-	    kmfa_api_version_string(api)) != 0 ||
+	    kmfa_execcred_api_version(api)) != 0 ||
 	    kmfa_buf_json_string(b, token) != 0 ||
 	    kmfa_buf_printf(b, ",\"expirationTimestamp\":\"%s\"}}\n", ts) != 0)
 		return KMFA_ERR_NOMEM;

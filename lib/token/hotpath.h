@@ -9,13 +9,13 @@
 
 #include "base/util.h"
 #include "token/config.h"
-#include "token/execinfo.h"
+#include "token/execcred.h"
 
 /*
  * If a cached record for cfg is usable now, render its ExecCredential into
  * out and return KMFA_OK; KMFA_ERR_NOTFOUND for any miss or doubt.
  */
-int kmfa_hotpath(const struct kmfa_config *cfg,
+int kmfa_hotpath_answer(const struct kmfa_config *cfg,
     const struct kmfa_execinfo *ei, struct kmfa_buf *out);
 
 #endif

@@ -3,7 +3,7 @@
  * hands the plugin.  The input, cut at its first NUL as an environment
  * variable would be, is parsed; an accepted value names one of the two API
  * versions and a tri-state interactive flag, and renders an ExecCredential.
- * The front's quick reading (kmfa_execinfo_peek) may refuse more, but what
+ * The front's quick reading (kmfa_execcred_peek) may refuse more, but what
  * it accepts the full reading must accept with the same values.
  */
 #include <stdlib.h>
@@ -36,7 +36,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((env = fz_cstr(data, size)) == NULL)
 		return 0;
 	parsed = kmfa_execinfo_parse(env, &info) == KMFA_OK;
-	peeked = kmfa_execinfo_peek(env, &peek) == KMFA_OK;
+	peeked = kmfa_execcred_peek(env, &peek) == KMFA_OK;
 	if (peeked && (!parsed || peek.api != info.api ||
 	    peek.interactive != info.interactive))
 		fz_die("the front's exec info reading disagrees with the core's");
@@ -46,7 +46,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fz_die("exec info accepted with values out of range");
 		if (kmfa_execcred_render(&b, info.api, "fuzz-token",
 		    FZ_NOW) != KMFA_OK || b.data == NULL ||
-		    strstr(b.data, kmfa_api_version_string(info.api)) == NULL)
+		    strstr(b.data, kmfa_execcred_api_version(info.api)) == NULL)
 			fz_die("cannot render the answer for accepted exec info");
 		kmfa_buf_wipe(&b);
 	}

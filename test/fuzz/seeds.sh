@@ -14,8 +14,11 @@ mkdir -p "$out"
 "$gen" "$out"
 
 # minijson reads what the front reads: the exec info and the records.
+# One cp each: inputs the fuzzer added are named by their hash, so the two
+# folders can hold the same name (same bytes), which one cp refuses.
 mkdir -p "$out/minijson"
-cp "$out"/execinfo/* "$out"/record/* "$out/minijson/"
+cp "$out"/execinfo/* "$out/minijson/"
+cp "$out"/record/* "$out/minijson/"
 
 # Durations and odd command lines are short enough to spell here: the
 # first byte is the KMFA_OPTSET_* mask the harness hands kmfa_config_parse

@@ -227,6 +227,30 @@ test_reads_integers_and_rejects_overflow(void **state)
 	assert_refused("{\"k\":-}");
 }
 
+/*
+ * A member that is not there has no text (raw is NULL): every getter
+ * refuses it without forming its span, NULL + 0 being undefined (clang's
+ * UBSan reports it: the fuzz build, or `make check CC=clang`).
+ */
+static void
+test_getters_refuse_an_absent_field(void **state)
+{
+	struct kmfa_mj_field f = { .path = { "k" } };
+	char buf[8], *s = NULL;
+	int64_t v = 7;
+	int b = 7;
+
+	(void)state;
+	assert_int_equal(scan1("{\"other\":1}", &f), 0);
+	assert_int_equal(f.type, KMFA_MJ_ABSENT);
+	assert_null(f.raw);
+	assert_int_equal(kmfa_mj_int(&f, &v), -1);
+	assert_int_equal(kmfa_mj_bool(&f, &b), -1);
+	assert_int_equal(kmfa_mj_string_buf(&f, buf, sizeof(buf), NULL), -1);
+	assert_int_equal(kmfa_mj_string(&f, &s), -1);
+	assert_null(s);
+}
+
 static void
 test_finds_nested_paths(void **state)
 {
@@ -308,6 +332,7 @@ main(void)
 		cmocka_unit_test(test_rejects_trailing_garbage),
 		cmocka_unit_test(test_limits_nesting),
 		cmocka_unit_test(test_reads_integers_and_rejects_overflow),
+		cmocka_unit_test(test_getters_refuse_an_absent_field),
 		cmocka_unit_test(test_finds_nested_paths),
 		cmocka_unit_test(test_skips_arrays_and_other_values),
 		cmocka_unit_test(test_reads_booleans),

@@ -14,6 +14,7 @@
 #include "base/err.h"
 #include "base/json.h"
 #include "base/report.h"
+#include "token/execcred.h"
 #include "token/execinfo.h"
 
 static int
@@ -139,7 +140,7 @@ test_peek_accepts_only_what_parse_accepts(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int ok = parse(cases[i], &full) == KMFA_OK;
 
-		if (kmfa_execinfo_peek(cases[i], &peek) != KMFA_OK)
+		if (kmfa_execcred_peek(cases[i], &peek) != KMFA_OK)
 			continue;
 		peeked++;
 		assert_true(ok);
@@ -147,7 +148,7 @@ test_peek_accepts_only_what_parse_accepts(void **state)
 		assert_int_equal(peek.interactive, full.interactive);
 	}
 	assert_int_equal(peeked, 6);
-	assert_int_equal(kmfa_execinfo_peek(NULL, &peek), KMFA_OK);
+	assert_int_equal(kmfa_execcred_peek(NULL, &peek), KMFA_OK);
 	assert_int_equal(peek.api, KMFA_API_V1BETA1);
 	assert_int_equal(peek.interactive, -1);
 }
