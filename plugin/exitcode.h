@@ -1,4 +1,4 @@
-/* The one place where error values become exit codes (DESIGN.md §4). */
+/* The one place where error values become exit codes (docs/DESIGN.md §9). */
 #ifndef KMFA_EXITCODE_H
 #define KMFA_EXITCODE_H
 

@@ -5,7 +5,7 @@
  * hands every other case, unchanged, to the full program in libexec
  * (kubectl-mfa-core), the way git and OpenSSH split off their helpers.
  * Loading libcurl, libcrypto, libfido2 and libsecret costs more than this
- * whole path (DESIGN.md §8); here they are never loaded.
+ * whole path (docs/DESIGN.md §4); here they are never loaded.
  */
 #include <errno.h>
 #include <limits.h>

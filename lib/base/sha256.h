@@ -1,7 +1,8 @@
 /*
  * SHA-256 (FIPS 180-4), small and self-contained.  It exists so that the
  * front binary can derive a cache file name without loading libcrypto
- * (DESIGN.md §8: loading libcrypto alone costs more than the whole hot path).
+ * (docs/DESIGN.md §4: loading libcrypto alone costs more than the
+ * whole hot path).
  * Everything cryptographic beyond naming files uses OpenSSL.
  */
 #ifndef KMFA_SHA256_H

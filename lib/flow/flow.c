@@ -28,7 +28,7 @@
 #include "ui/prompt.h"
 #include "ui/tty.h"
 
-/* Leeway for nbf and iat only; exp gets none (DESIGN.md §6). */
+/* Leeway for nbf and iat only; exp gets none (docs/DESIGN.md §8). */
 #define CLOCK_LEEWAY 60
 
 struct flow {
@@ -454,8 +454,8 @@ kmfa_flow_run(const struct kmfa_config *cfg, const struct kmfa_execinfo *ei,
 	}
 	/*
 	 * Nobody present: fail now, before the lock, which a person's login
-	 * in another terminal may hold for minutes (DESIGN.md §3 step 4: CI
-	 * never waits).
+	 * in another terminal may hold for minutes
+	 * (docs/DESIGN.md §3 step 4: CI never waits).
 	 */
 	if (!kmfa_presence_attended(&why)) {
 		char *hint = kmfa_flow_login_hint(cfg);

@@ -1,5 +1,5 @@
 /*
- * The get-token and login flows (DESIGN.md §3): cache look-up under the
+ * The get-token and login flows (docs/DESIGN.md §3): cache look-up under the
  * per-entry lock, presence, the security-key touch, refresh or device
  * flow, ID-token validation, storage, and the ExecCredential.  This is the
  * only module that calls the others in sequence; none of them call back.

@@ -1,8 +1,8 @@
 /*
  * Issuer checks for `setup`.  What the plugin needs of an issuer: a device
  * authorization endpoint (RFC 8628 §4), a JWKS with a key for an algorithm
- * on the allow-list (DESIGN.md §6), and refresh tokens (offline_access) for
- * logins without a browser every hour.
+ * on the allow-list (docs/DESIGN.md §8), and refresh tokens
+ * (offline_access) for logins without a browser every hour.
  */
 #include <stdarg.h>
 #include <stdio.h>

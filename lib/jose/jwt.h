@@ -1,5 +1,5 @@
 /*
- * ID token validation (DESIGN.md §6).  A token is accepted only as a
+ * ID token validation (docs/DESIGN.md §8).  A token is accepted only as a
  * compact JWS (RFC 7515 §7.1) under an allow-listed asymmetric alg, signed
  * by the key its kid names in the issuer's JWKS, with iss equal to the
  * configured issuer, the client id among its audiences, and a time window

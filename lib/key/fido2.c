@@ -1,7 +1,7 @@
 /*
  * The session with one key.  What the key supports is read from getInfo
  * before anything is asked of it, because libfido2 fails verification
- * when a requested extension is missing from the reply (DESIGN.md §9).
+ * when a requested extension is missing from the reply (docs/DESIGN.md §12).
  * libfido2's timeout is one budget per call that ends in FIDO_ERR_RX, and
  * a cancelled or timed-out handle answers stale replies, so every failure
  * closes the device and nothing is retried on the same handle after one;
@@ -129,9 +129,9 @@ kmfa_fido2_event(int fr)
 }
 
 /*
- * libfido2 reports its own timeout as FIDO_ERR_RX (DESIGN.md §9), so an RX
- * error once the budget is spent is a missing touch, and before that a
- * lost connection.
+ * libfido2 reports its own timeout as FIDO_ERR_RX (docs/DESIGN.md §12),
+ * so an RX error once the budget is spent is a missing touch, and before
+ * that a lost connection.
  */
 int
 kmfa_fido2_session_fail(const struct kmfa_fido2_session *s, int fr,

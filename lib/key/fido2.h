@@ -23,7 +23,7 @@
 /* CTAP2 blocks further PIN tries after 3 wrong ones in a row. */
 #define KMFA_FIDO2_PIN_ATTEMPTS	3
 
-/* Audit events, as DESIGN.md §5 names them. */
+/* Audit events, as docs/DESIGN.md §5 names them. */
 #define KMFA_EV_TOUCH_OK	"touch-ok"
 #define KMFA_EV_TOUCH_FAILED	"touch-failed"
 #define KMFA_EV_VERIFY_FAILED	"verify-failed"

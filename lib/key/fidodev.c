@@ -3,7 +3,7 @@
  * write callback a 65-byte report whose first byte is the HID report id
  * (always 0 for FIDO) and expects 65 back; it asks the read callback for
  * 64 bytes with the milliseconds it still allows (-1: no limit) and
- * expects exactly 64 (DESIGN.md §9).  On a stream socket a report may
+ * expects exactly 64 (docs/DESIGN.md §12).  On a stream socket a report may
  * arrive in pieces, so reads loop until 64 bytes or the deadline.
  */
 #include <errno.h>
@@ -297,7 +297,7 @@ kmfa_fidodev_close(struct kmfa_fidodev *d)
  * makeCredential with an empty pinUvAuthParam, which CTAP2.1 §6.1.2 step
  * 1 answers only after user presence) and take the first touched.  The
  * others are cancelled and closed: a cancelled handle reads a stale reply
- * next time (DESIGN.md §9).
+ * next time (docs/DESIGN.md §12).
  */
 static int
 select_by_touch(char **paths, size_t n, int timeout_ms, const char *what,

@@ -2,7 +2,7 @@
  * Storage dispatch.  The disk backend is the cache module's files; the
  * keyring backend is keyring.c plus a volatile mirror of the record without
  * its refresh token in the runtime folder, which the front reads so that a
- * cache hit costs no D-Bus traffic and never loads GLib (DESIGN.md §8).
+ * cache hit costs no D-Bus traffic and never loads GLib (docs/DESIGN.md §4).
  * The keyring item is the source of truth: the mirror is written after the
  * item, removed with it, and removed when the item is found missing.
  * Nothing here prints on the hot path; `auto` records why it chose what it

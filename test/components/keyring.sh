@@ -1,4 +1,4 @@
-# A private Secret Service for keyring tests (DESIGN.md §7), sourced by
+# A private Secret Service for keyring tests (docs/DESIGN.md §11), sourced by
 # test/lib.sh.  A session bus of our own on a socket under $T and a
 # gnome-keyring-daemon on it with a throwaway password, in the test's private
 # HOME; both stopped by PID at exit.  Never the user's own keyring: every

@@ -204,7 +204,7 @@ check "the refused touch is audited as touch-failed with its error" \
 	'[ "$(aud ".event == \"touch-failed\" and .outcome == \"error\" and (.error | length > 0)")" -eq 1 ]'
 check "the unattended refusal is audited with its error" \
 	'[ "$(aud ".event == \"unattended\" and .issuer == \"$IDP_URL\" and .outcome == \"error\" and (.error | contains(\"nobody to log in\"))")" -eq 1 ]'
-check "logout is audited (DESIGN §5 lists it)" \
+check "logout is audited (docs/DESIGN.md §5 lists it)" \
 	'[ "$(aud ".event == \"logout\"")" -ge 1 ]'
 leaks=0
 while read -r v; do

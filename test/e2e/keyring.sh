@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Keyring storage against a real gnome-keyring on a private session bus
-# (DESIGN.md §7).  The store cases live in test/unit/store/keyring.c; this
+# (docs/DESIGN.md §11).  The store cases live in test/unit/store/keyring.c; this
 # script sets up each situation, runs that binary in it, and checks from
 # outside what the binary cannot see: the item through secret-tool, the
 # runtime mirror on disk, the stderr line for a locked keyring, and that no

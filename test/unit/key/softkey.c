@@ -765,7 +765,7 @@ test_set_timeout_budget_returns_rx_error(void **state)
 	assert_true(key_ctl(k, "mode notouch"));
 	assert_int_equal(fido_dev_set_timeout(dev, 300), FIDO_OK);
 	t0 = now_ms();
-	/* DESIGN.md §9: running out of budget is FIDO_ERR_RX */
+	/* docs/DESIGN.md §12: running out of budget is FIDO_ERR_RX */
 	assert_int_equal(get_assert(dev, &c, RP_ID, NULL, NULL,
 	    FIDO_OPT_TRUE).status, FIDO_ERR_RX);
 	assert_true(now_ms() - t0 < 1500);
@@ -1060,7 +1060,7 @@ test_nohmac_mode_hides_the_extension(void **state)
 	ext = fido_cbor_info_extensions_ptr(ci);
 	for (size_t i = 0; i < fido_cbor_info_extensions_len(ci); i++)
 		assert_string_not_equal(ext[i], "hmac-secret");
-	/* DESIGN.md §9: asking anyway makes verification fail */
+	/* docs/DESIGN.md §12: asking anyway makes verification fail */
 	assert_int_equal(make_cred(dev, NULL, false, &c), FIDO_OK);
 	random_bytes(salt, sizeof(salt));
 	a = get_assert(dev, &c, RP_ID, salt, NULL, FIDO_OPT_TRUE);
