@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "base/report.h"
 #include "base/util.h"
@@ -189,7 +190,7 @@ kmfa_cmd_status(struct kmfa_config *cfg)
 	} else {
 		if ((identity = kmfa_config_identity(cfg)) == NULL)
 			goto out;
-		kmfa_identity_key(identity, one);
+		kmfa_config_identity_key(identity, one);
 	}
 	for (size_t i = 0; i < (cfg->all ? n : 1); i++) {
 		const char *key = cfg->all ? keys[i] : one;

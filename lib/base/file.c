@@ -95,7 +95,7 @@ out:
 }
 
 int
-kmfa_mkdir_private(const char *dir)
+kmfa_file_mkdir_private(const char *dir)
 {
 	char tmp[PATH_MAX];
 	struct stat st;
@@ -189,7 +189,7 @@ kmfa_file_write_atomic(const char *path, const void *data, size_t len)
 
 	if (dirname_of(path, dir, sizeof(dir)) != 0)
 		return kmfa_fail(KMFA_ERR_CONFIG, "path too long: %s", path);
-	if ((r = kmfa_mkdir_private(dir)) != KMFA_OK)
+	if ((r = kmfa_file_mkdir_private(dir)) != KMFA_OK)
 		return r;
 	r = KMFA_ERR_IO;
 	n = snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path);

@@ -21,7 +21,7 @@ int kmfa_file_read_private(const char *path, size_t max, char **out,
     size_t *len);
 
 /* Create dir and its parents as needed, the last one 0700. */
-int kmfa_mkdir_private(const char *dir);
+int kmfa_file_mkdir_private(const char *dir);
 
 /* Atomically replace path with data, mode 0600, creating its folder. */
 int kmfa_file_write_atomic(const char *path, const void *data, size_t len);

@@ -10,9 +10,9 @@
 
 struct mj {
 	const char *p, *end;
-	struct kmfa_mj_field *f;
+	struct kmfa_minijson_field *f;
 	size_t nf;
-	unsigned seen[KMFA_MJ_FIELDS];	/* path levels already matched */
+	unsigned seen[KMFA_MINIJSON_FIELDS];	/* path levels already matched */
 };
 
 static void
@@ -297,11 +297,11 @@ value(struct mj *m, int depth, uint32_t want, int level)
 		return -1;
 	switch (*m->p) {
 	case '{':
-		if (depth >= KMFA_MJ_DEPTH)
+		if (depth >= KMFA_MINIJSON_DEPTH)
 			return -1;
 		return object(m, depth + 1, want, level);
 	case '[':
-		if (depth >= KMFA_MJ_DEPTH)
+		if (depth >= KMFA_MINIJSON_DEPTH)
 			return -1;
 		return array(m, depth + 1);
 	case '"':
@@ -317,35 +317,36 @@ value(struct mj *m, int depth, uint32_t want, int level)
 	}
 }
 
-static enum kmfa_mj_type
+static enum kmfa_minijson_type
 type_of(const char *raw)
 {
 	switch (raw[0]) {
-	case '"': return KMFA_MJ_STRING;
-	case 't': return KMFA_MJ_TRUE;
-	case 'f': return KMFA_MJ_FALSE;
-	case 'n': return KMFA_MJ_NULL;
-	case '{': return KMFA_MJ_OBJECT;
-	case '[': return KMFA_MJ_ARRAY;
-	default: return KMFA_MJ_NUMBER;
+	case '"': return KMFA_MINIJSON_STRING;
+	case 't': return KMFA_MINIJSON_TRUE;
+	case 'f': return KMFA_MINIJSON_FALSE;
+	case 'n': return KMFA_MINIJSON_NULL;
+	case '{': return KMFA_MINIJSON_OBJECT;
+	case '[': return KMFA_MINIJSON_ARRAY;
+	default: return KMFA_MINIJSON_NUMBER;
 	}
 }
 
 int
-kmfa_mj_scan(const char *doc, size_t len, struct kmfa_mj_field *f, size_t nf)
+kmfa_minijson_scan(const char *doc, size_t len, struct kmfa_minijson_field *f,
+    size_t nf)
 {
 	struct mj m = { .f = f, .nf = nf };
 	uint32_t want = 0;
 	size_t i;
 
-	if (doc == NULL || nf > KMFA_MJ_FIELDS)
+	if (doc == NULL || nf > KMFA_MINIJSON_FIELDS)
 		return -1;
 	m.p = doc;
 	m.end = doc + len;
 	for (i = 0; i < nf; i++) {
-		if (f[i].path[0] == NULL || f[i].path[KMFA_MJ_PATH] != NULL)
+		if (f[i].path[0] == NULL || f[i].path[KMFA_MINIJSON_PATH] != NULL)
 			return -1;
-		f[i].type = KMFA_MJ_ABSENT;
+		f[i].type = KMFA_MINIJSON_ABSENT;
 		f[i].raw = NULL;
 		f[i].rawlen = 0;
 		want |= 1u << i;
@@ -363,13 +364,13 @@ kmfa_mj_scan(const char *doc, size_t len, struct kmfa_mj_field *f, size_t nf)
 }
 
 int
-kmfa_mj_string_buf(const struct kmfa_mj_field *f, char *buf, size_t cap,
-    size_t *outlen)
+kmfa_minijson_string_buf(const struct kmfa_minijson_field *f, char *buf,
+    size_t cap, size_t *outlen)
 {
 	const char *p = f->raw;
 	size_t n;
 
-	if (f->type != KMFA_MJ_STRING || cap == 0 ||
+	if (f->type != KMFA_MINIJSON_STRING || cap == 0 ||
 	    string(&p, f->raw + f->rawlen, buf, cap - 1, &n) != 0 || n >= cap)
 		return -1;
 	buf[n] = '\0';
@@ -379,18 +380,18 @@ kmfa_mj_string_buf(const struct kmfa_mj_field *f, char *buf, size_t cap,
 }
 
 int
-kmfa_mj_string(const struct kmfa_mj_field *f, char **out)
+kmfa_minijson_string(const struct kmfa_minijson_field *f, char **out)
 {
 	const char *p = f->raw;
 	char *s;
 	size_t n;
 
 	*out = NULL;
-	if (f->type != KMFA_MJ_STRING ||
+	if (f->type != KMFA_MINIJSON_STRING ||
 	    string(&p, f->raw + f->rawlen, NULL, 0, &n) != 0 ||
 	    (s = malloc(n + 1)) == NULL)
 		return -1;
-	if (kmfa_mj_string_buf(f, s, n + 1, NULL) != 0) {
+	if (kmfa_minijson_string_buf(f, s, n + 1, NULL) != 0) {
 		free(s);
 		return -1;
 	}
@@ -399,7 +400,7 @@ kmfa_mj_string(const struct kmfa_mj_field *f, char **out)
 }
 
 int
-kmfa_mj_int(const struct kmfa_mj_field *f, int64_t *out)
+kmfa_minijson_int(const struct kmfa_minijson_field *f, int64_t *out)
 {
 	const char *p, *end;
 	uint64_t v = 0, limit = (uint64_t)INT64_MAX;
@@ -407,7 +408,7 @@ kmfa_mj_int(const struct kmfa_mj_field *f, int64_t *out)
 
 	/* An absent field has no text: raw is NULL, and NULL + 0 is
 	 * undefined, so the span is taken only once there is one. */
-	if (f->type != KMFA_MJ_NUMBER)
+	if (f->type != KMFA_MINIJSON_NUMBER)
 		return -1;
 	p = f->raw;
 	end = f->raw + f->rawlen;
@@ -436,11 +437,11 @@ kmfa_mj_int(const struct kmfa_mj_field *f, int64_t *out)
 }
 
 int
-kmfa_mj_bool(const struct kmfa_mj_field *f, int *out)
+kmfa_minijson_bool(const struct kmfa_minijson_field *f, int *out)
 {
-	if (f->type == KMFA_MJ_TRUE)
+	if (f->type == KMFA_MINIJSON_TRUE)
 		*out = 1;
-	else if (f->type == KMFA_MJ_FALSE)
+	else if (f->type == KMFA_MINIJSON_FALSE)
 		*out = 0;
 	else
 		return -1;

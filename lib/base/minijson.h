@@ -7,8 +7,8 @@
  * nested objects, begin and end; getters then decode those spans into
  * strings, integers or booleans.  It refuses more than the grammar does:
  * raw control characters, lone surrogates, \u0000, nesting deeper than
- * KMFA_MJ_DEPTH, anything but whitespace after the top-level object, and a
- * requested member (or any object on its path) appearing twice, since a
+ * KMFA_MINIJSON_DEPTH, anything but whitespace after the top-level object,
+ * and a requested member (or any object on its path) appearing twice, since a
  * reader that takes the first copy (cJSON, which reads KUBERNETES_EXEC_INFO
  * in the full program, does) and one that takes the last would read two
  * tokens or identities in the same bytes.  A refusal is a miss for the
@@ -22,52 +22,52 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KMFA_MJ_DEPTH	64	/* nesting of objects and arrays */
-#define KMFA_MJ_PATH	8	/* keys in a path */
-#define KMFA_MJ_FIELDS	32	/* fields in one scan */
+#define KMFA_MINIJSON_DEPTH	64	/* nesting of objects and arrays */
+#define KMFA_MINIJSON_PATH	8	/* keys in a path */
+#define KMFA_MINIJSON_FIELDS	32	/* fields in one scan */
 
-enum kmfa_mj_type {
-	KMFA_MJ_ABSENT = 0,
-	KMFA_MJ_STRING,
-	KMFA_MJ_NUMBER,
-	KMFA_MJ_TRUE,
-	KMFA_MJ_FALSE,
-	KMFA_MJ_NULL,
-	KMFA_MJ_OBJECT,
-	KMFA_MJ_ARRAY,
+enum kmfa_minijson_type {
+	KMFA_MINIJSON_ABSENT = 0,
+	KMFA_MINIJSON_STRING,
+	KMFA_MINIJSON_NUMBER,
+	KMFA_MINIJSON_TRUE,
+	KMFA_MINIJSON_FALSE,
+	KMFA_MINIJSON_NULL,
+	KMFA_MINIJSON_OBJECT,
+	KMFA_MINIJSON_ARRAY,
 };
 
-struct kmfa_mj_field {
-	const char *path[KMFA_MJ_PATH + 1];	/* keys, NULL-terminated */
-	/* Filled in by kmfa_mj_scan: */
-	enum kmfa_mj_type type;
+struct kmfa_minijson_field {
+	const char *path[KMFA_MINIJSON_PATH + 1];	/* keys, NULL-terminated */
+	/* Filled in by kmfa_minijson_scan: */
+	enum kmfa_minijson_type type;
 	const char *raw;	/* the value's text in the document */
 	size_t rawlen;
 };
 
 /*
  * Validate doc[0..len) as one JSON object and locate each field (type
- * KMFA_MJ_ABSENT when it is not there).  0 on success; -1 when the
+ * KMFA_MINIJSON_ABSENT when it is not there).  0 on success; -1 when the
  * document is malformed, too deep, has trailing bytes, repeats a requested
  * member, or a path crosses something other than an object.
  */
-int kmfa_mj_scan(const char *doc, size_t len, struct kmfa_mj_field *f,
+int kmfa_minijson_scan(const char *doc, size_t len, struct kmfa_minijson_field *f,
     size_t nf);
 
 /*
  * A string field decoded into buf (NUL-terminated, *outlen bytes without
  * the NUL).  -1 when it is not a string or does not fit in cap bytes.
  */
-int kmfa_mj_string_buf(const struct kmfa_mj_field *f, char *buf, size_t cap,
-    size_t *outlen);
+int kmfa_minijson_string_buf(const struct kmfa_minijson_field *f, char *buf,
+    size_t cap, size_t *outlen);
 
 /* The same into a malloc'd copy; -1 when not a string or out of memory. */
-int kmfa_mj_string(const struct kmfa_mj_field *f, char **out);
+int kmfa_minijson_string(const struct kmfa_minijson_field *f, char **out);
 
 /* An integer field: digits only, no fraction or exponent, in int64_t. */
-int kmfa_mj_int(const struct kmfa_mj_field *f, int64_t *out);
+int kmfa_minijson_int(const struct kmfa_minijson_field *f, int64_t *out);
 
 /* A boolean field: *out 1 or 0; -1 when it is not true or false. */
-int kmfa_mj_bool(const struct kmfa_mj_field *f, int *out);
+int kmfa_minijson_bool(const struct kmfa_minijson_field *f, int *out);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * Small helpers every module needs: wiping and freeing secrets, formatted
- * allocation, a growable byte buffer, hex.  libc only: the front binary
- * links this, so nothing here may pull in a heavy library.
+ * allocation, untrusted text made printable, hex, the clock.  libc only:
+ * the front binary links this, so nothing here may pull in a heavy
+ * library.
  */
 #ifndef KMFA_UTIL_H
 #define KMFA_UTIL_H
@@ -17,20 +18,6 @@ void kmfa_freezero(void *p, size_t len);
 void kmfa_freezero_str(char *s);
 
 int kmfa_asprintf(char **out, const char *fmt, ...) KMFA_PRINTF(2, 3);
-
-/* A growable buffer; data is always NUL-terminated when non-NULL. */
-struct kmfa_buf {
-	char *data;
-	size_t len;
-	size_t cap;
-};
-
-int kmfa_buf_append(struct kmfa_buf *b, const void *p, size_t n);
-int kmfa_buf_printf(struct kmfa_buf *b, const char *fmt, ...) KMFA_PRINTF(2, 3);
-/* Append s as a JSON string literal, quotes included. */
-int kmfa_buf_json_string(struct kmfa_buf *b, const char *s);
-/* Wipe and free the contents; the buffer is reusable afterwards. */
-void kmfa_buf_wipe(struct kmfa_buf *b);
 
 void kmfa_hex(const uint8_t *p, size_t n, char *out /* 2n+1 */);
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "base/report.h"
 #include "flow/flow.h"
@@ -443,7 +444,7 @@ kmfa_flow_run(const struct kmfa_config *cfg, const struct kmfa_execinfo *ei,
 	r = KMFA_ERR_NOMEM;
 	if ((f.identity = kmfa_config_identity(cfg)) == NULL)
 		goto out;
-	kmfa_identity_key(f.identity, f.key);
+	kmfa_config_identity_key(f.identity, f.key);
 	if ((r = kmfa_store_open(cfg, &f.store)) != KMFA_OK)
 		goto out;
 	if (mode == KMFA_FLOW_GET_TOKEN) {

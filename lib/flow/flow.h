@@ -7,6 +7,7 @@
 #ifndef KMFA_FLOW_H
 #define KMFA_FLOW_H
 
+#include "base/buf.h"
 #include "base/util.h"
 #include "token/config.h"
 #include "token/execinfo.h"

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "base/json.h"
 #include "base/report.h"

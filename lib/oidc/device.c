@@ -15,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "base/report.h"
 #include "base/util.h"

@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 
+#include "base/buf.h"
 #include "base/util.h"
 #include "oidc/http.h"
 #include "token/config.h"

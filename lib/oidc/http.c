@@ -17,6 +17,7 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "base/report.h"
 #include "base/util.h"

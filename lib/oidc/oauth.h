@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "base/util.h"
 #include "oidc/http.h"
 #include "token/config.h"

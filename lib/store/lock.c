@@ -42,7 +42,7 @@ kmfa_lock_acquire(const char *dir, const char *key, int64_t wait_ms,
 	int fd = -1, r;
 
 	*out = NULL;
-	if ((r = kmfa_mkdir_private(dir)) != KMFA_OK)
+	if ((r = kmfa_file_mkdir_private(dir)) != KMFA_OK)
 		return r;
 	r = KMFA_ERR_NOMEM;
 	if ((path = kmfa_cache_path(dir, key, ".lock")) == NULL)

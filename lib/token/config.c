@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "base/report.h"
 #include "base/sha256.h"
@@ -211,7 +212,7 @@ kmfa_config_free(struct kmfa_config *cfg)
 }
 
 int
-kmfa_parse_duration(const char *s, int64_t *out)
+kmfa_config_parse_duration(const char *s, int64_t *out)
 {
 	int64_t total = 0;
 	int any = 0;
@@ -301,7 +302,7 @@ set_opt(struct kmfa_config *cfg, const struct opt *o, const char *val)
 	}
 	case KMFA_VAL_DURATION: {
 		int64_t d;
-		if (kmfa_parse_duration(val, &d) != 0)
+		if (kmfa_config_parse_duration(val, &d) != 0)
 			return kmfa_fail(KMFA_ERR_USAGE,
 			    "--%s: '%s' is not a duration like 90s, 15m or "
 			    "1h30m", o->name, val);
@@ -636,7 +637,7 @@ out:
 }
 
 void
-kmfa_identity_key(const char *identity, char key[65])
+kmfa_config_identity_key(const char *identity, char key[65])
 {
 	uint8_t md[KMFA_SHA256_LEN];
 
@@ -651,7 +652,7 @@ kmfa_config_cache_key(const struct kmfa_config *cfg, char key[65])
 
 	if ((id = kmfa_config_identity(cfg)) == NULL)
 		return KMFA_ERR_NOMEM;
-	kmfa_identity_key(id, key);
+	kmfa_config_identity_key(id, key);
 	free(id);
 	return KMFA_OK;
 }

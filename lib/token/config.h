@@ -99,7 +99,7 @@ int kmfa_config_finish(struct kmfa_config *cfg);
  * Parse a duration: "90s", "15m", "1h30m", "2h", "0s".  Returns 0 and sets
  * *out to seconds, or -1 on a malformed, negative or absurd (> 1 year) value.
  */
-int kmfa_parse_duration(const char *s, int64_t *out);
+int kmfa_config_parse_duration(const char *s, int64_t *out);
 
 /*
  * The canonical identity of the token this configuration asks for: the
@@ -122,7 +122,7 @@ enum kmfa_opt_value {
 	KMFA_VAL_FLAG,		/* no value: --flag */
 	KMFA_VAL_STRING,
 	KMFA_VAL_LIST,		/* repeatable string */
-	KMFA_VAL_DURATION,	/* kmfa_parse_duration() */
+	KMFA_VAL_DURATION,	/* kmfa_config_parse_duration() */
 	KMFA_VAL_STORAGE,	/* auto|keyring|disk|none */
 	KMFA_VAL_FIDO2,		/* required|off */
 };
@@ -158,6 +158,6 @@ void kmfa_config_argv_free(char ***argv);
 /* Hex SHA-256 of the identity: 64 characters and a NUL into key. */
 int kmfa_config_cache_key(const struct kmfa_config *cfg, char key[65]);
 /* The same, for an identity already built (saves building it twice). */
-void kmfa_identity_key(const char *identity, char key[65]);
+void kmfa_config_identity_key(const char *identity, char key[65]);
 
 #endif

@@ -7,6 +7,7 @@
  */
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "base/minijson.h"
 #include "token/execcred.h"
@@ -21,7 +22,7 @@ kmfa_execcred_api_version(enum kmfa_api_version api)
 int
 kmfa_execcred_peek(const char *env, struct kmfa_execinfo *out)
 {
-	struct kmfa_mj_field f[] = {
+	struct kmfa_minijson_field f[] = {
 		{ .path = { "apiVersion" } },
 		{ .path = { "kind" } },
 		{ .path = { "spec", "interactive" } },
@@ -36,20 +37,20 @@ kmfa_execcred_peek(const char *env, struct kmfa_execinfo *out)
 	if (env == NULL || env[0] == '\0')
 		return KMFA_OK;
 	if ((len = strlen(env)) > 64 * 1024 ||
-	    kmfa_mj_scan(env, len, f, sizeof(f) / sizeof(f[0])) != 0 ||
-	    kmfa_mj_string_buf(&f[0], api, sizeof(api), NULL) != 0)
+	    kmfa_minijson_scan(env, len, f, sizeof(f) / sizeof(f[0])) != 0 ||
+	    kmfa_minijson_string_buf(&f[0], api, sizeof(api), NULL) != 0)
 		return KMFA_ERR_NOTFOUND;
 	if (strcmp(api, KMFA_APIVERSION_V1) == 0)
 		out->api = KMFA_API_V1;
 	else if (strcmp(api, KMFA_APIVERSION_V1BETA1) != 0)
 		return KMFA_ERR_NOTFOUND;
-	if (f[1].type != KMFA_MJ_ABSENT &&
-	    (kmfa_mj_string_buf(&f[1], kind, sizeof(kind), NULL) != 0 ||
+	if (f[1].type != KMFA_MINIJSON_ABSENT &&
+	    (kmfa_minijson_string_buf(&f[1], kind, sizeof(kind), NULL) != 0 ||
 	    strcmp(kind, "ExecCredential") != 0))
 		return KMFA_ERR_NOTFOUND;
 	/* Like the full reading, an interactive that is not a boolean is
 	 * ignored rather than refused. */
-	if (kmfa_mj_bool(&f[2], &interactive) == 0)
+	if (kmfa_minijson_bool(&f[2], &interactive) == 0)
 		out->interactive = interactive;
 	return KMFA_OK;
 }

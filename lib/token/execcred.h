@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "base/util.h"
 
 #define KMFA_APIVERSION_V1 "client.authentication.k8s.io/v1"

@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "base/file.h"
 #include "token/cache.h"
@@ -55,7 +56,7 @@ kmfa_hotpath_answer(const struct kmfa_config *cfg,
 		r = KMFA_ERR_NOMEM;
 		goto out;
 	}
-	kmfa_identity_key(identity, key);
+	kmfa_config_identity_key(identity, key);
 	if (cfg->storage != KMFA_STORAGE_DISK &&
 	    (rt = kmfa_cache_runtime_dir()) != NULL &&
 	    (r = try_file(rt, key, cfg, identity, ei, out)) == KMFA_OK)

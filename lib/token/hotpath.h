@@ -7,6 +7,7 @@
 #ifndef KMFA_HOTPATH_H
 #define KMFA_HOTPATH_H
 
+#include "base/buf.h"
 #include "base/util.h"
 #include "token/config.h"
 #include "token/execcred.h"

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "base/minijson.h"
 #include "token/record.h"
@@ -38,7 +39,7 @@ const struct kmfa_record_field kmfa_record_fields[KMFA_RECORD_NFIELDS] = {
 	{ "refresh_sealed", KMFA_RECORD_T_FLAG, AT(refresh_sealed), REFRESH },
 };
 
-_Static_assert(KMFA_RECORD_NFIELDS <= KMFA_MJ_FIELDS,
+_Static_assert(KMFA_RECORD_NFIELDS <= KMFA_MINIJSON_FIELDS,
     "one minijson scan reads the whole table");
 
 #define MEMBER(rec, fd, type)	((type *)(void *)((char *)(rec) + (fd)->offset))
@@ -189,25 +190,25 @@ out:
  * no exponent), and required members present.  A number goes to *num.
  */
 static int
-check(const struct kmfa_record_field *fd, const struct kmfa_mj_field *v,
+check(const struct kmfa_record_field *fd, const struct kmfa_minijson_field *v,
     int64_t *num)
 {
 	*num = 0;
-	if (v->type == KMFA_MJ_ABSENT)
+	if (v->type == KMFA_MINIJSON_ABSENT)
 		return (fd->flags & REQ) ? -1 : 0;
 	switch (fd->type) {
 	case KMFA_RECORD_T_VERSION:
-		return kmfa_mj_int(v, num) == 0 && *num == KMFA_RECORD_VERSION ?
+		return kmfa_minijson_int(v, num) == 0 && *num == KMFA_RECORD_VERSION ?
 		    0 : -1;
 	case KMFA_RECORD_T_STRING:
-		if (v->type == KMFA_MJ_NULL)
+		if (v->type == KMFA_MINIJSON_NULL)
 			return (fd->flags & REQ) ? -1 : 0;
-		return v->type == KMFA_MJ_STRING ? 0 : -1;
+		return v->type == KMFA_MINIJSON_STRING ? 0 : -1;
 	case KMFA_RECORD_T_TIME:
-		return kmfa_mj_int(v, num) == 0 && *num >= 0 &&
+		return kmfa_minijson_int(v, num) == 0 && *num >= 0 &&
 		    *num <= KMFA_RECORD_TIME_MAX ? 0 : -1;
 	case KMFA_RECORD_T_FLAG:
-		return v->type == KMFA_MJ_TRUE || v->type == KMFA_MJ_FALSE ?
+		return v->type == KMFA_MINIJSON_TRUE || v->type == KMFA_MINIJSON_FALSE ?
 		    0 : -1;
 	}
 	return -1;
@@ -217,7 +218,7 @@ static int
 decode(const char *json, size_t len, unsigned copy,
     struct kmfa_record **out)
 {
-	struct kmfa_mj_field v[KMFA_RECORD_NFIELDS];
+	struct kmfa_minijson_field v[KMFA_RECORD_NFIELDS];
 	int64_t num[KMFA_RECORD_NFIELDS];
 	struct kmfa_record *rec = NULL;
 	int r = KMFA_ERR_CONFIG;
@@ -228,7 +229,7 @@ decode(const char *json, size_t len, unsigned copy,
 	for (i = 0; i < KMFA_RECORD_NFIELDS; i++)
 		v[i].path[0] = kmfa_record_fields[i].name;
 	if (json == NULL || len > KMFA_RECORD_MAX ||
-	    kmfa_mj_scan(json, len, v, KMFA_RECORD_NFIELDS) != 0)
+	    kmfa_minijson_scan(json, len, v, KMFA_RECORD_NFIELDS) != 0)
 		goto out;
 	/* Every member is judged before anything is copied: a record is
 	 * read whole or not at all, and the same for both callers. */
@@ -248,15 +249,15 @@ decode(const char *json, size_t len, unsigned copy,
 			break;
 		case KMFA_RECORD_T_STRING:
 			/* Checked above: only memory can fail here. */
-			if (v[i].type == KMFA_MJ_STRING &&
-			    kmfa_mj_string(&v[i], MEMBER(rec, fd, char *)) != 0)
+			if (v[i].type == KMFA_MINIJSON_STRING &&
+			    kmfa_minijson_string(&v[i], MEMBER(rec, fd, char *)) != 0)
 				goto out;
 			break;
 		case KMFA_RECORD_T_TIME:
 			*MEMBER(rec, fd, int64_t) = num[i];
 			break;
 		case KMFA_RECORD_T_FLAG:
-			*MEMBER(rec, fd, int) = v[i].type == KMFA_MJ_TRUE;
+			*MEMBER(rec, fd, int) = v[i].type == KMFA_MINIJSON_TRUE;
 			break;
 		}
 	}

@@ -12,6 +12,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "base/file.h"
 #include "base/report.h"
 #include "base/util.h"
@@ -58,7 +59,7 @@ write_file(const char *path, const struct kmfa_buf *line)
 
 		*slash = '\0';
 		kmfa_report_enter(&sc);
-		made = kmfa_mkdir_private(dir) == 0;
+		made = kmfa_file_mkdir_private(dir) == 0;
 		kmfa_report_leave(&sc);
 		if (!made) {
 			kmfa_warn("cannot create the audit log folder %s", dir);

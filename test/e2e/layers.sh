@@ -39,6 +39,26 @@ check "the include rule sees an upward include (base -> flow)" \
 clears=$(grep -rln 'kmfa_report_clear *(' lib plugin | grep -v '^lib/base/report\.[ch]$' | tr '\n' ' ')
 check "lib/ and plugin/ tolerate failures with report scopes, never by clearing the cause${clears:+ ($clears)}" '[ -z "$clears" ]'
 
+# Prefix = file: an exported function of lib/LAYER/X.c is kmfa_X or
+# kmfa_X_..., so a reader finds it from its name.  The exceptions are the
+# base verbs every module uses, named like the libc calls they stand
+# beside: report.c's kmfa_fail/warn/info/debug, err.c's kmfa_strerror,
+# util.c's small helpers, and b64.c's base64url pair.
+misplaced=
+for f in lib/*/*.c; do
+	m=$(basename "$f" .c)
+	for fn in $(sed -n 's/^\(kmfa_[a-z0-9_]*\)(.*/\1/p' "$f"); do
+		case $fn in kmfa_"$m" | kmfa_"$m"_*) continue ;; esac
+		case $m:$fn in
+		report:kmfa_fail | report:kmfa_warn | report:kmfa_info | report:kmfa_debug) ;;
+		err:kmfa_strerror | b64:kmfa_b64url_*) ;;
+		util:kmfa_freezero* | util:kmfa_asprintf | util:kmfa_printable | util:kmfa_hex | util:kmfa_now | util:kmfa_rfc3339) ;;
+		*) misplaced="$misplaced $f:$fn" ;;
+		esac
+	done
+done
+check "every exported lib/ function is named after its file${misplaced:+:$misplaced}" '[ -z "$misplaced" ]'
+
 check "the front is built from the token and base layers only (FRONT_LAYERS)" \
 	'[ "${front[*]}" = "token base" ]'
 fronthdrs=$(sed -n 's/^#include "\([a-z]*\)\/.*/\1/p' plugin/front.c | sort -u | tr '\n' ' ')

@@ -2,7 +2,7 @@
  * The command line, which kubeconfig authors (not always the user) write.
  * The first byte is the set of options the subcommand allows
  * (KMFA_OPTSET_*); the rest is cut at NUL bytes into argv.  Each argument
- * also goes through kmfa_parse_duration.  An accepted command line must
+ * also goes through kmfa_config_parse_duration.  An accepted command line must
  * stay within the documented bounds, yield a cache identity, and render
  * back into words that parse to the same identity and words.
  */
@@ -33,7 +33,7 @@ check_duration(const char *s)
 {
 	int64_t d = -1;
 
-	if (kmfa_parse_duration(s, &d) == 0 && (d < 0 || d > YEAR))
+	if (kmfa_config_parse_duration(s, &d) == 0 && (d < 0 || d > YEAR))
 		fz_die("a duration outside 0 .. 1 year was accepted");
 }
 

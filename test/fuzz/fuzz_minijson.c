@@ -36,13 +36,13 @@ cjson_at(const cJSON *doc, const char *const *path)
 }
 
 static void
-agree(const struct kmfa_mj_field *f, const cJSON *v)
+agree(const struct kmfa_minijson_field *f, const cJSON *v)
 {
 	char *s = NULL;
 	int64_t i;
 	int b;
 
-	if (f->type == KMFA_MJ_ABSENT) {
+	if (f->type == KMFA_MINIJSON_ABSENT) {
 		if (v != NULL)
 			fz_die("minijson misses a member cJSON finds");
 		return;
@@ -50,37 +50,37 @@ agree(const struct kmfa_mj_field *f, const cJSON *v)
 	if (v == NULL)
 		fz_die("minijson finds a member cJSON does not");
 	switch (f->type) {
-	case KMFA_MJ_STRING:
-		if (kmfa_mj_string(f, &s) != 0)
+	case KMFA_MINIJSON_STRING:
+		if (kmfa_minijson_string(f, &s) != 0)
 			fz_die("minijson cannot decode a string it scanned");
 		if (!cJSON_IsString(v) || v->valuestring == NULL ||
 		    strcmp(s, v->valuestring) != 0)
 			fz_die("minijson and cJSON read different strings");
 		free(s);
 		break;
-	case KMFA_MJ_NUMBER:
+	case KMFA_MINIJSON_NUMBER:
 		if (!cJSON_IsNumber(v))
 			fz_die("minijson reads a number cJSON does not");
 		/* Doubles hold integers exactly up to 2^53. */
-		if (kmfa_mj_int(f, &i) == 0 && i > -(1LL << 53) &&
+		if (kmfa_minijson_int(f, &i) == 0 && i > -(1LL << 53) &&
 		    i < (1LL << 53) && v->valuedouble != (double)i)
 			fz_die("minijson and cJSON read different integers");
 		break;
-	case KMFA_MJ_TRUE:
-	case KMFA_MJ_FALSE:
-		if (kmfa_mj_bool(f, &b) != 0 || !cJSON_IsBool(v) ||
+	case KMFA_MINIJSON_TRUE:
+	case KMFA_MINIJSON_FALSE:
+		if (kmfa_minijson_bool(f, &b) != 0 || !cJSON_IsBool(v) ||
 		    cJSON_IsTrue(v) != b)
 			fz_die("minijson and cJSON read different booleans");
 		break;
-	case KMFA_MJ_NULL:
+	case KMFA_MINIJSON_NULL:
 		if (!cJSON_IsNull(v))
 			fz_die("minijson reads a null cJSON does not");
 		break;
-	case KMFA_MJ_OBJECT:
+	case KMFA_MINIJSON_OBJECT:
 		if (!cJSON_IsObject(v))
 			fz_die("minijson reads an object cJSON does not");
 		break;
-	case KMFA_MJ_ARRAY:
+	case KMFA_MINIJSON_ARRAY:
 		if (!cJSON_IsArray(v))
 			fz_die("minijson reads an array cJSON does not");
 		break;
@@ -93,7 +93,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* The members the front reads, and short ones a mutation finds. */
-	struct kmfa_mj_field f[] = {
+	struct kmfa_minijson_field f[] = {
 		{ .path = { "token" } },
 		{ .path = { "identity" } },
 		{ .path = { "version" } },
@@ -114,7 +114,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* One field per scan: requesting "a" beside "a","b" would make the
 	 * scan insist that "a" is an object, hiding the other cases. */
 	for (i = 0; i < nf; i++) {
-		if (kmfa_mj_scan((const char *)data, size, &f[i], 1) != 0)
+		if (kmfa_minijson_scan((const char *)data, size, &f[i], 1) != 0)
 			continue;
 		if (doc == NULL && (doc = cJSON_ParseWithLength(
 		    (const char *)data, size)) == NULL)

@@ -20,6 +20,7 @@
 #include <openssl/rand.h>
 
 #include "base/b64.h"
+#include "base/buf.h"
 #include "base/err.h"
 #include "base/json.h"
 #include "base/util.h"

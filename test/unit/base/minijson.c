@@ -18,19 +18,19 @@
 
 /* Scan doc for the one field at path; the scan's verdict. */
 static int
-scan1(const char *doc, struct kmfa_mj_field *f)
+scan1(const char *doc, struct kmfa_minijson_field *f)
 {
-	return kmfa_mj_scan(doc, strlen(doc), f, 1);
+	return kmfa_minijson_scan(doc, strlen(doc), f, 1);
 }
 
 /* The string at top-level key k of doc, or NULL when refused. */
 static char *
 str_of(const char *doc, const char *k)
 {
-	struct kmfa_mj_field f = { .path = { k } };
+	struct kmfa_minijson_field f = { .path = { k } };
 	char *s = NULL;
 
-	if (scan1(doc, &f) != 0 || kmfa_mj_string(&f, &s) != 0)
+	if (scan1(doc, &f) != 0 || kmfa_minijson_string(&f, &s) != 0)
 		return NULL;
 	return s;
 }
@@ -48,7 +48,7 @@ assert_str(const char *doc, const char *want)
 static void
 assert_refused(const char *doc)
 {
-	struct kmfa_mj_field f = { .path = { "k" } };
+	struct kmfa_minijson_field f = { .path = { "k" } };
 
 	assert_int_equal(scan1(doc, &f), -1);
 }
@@ -99,13 +99,13 @@ test_rejects_control_characters(void **state)
 static void
 test_rejects_nul(void **state)
 {
-	struct kmfa_mj_field f = { .path = { "k" } };
+	struct kmfa_minijson_field f = { .path = { "k" } };
 	static const char doc[] = "{\"k\":\"a\0b\"}";
 
 	(void)state;
 	assert_refused("{\"k\":\"a\\u0000b\"}");
 	assert_refused("{\"k\\u0000\":\"v\"}");
-	assert_int_equal(kmfa_mj_scan(doc, sizeof(doc) - 1, &f, 1), -1);
+	assert_int_equal(kmfa_minijson_scan(doc, sizeof(doc) - 1, &f, 1), -1);
 }
 
 static void
@@ -123,7 +123,7 @@ test_rejects_bad_escapes(void **state)
 static void
 test_rejects_duplicate_keys(void **state)
 {
-	struct kmfa_mj_field f = { .path = { "spec", "interactive" } };
+	struct kmfa_minijson_field f = { .path = { "spec", "interactive" } };
 	const char *dup_nested = "{\"spec\":{\"interactive\":true},"
 	    "\"spec\":{\"interactive\":false}}";
 	const char *dup_parent = "{\"spec\":{\"x\":1},"
@@ -159,13 +159,13 @@ test_rejects_trailing_garbage(void **state)
 static void
 test_limits_nesting(void **state)
 {
-	char doc[2 * KMFA_MJ_DEPTH + 64];
+	char doc[2 * KMFA_MINIJSON_DEPTH + 64];
 	size_t n = 0;
 	int i, depth;
 
 	(void)state;
-	for (depth = KMFA_MJ_DEPTH; depth <= KMFA_MJ_DEPTH + 1; depth++) {
-		struct kmfa_mj_field f = { .path = { "k" } };
+	for (depth = KMFA_MINIJSON_DEPTH; depth <= KMFA_MINIJSON_DEPTH + 1; depth++) {
+		struct kmfa_minijson_field f = { .path = { "k" } };
 
 		/* One object and depth - 1 arrays inside it. */
 		n = 0;
@@ -176,18 +176,18 @@ test_limits_nesting(void **state)
 		for (i = 1; i < depth; i++)
 			doc[n++] = ']';
 		doc[n++] = '}';
-		assert_int_equal(kmfa_mj_scan(doc, n, &f, 1),
-		    depth <= KMFA_MJ_DEPTH ? 0 : -1);
+		assert_int_equal(kmfa_minijson_scan(doc, n, &f, 1),
+		    depth <= KMFA_MINIJSON_DEPTH ? 0 : -1);
 	}
 }
 
 static int64_t
 int_of(const char *doc, int *ok)
 {
-	struct kmfa_mj_field f = { .path = { "k" } };
+	struct kmfa_minijson_field f = { .path = { "k" } };
 	int64_t v = 0;
 
-	*ok = scan1(doc, &f) == 0 && kmfa_mj_int(&f, &v) == 0;
+	*ok = scan1(doc, &f) == 0 && kmfa_minijson_int(&f, &v) == 0;
 	return v;
 }
 
@@ -235,26 +235,26 @@ test_reads_integers_and_rejects_overflow(void **state)
 static void
 test_getters_refuse_an_absent_field(void **state)
 {
-	struct kmfa_mj_field f = { .path = { "k" } };
+	struct kmfa_minijson_field f = { .path = { "k" } };
 	char buf[8], *s = NULL;
 	int64_t v = 7;
 	int b = 7;
 
 	(void)state;
 	assert_int_equal(scan1("{\"other\":1}", &f), 0);
-	assert_int_equal(f.type, KMFA_MJ_ABSENT);
+	assert_int_equal(f.type, KMFA_MINIJSON_ABSENT);
 	assert_null(f.raw);
-	assert_int_equal(kmfa_mj_int(&f, &v), -1);
-	assert_int_equal(kmfa_mj_bool(&f, &b), -1);
-	assert_int_equal(kmfa_mj_string_buf(&f, buf, sizeof(buf), NULL), -1);
-	assert_int_equal(kmfa_mj_string(&f, &s), -1);
+	assert_int_equal(kmfa_minijson_int(&f, &v), -1);
+	assert_int_equal(kmfa_minijson_bool(&f, &b), -1);
+	assert_int_equal(kmfa_minijson_string_buf(&f, buf, sizeof(buf), NULL), -1);
+	assert_int_equal(kmfa_minijson_string(&f, &s), -1);
 	assert_null(s);
 }
 
 static void
 test_finds_nested_paths(void **state)
 {
-	struct kmfa_mj_field f[] = {
+	struct kmfa_minijson_field f[] = {
 		{ .path = { "spec", "interactive" } },
 		{ .path = { "a", "b", "c" } },
 		{ .path = { "apiVersion" } },
@@ -266,15 +266,15 @@ test_finds_nested_paths(void **state)
 	int b;
 
 	(void)state;
-	assert_int_equal(kmfa_mj_scan(doc, strlen(doc), f, 4), 0);
-	assert_int_equal(kmfa_mj_bool(&f[0], &b), 0);
+	assert_int_equal(kmfa_minijson_scan(doc, strlen(doc), f, 4), 0);
+	assert_int_equal(kmfa_minijson_bool(&f[0], &b), 0);
 	assert_int_equal(b, 1);
-	assert_int_equal(kmfa_mj_string_buf(&f[1], buf, sizeof(buf), NULL), 0);
+	assert_int_equal(kmfa_minijson_string_buf(&f[1], buf, sizeof(buf), NULL), 0);
 	assert_string_equal(buf, "deep");
 	/* Too small a buffer is a refusal, not a truncation. */
-	assert_int_equal(kmfa_mj_string_buf(&f[1], buf, 4, NULL), -1);
-	assert_int_equal(f[2].type, KMFA_MJ_STRING);
-	assert_int_equal(f[3].type, KMFA_MJ_ABSENT);
+	assert_int_equal(kmfa_minijson_string_buf(&f[1], buf, 4, NULL), -1);
+	assert_int_equal(f[2].type, KMFA_MINIJSON_STRING);
+	assert_int_equal(f[3].type, KMFA_MINIJSON_ABSENT);
 	/* Objects nested deeper than any requested path are skipped. */
 	assert_str("{\"o\":{\"o\":{\"o\":{\"o\":{\"o\":{\"o\":{\"o\":"
 	    "{\"o\":{\"o\":{\"o\":{\"k\":1}}}}}}}}}},\"k\":\"v\"}", "v");
@@ -301,21 +301,21 @@ test_skips_arrays_and_other_values(void **state)
 static void
 test_reads_booleans(void **state)
 {
-	struct kmfa_mj_field f = { .path = { "k" } };
+	struct kmfa_minijson_field f = { .path = { "k" } };
 	int b = -1;
 
 	(void)state;
 	assert_int_equal(scan1("{\"k\":false}", &f), 0);
-	assert_int_equal(kmfa_mj_bool(&f, &b), 0);
+	assert_int_equal(kmfa_minijson_bool(&f, &b), 0);
 	assert_int_equal(b, 0);
 	assert_int_equal(scan1("{\"k\":true}", &f), 0);
-	assert_int_equal(kmfa_mj_bool(&f, &b), 0);
+	assert_int_equal(kmfa_minijson_bool(&f, &b), 0);
 	assert_int_equal(b, 1);
 	assert_int_equal(scan1("{\"k\":null}", &f), 0);
-	assert_int_equal(f.type, KMFA_MJ_NULL);
-	assert_int_equal(kmfa_mj_bool(&f, &b), -1);
+	assert_int_equal(f.type, KMFA_MINIJSON_NULL);
+	assert_int_equal(kmfa_minijson_bool(&f, &b), -1);
 	assert_int_equal(scan1("{\"k\":\"true\"}", &f), 0);
-	assert_int_equal(kmfa_mj_bool(&f, &b), -1);
+	assert_int_equal(kmfa_minijson_bool(&f, &b), -1);
 }
 
 int

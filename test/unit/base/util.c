@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
+#include "base/buf.h"
 #include "base/sha256.h"
 #include "base/util.h"
 

@@ -26,6 +26,7 @@
 
 #include <cmocka.h>
 
+#include "base/buf.h"
 #include "base/util.h"
 
 static void (*next_free)(void *);

@@ -22,6 +22,7 @@
 #include <openssl/rsa.h>
 
 #include "base/b64.h"
+#include "base/buf.h"
 #include "base/util.h"
 
 #define JOSE_UNUSED __attribute__((unused))

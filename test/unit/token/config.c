@@ -179,7 +179,7 @@ test_cache_key_is_the_identity_hash(void **state)
 	(void)state;
 	parse_ok(&cfg, (int)(sizeof(every) / sizeof(every[0])), every);
 	assert_int_equal(kmfa_config_cache_key(&cfg, key), KMFA_OK);
-	kmfa_identity_key(every_identity, again);
+	kmfa_config_identity_key(every_identity, again);
 	assert_string_equal(key, again);
 	/* The file name of the cached entry: SHA-256 of every_identity. */
 	assert_string_equal(key, "bc5cfc3bc3d242a2c269500e8fd2e955"

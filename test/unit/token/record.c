@@ -21,6 +21,7 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "base/json.h"
 #include "base/minijson.h"
@@ -636,9 +637,9 @@ test_refuses_what_either_old_decoder_refused(void **state)
 	/* Nesting deeper than minijson's limit, in a member nobody reads. */
 	n = (size_t)snprintf(deep, sizeof(deep), "{\"version\":1,\"identity\":"
 	    "\"i\",\"token\":\"t\",\"x\":");
-	for (int d = 0; d < KMFA_MJ_DEPTH; d++)
+	for (int d = 0; d < KMFA_MINIJSON_DEPTH; d++)
 		deep[n++] = '[';
-	for (int d = 0; d < KMFA_MJ_DEPTH; d++)
+	for (int d = 0; d < KMFA_MINIJSON_DEPTH; d++)
 		deep[n++] = ']';
 	deep[n++] = '}';
 	deep[n] = '\0';
@@ -890,19 +891,19 @@ test_durations(void **state)
 	int64_t d;
 
 	(void)state;
-	assert_int_equal(kmfa_parse_duration("90s", &d), 0);
+	assert_int_equal(kmfa_config_parse_duration("90s", &d), 0);
 	assert_int_equal(d, 90);
-	assert_int_equal(kmfa_parse_duration("1h30m", &d), 0);
+	assert_int_equal(kmfa_config_parse_duration("1h30m", &d), 0);
 	assert_int_equal(d, 5400);
-	assert_int_equal(kmfa_parse_duration("0", &d), 0);
+	assert_int_equal(kmfa_config_parse_duration("0", &d), 0);
 	assert_int_equal(d, 0);
-	assert_int_equal(kmfa_parse_duration("-5s", &d), -1);
-	assert_int_equal(kmfa_parse_duration("5", &d), -1);
-	assert_int_equal(kmfa_parse_duration("5x", &d), -1);
-	assert_int_equal(kmfa_parse_duration("", &d), -1);
-	assert_int_equal(kmfa_parse_duration(" 5s", &d), -1);
-	assert_int_equal(kmfa_parse_duration("99999999999999999999s", &d), -1);
-	assert_int_equal(kmfa_parse_duration("9000h", &d), -1);
+	assert_int_equal(kmfa_config_parse_duration("-5s", &d), -1);
+	assert_int_equal(kmfa_config_parse_duration("5", &d), -1);
+	assert_int_equal(kmfa_config_parse_duration("5x", &d), -1);
+	assert_int_equal(kmfa_config_parse_duration("", &d), -1);
+	assert_int_equal(kmfa_config_parse_duration(" 5s", &d), -1);
+	assert_int_equal(kmfa_config_parse_duration("99999999999999999999s", &d), -1);
+	assert_int_equal(kmfa_config_parse_duration("9000h", &d), -1);
 }
 
 int
