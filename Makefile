@@ -52,7 +52,7 @@ pc_libs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 # lib/ is in layers, each its own archive; a layer may use the layers
 # listed after it, never those before (LAYERS is also the link order):
 #   flow   the get-token/login flows, setup, kubeconfig editing
-#   ui     prompts, presence, the audit log
+#   ui     prompts, the PIN from the terminal, presence, the audit log
 #   store  the storage backends (disk, keyring, runtime mirror) and the lock
 #   key    the security key: FIDO2, the credentials file, sealing
 #   oidc   the identity provider: HTTP transport, discovery, grants

@@ -3,9 +3,11 @@
  * before anything is asked of it, because libfido2 fails verification
  * when a requested extension is missing from the reply (docs/DESIGN.md §12).
  * libfido2's timeout is one budget per call that ends in FIDO_ERR_RX, and
- * a cancelled or timed-out handle answers stale replies, so every failure
- * closes the device and nothing is retried on the same handle after one;
- * each call gets what is left of the --timeout budget.
+ * a cancelled or timed-out handle answers stale replies, so a timeout, a
+ * cancel or a transport failure closes the device and nothing is retried
+ * on that handle.  A wrong PIN or blocked built-in verification is retried
+ * on the same handle: those replies were read whole, so nothing stale is
+ * left.  Each call gets what is left of the --timeout budget.
  */
 #include <limits.h>
 #include <stdio.h>

@@ -32,7 +32,7 @@ void kmfa_fido2_touch_clear(struct kmfa_touch *t);
 
 /*
  * The touch before a new token.  context binds the challenge to the login
- * ("issuer\nclient_id"); pin asks for the PIN when the keys were enrolled
+ * (the flow passes the configuration identity); pin asks for the PIN when the keys were enrolled
  * with user verification and use one.  On success the answering key's
  * counter and last-use time are saved, and out->mk holds the master key
  * when that key has a slot.  KMFA_ERR_FIDO2 for every failure, out->event
