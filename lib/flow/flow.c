@@ -270,6 +270,9 @@ out:
 static int
 open_refresh(struct flow *f, char **out)
 {
+	struct kmfa_report_scope sc;
+	int r;
+
 	*out = NULL;
 	if (f->old == NULL || f->old->refresh == NULL)
 		return KMFA_OK;
@@ -281,8 +284,32 @@ open_refresh(struct flow *f, char **out)
 		kmfa_debug("the sealed refresh token cannot be opened now");
 		return KMFA_OK;
 	}
-	return kmfa_seal_open_refresh(f->touch.mk, f->identity, f->old->refresh,
+	kmfa_report_enter(&sc);
+	r = kmfa_seal_open_refresh(f->touch.mk, f->identity, f->old->refresh,
 	    out);
+	if (r == KMFA_ERR_FIDO2) {
+		/*
+		 * The touch was verified and its key's slot opened, so the
+		 * master key is the current one: a token it does not open was
+		 * sealed under an earlier master key (every key removed and a
+		 * new one enrolled) and no enrolled key will ever open it.
+		 * Drop it from the record to be written and log in afresh;
+		 * the touch already happened, so this never fails open.
+		 */
+		kmfa_info("the cached sealed refresh token does not open with "
+		    "the current master key (sealed before the keys were "
+		    "changed); dropped it, logging in again");
+		free(f->old->refresh);
+		f->old->refresh = NULL;
+		f->old->refresh_sealed = 0;
+		kmfa_report_leave(&sc);
+		return KMFA_OK;
+	}
+	if (r == KMFA_OK)
+		kmfa_report_leave(&sc);
+	else
+		kmfa_report_pass(&sc);
+	return r;
 }
 
 enum refresh_outcome {
