@@ -84,24 +84,38 @@ done:
 	return r;
 }
 
+struct remove_arg {
+	const char *name;
+	int last_slot;		/* out: the key held the last master-key slot */
+	size_t left;		/* out: keys enrolled after */
+};
+
+static int
+remove_cred(struct kmfa_credfile *f, void *arg)
+{
+	struct remove_arg *a = arg;
+	const struct kmfa_cred *c;
+
+	if ((c = kmfa_credfile_find(f, a->name)) == NULL)
+		return kmfa_fail(KMFA_ERR_USAGE, "no security key named '%s' "
+		    "is enrolled (see 'kubectl mfa keys list')", a->name);
+	a->last_slot = c->slot != NULL && kmfa_credfile_nslots(f) == 1;
+	if (kmfa_credfile_remove(f, a->name) != KMFA_OK)
+		return KMFA_ERR_INTERNAL;
+	a->left = f->ncreds;
+	return KMFA_OK;
+}
+
 static int
 keys_remove(const struct kmfa_config *cfg, const char *name)
 {
-	struct kmfa_credfile *f = NULL;
-	int last_slot, r;
+	struct remove_arg a = { name, 0, 0 };
+	int r;
 
-	if ((r = kmfa_credfile_load(cfg->fido2_credentials, &f)) != KMFA_OK)
+	/* Under the file's lock: a touch meanwhile keeps its counter. */
+	if ((r = kmfa_credfile_update(cfg->fido2_credentials,
+	    cfg->timeout * 1000, remove_cred, &a)) != KMFA_OK)
 		return r;
-	if (kmfa_credfile_find(f, name) == NULL) {
-		r = kmfa_fail(KMFA_ERR_USAGE, "no security key named '%s' is "
-		    "enrolled (see 'kubectl mfa keys list')", name);
-		goto out;
-	}
-	last_slot = kmfa_credfile_find(f, name)->slot != NULL &&
-	    kmfa_credfile_nslots(f) == 1;
-	if ((r = kmfa_credfile_remove(f, name)) != KMFA_OK ||
-	    (r = kmfa_credfile_save(f)) != KMFA_OK)
-		goto out;
 	kmfa_info("Removed security key '%s'.", name);
 	/*
 	 * Removal does not change the master key: a lost key together with
@@ -110,16 +124,14 @@ keys_remove(const struct kmfa_config *cfg, const char *name)
 	kmfa_info("If the key was lost or stolen, also run 'kubectl mfa "
 	    "logout --all' to drop refresh tokens sealed while it was "
 	    "enrolled.");
-	if (f->ncreds == 0)
+	if (a.left == 0)
 		kmfa_warn("no security key is enrolled now: logins fail until "
 		    "you enroll one");
-	else if (last_slot)
+	else if (a.last_slot)
 		kmfa_warn("'%s' held the last key slot: cached sealed refresh "
 		    "tokens can no longer be opened, and the next login runs "
 		    "a new device flow", name);
-out:
-	kmfa_credfile_free(&f);
-	return r;
+	return KMFA_OK;
 }
 
 int

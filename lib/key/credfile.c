@@ -6,11 +6,15 @@
  * UTC strings so the file stays readable by people.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -568,4 +572,136 @@ kmfa_credfile_default_name(const struct kmfa_credfile *f, char **out)
 		}
 	}
 	return KMFA_ERR_INTERNAL;	/* pigeonhole: unreachable */
+}
+
+struct kmfa_credfile_lock {
+	int fd;
+};
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The same bounded wait as the cache lock (lib/store/lock.c, a layer above
+ * this one): a non-blocking flock retried on a short timer, not SIGALRM,
+ * which would disturb libfido2.  The lock file stays in place: removing it
+ * would race with a waiter that already opened it.
+ */
+int
+kmfa_credfile_lock(const char *path, int64_t wait_ms,
+    struct kmfa_credfile_lock **out)
+{
+	struct kmfa_credfile_lock *l = NULL;
+	char *lpath = NULL, *dir = NULL, *slash;
+	int64_t deadline = mono_ms() + wait_ms;
+	int fd = -1, r = KMFA_ERR_NOMEM;
+
+	*out = NULL;
+	if (kmfa_asprintf(&lpath, "%s.lock", path) < 0 ||
+	    (dir = strdup(path)) == NULL)
+		goto out;
+	if ((slash = strrchr(dir, '/')) != NULL) {
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		if ((r = kmfa_file_mkdir_private(dir)) != KMFA_OK)
+			goto out;
+	}
+	if ((fd = open(lpath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600)) < 0) {
+		r = kmfa_fail(KMFA_ERR_IO, "cannot open lock %s: %s", lpath,
+		    strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		struct timespec pause = { 0, 20 * 1000 * 1000 };
+
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			break;
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			r = kmfa_fail(KMFA_ERR_IO, "cannot lock %s: %s", lpath,
+			    strerror(errno));
+			goto out;
+		}
+		if (mono_ms() >= deadline) {
+			r = kmfa_fail(KMFA_ERR_LOCKED, "another kubectl-mfa "
+			    "has held %s for over %lld s", lpath,
+			    (long long)(wait_ms / 1000));
+			goto out;
+		}
+		nanosleep(&pause, NULL);
+	}
+	r = KMFA_ERR_NOMEM;
+	if ((l = malloc(sizeof(*l))) == NULL)
+		goto out;
+	l->fd = fd;
+	fd = -1;	/* transferred */
+	*out = l;
+	r = KMFA_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(lpath);
+	free(dir);
+	return r;
+}
+
+void
+kmfa_credfile_unlock(struct kmfa_credfile_lock **lp)
+{
+	if (lp == NULL || *lp == NULL)
+		return;
+	close((*lp)->fd);	/* releases the flock */
+	free(*lp);
+	*lp = NULL;
+}
+
+int
+kmfa_credfile_update(const char *path, int64_t wait_ms,
+    int (*apply)(struct kmfa_credfile *fresh, void *arg), void *arg)
+{
+	struct kmfa_credfile_lock *l = NULL;
+	struct kmfa_credfile *f = NULL;
+	int r;
+
+	if ((r = kmfa_credfile_lock(path, wait_ms, &l)) != KMFA_OK)
+		goto out;
+	if ((r = kmfa_credfile_load(path, &f)) != KMFA_OK)
+		goto out;
+	if ((r = apply(f, arg)) == KMFA_ERR_NOTFOUND) {
+		r = KMFA_OK;
+		goto out;
+	}
+	if (r != KMFA_OK)
+		goto out;
+	r = kmfa_credfile_save(f);
+out:
+	kmfa_credfile_free(&f);
+	kmfa_credfile_unlock(&l);	/* after the save: the rename is inside */
+	return r;
+}
+
+void
+kmfa_credfile_merge_use(struct kmfa_credfile *fresh,
+    const struct kmfa_credfile *mine)
+{
+	for (size_t i = 0; i < mine->ncreds; i++) {
+		const struct kmfa_cred *m = &mine->creds[i];
+		struct kmfa_cred *c;
+
+		if ((c = kmfa_credfile_find_id(fresh, m->id, m->id_len)) ==
+		    NULL)
+			continue;	/* removed meanwhile: stays removed */
+		if (m->sign_count > c->sign_count)
+			c->sign_count = m->sign_count;
+		if (m->last_used > c->last_used)
+			c->last_used = m->last_used;
+	}
 }

@@ -86,6 +86,35 @@ int kmfa_credfile_save(const struct kmfa_credfile *f);
 
 void kmfa_credfile_free(struct kmfa_credfile **f);
 
+/*
+ * The lock beside the credentials file ("<path>.lock", an flock that dies
+ * with its process).  Every change of the file is a read-modify-write
+ * under it, so that a concurrent enrolment and touch cannot lose a key or
+ * write back an older sign counter.  Waits at most wait_ms; KMFA_ERR_LOCKED
+ * with a cause naming the lock when another process still holds it then.
+ */
+struct kmfa_credfile_lock;
+int kmfa_credfile_lock(const char *path, int64_t wait_ms,
+    struct kmfa_credfile_lock **out);
+void kmfa_credfile_unlock(struct kmfa_credfile_lock **lp);
+
+/*
+ * Under the lock: load the file afresh, let apply change it, and save it
+ * when apply returns KMFA_OK; KMFA_ERR_NOTFOUND from apply means "nothing
+ * to change" and is KMFA_OK without a save.  Any other error from apply is
+ * returned and nothing is saved.
+ */
+int kmfa_credfile_update(const char *path, int64_t wait_ms,
+    int (*apply)(struct kmfa_credfile *fresh, void *arg), void *arg);
+
+/*
+ * Carry what a touch recorded in mine (a copy loaded earlier) into fresh
+ * (the file as it is now): for each credential in both, by id, the higher
+ * sign counter and the later last use.  A counter never goes back.
+ */
+void kmfa_credfile_merge_use(struct kmfa_credfile *fresh,
+    const struct kmfa_credfile *mine);
+
 /* The credential with this name or id, or NULL. */
 struct kmfa_cred *kmfa_credfile_find(const struct kmfa_credfile *f,
     const char *name);

@@ -162,6 +162,44 @@ out:
 	return r;
 }
 
+struct add_arg {
+	const struct kmfa_credfile *mine;	/* the copy enrolment began with */
+	struct kmfa_cred *nc;			/* the new credential, handed over */
+	int new_mk;				/* nc's slot holds a new master key */
+	size_t nkeys;				/* out: keys enrolled after */
+};
+
+/*
+ * Add the new credential to the file as it is now, under its lock.  The
+ * new slot was wrapped with the salt and master key of the copy read at
+ * the start; if another enrolment changed either meanwhile, the slot would
+ * not open (or would hold a second master key), so ask for a new attempt
+ * rather than save a key that cannot unseal.
+ */
+static int
+add_cred(struct kmfa_credfile *fresh, void *arg)
+{
+	struct add_arg *a = arg;
+	int r;
+
+	/* No key on disk: its salt (fresh, when there is no file) is unused. */
+	if (fresh->ncreds == 0)
+		memcpy(fresh->hmac_salt, a->mine->hmac_salt,
+		    sizeof(fresh->hmac_salt));
+	if (a->nc->slot != NULL &&
+	    (memcmp(fresh->hmac_salt, a->mine->hmac_salt,
+	    sizeof(fresh->hmac_salt)) != 0 ||
+	    (a->new_mk && kmfa_credfile_nslots(fresh) > 0)))
+		return kmfa_fail(KMFA_ERR_FIDO2, "the credentials file %s "
+		    "changed while this key was being enrolled; run 'kubectl "
+		    "mfa enroll' again", fresh->path);
+	kmfa_credfile_merge_use(fresh, a->mine);
+	if ((r = kmfa_credfile_add(fresh, a->nc)) != KMFA_OK)
+		return r;
+	a->nkeys = fresh->ncreds;
+	return KMFA_OK;
+}
+
 int
 kmfa_fido2_enroll(const struct kmfa_config *cfg, const char *name, int uv,
     const struct kmfa_fido2_pin_reader *pin, struct kmfa_enroll_result *out)
@@ -172,6 +210,7 @@ kmfa_fido2_enroll(const struct kmfa_config *cfg, const char *name, int uv,
 	struct kmfa_fido2_answer ans;
 	struct kmfa_fido2_session s, s2;
 	struct kmfa_touch unlock;
+	struct add_arg add;
 	uint8_t mk[KMFA_MK_LEN];
 	char *auto_name = NULL, *context = NULL, *new_path = NULL;
 	int uv_now, r = KMFA_ERR_FIDO2;
@@ -297,10 +336,13 @@ kmfa_fido2_enroll(const struct kmfa_config *cfg, const char *name, int uv,
 		r = KMFA_ERR_NOMEM;
 		goto out;
 	}
-	if ((r = kmfa_credfile_add(f, &nc)) != KMFA_OK ||
-	    (r = kmfa_credfile_save(f)) != KMFA_OK)
+	add.mine = f;
+	add.nc = &nc;
+	add.new_mk = out->new_mk;
+	if ((r = kmfa_credfile_update(f->path, cfg->timeout * 1000, add_cred,
+	    &add)) != KMFA_OK)
 		goto out;
-	out->nkeys = (int)f->ncreds;
+	out->nkeys = (int)add.nkeys;
 	r = KMFA_OK;
 out:
 	if (r != KMFA_OK)

@@ -133,6 +133,13 @@ out:
 	return r;
 }
 
+static int
+merge_use(struct kmfa_credfile *fresh, void *arg)
+{
+	kmfa_credfile_merge_use(fresh, arg);
+	return KMFA_OK;
+}
+
 int
 kmfa_fido2_touch(const struct kmfa_config *cfg, const char *context,
     const struct kmfa_fido2_pin_reader *pin, struct kmfa_touch *out)
@@ -173,9 +180,15 @@ kmfa_fido2_touch(const struct kmfa_config *cfg, const char *context,
 	if ((r = kmfa_fido2_touch_enrolled(&s, f, uv_required, context,
 	    "Touch your security key", out)) != KMFA_OK)
 		goto out;
-	/* The counter is defence in depth: a failed save must not block work. */
+	/*
+	 * The counter is defence in depth: a failed save must not block work.
+	 * Saved under the file's lock into the file as it is now, so that an
+	 * enrolment or another touch meanwhile is kept and the counter on
+	 * disk never goes back.
+	 */
 	kmfa_report_enter(&sc);
-	if (kmfa_credfile_save(f) != KMFA_OK) {
+	if (kmfa_credfile_update(f->path, cfg->timeout * 1000, merge_use, f) !=
+	    KMFA_OK) {
 		kmfa_warn("could not record the sign counter in %s: %s",
 		    f->path, kmfa_report_cause() ? kmfa_report_cause() : "?");
 	}

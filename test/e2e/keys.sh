@@ -16,6 +16,7 @@ BASE=(--oidc-issuer-url "$IDP_URL" --oidc-client-id kubectl
 	--browser-command "$KMFA_BROWSER" --timeout 20s)
 
 attended() {
+	: "attended $*"
 	script -qec "$(printf '%q ' "$@") >$T/a.out 2>$T/a.err" /dev/null \
 		>/dev/null </dev/null
 }
@@ -49,4 +50,52 @@ attended "$KMFA" get-token "${BASE[@]}" --fido2-device "$KEY2"; rc=$?
 softkey_ctl key2 mode touch
 check "never fails open: a refused touch is still exit 4" \
 	'[ $rc -eq 4 ] && [ ! -s "$T/a.out" ]'
+# Item 5: read-modify-write of the credentials file under its lock.
+# Deterministic first: an enrolment holds (its new key waits for a touch)
+# after reading the file; meanwhile a login touches key2 and another
+# enrolment adds "four".  When the first one finishes, neither the new key
+# nor the higher counter may be lost.
+start_softkey key3 --mode notouch,nohmac; KEY3=$SOFTKEY_DEV
+start_softkey key4; KEY4=$SOFTKEY_DEV
+start_softkey key5 --mode nohmac; KEY5=$SOFTKEY_DEV
+script -qec "$(printf '%q ' "$KMFA" enroll --name three --fido2-device "$KEY3") \
+	>$T/en.out 2>$T/en.err" /dev/null >/dev/null </dev/null &
+enpid=$!
+for _ in $(seq 500); do grep -q "Touch your new security key" "$T/en.err" 2>/dev/null && break; sleep 0.02; done
+attended "$KMFA" get-token "${BASE[@]}" --fido2-device "$KEY2" --token-cache-dir "$T/mid"; rc=$?
+softkey_ctl key2 delay 1500
+expect_exit 0 "$KMFA" enroll --name four --fido2-device "$KEY4,$KEY2"; enrc=$?
+softkey_ctl key2 delay 0
+check "meanwhile a login and another enrolment succeed" '[ $rc -eq 0 ] && [ $enrc -eq 0 ]'
+softkey_ctl key3 mode touch,nohmac
+wait $enpid; enrc=$?
+check "the held enrolment completes" '[ $enrc -eq 0 ]'
+check "it kept the key enrolled meanwhile" \
+	'[ "$(jq -r "[.credentials[].name] | sort | join(\",\")" "$CRED")" = "four,three,two" ]'
+check "it did not write back an older counter ($(counter key2))" \
+	'[ "$(jq -r ".credentials[] | select(.name == \"two\") | .sign_count" "$CRED")" -eq "$(counter key2)" ]'
+
+# Then 8 logins at once (each with its own cache, so none waits on another's
+# cache lock) and an enrolment, on one credentials file.
+pids=()
+for i in 1 2 3 4 5 6 7 8; do
+	script -qec "$(printf '%q ' "$KMFA" get-token "${BASE[@]}" --fido2-device "$KEY2" \
+		--token-cache-dir "$T/par$i") >$T/par$i.out 2>$T/par$i.err" /dev/null \
+		>/dev/null </dev/null &
+	pids+=($!)
+done
+script -qec "$(printf '%q ' "$KMFA" enroll --name five --fido2-device "$KEY5") \
+	>$T/en.out 2>$T/en.err" /dev/null >/dev/null </dev/null &
+enpid=$!
+ok=0
+for p in "${pids[@]}"; do wait "$p" && ok=$((ok + 1)); done
+wait $enpid; enrc=$?
+check "8 concurrent logins on one credentials file all succeed ($ok)" '[ $ok -eq 8 ]'
+check "the concurrent enrolment succeeds" '[ $enrc -eq 0 ]'
+check "every key is still in the file" \
+	'[ "$(jq -r "[.credentials[].name] | sort | join(\",\")" "$CRED")" = "five,four,three,two" ]'
+check "the counter on disk is the highest the key gave ($(counter key2))" \
+	'[ "$(jq -r ".credentials[] | select(.name == \"two\") | .sign_count" "$CRED")" -eq "$(counter key2)" ]'
+check "the lock file lies beside the credentials file, 0600" \
+	'[ "$(stat -c %a "$CRED.lock")" = 600 ]'
 finish

@@ -403,6 +403,9 @@ teardown_dir(void **state)
 	(void)state;
 	(void)snprintf(path, sizeof(path), "%s/sub/credentials.json", tmpdir);
 	(void)unlink(path);
+	(void)snprintf(path, sizeof(path), "%s/sub/credentials.json.lock",
+	    tmpdir);
+	(void)unlink(path);
 	(void)snprintf(path, sizeof(path), "%s/sub", tmpdir);
 	(void)rmdir(path);
 	return rmdir(tmpdir);
@@ -479,6 +482,56 @@ test_add_remove_and_default_names(void **state)
 	kmfa_credfile_free(&f);
 }
 
+/* The counter a touch saves never goes below the one on disk. */
+static void
+test_merge_use_keeps_the_highest_counter(void **state)
+{
+	struct kmfa_credfile *disk = NULL, *mine = NULL;
+	char *text = valid_text();
+
+	(void)state;
+	assert_int_equal(kmfa_credfile_parse("t.json", text, strlen(text),
+	    &disk), KMFA_OK);
+	assert_int_equal(kmfa_credfile_parse("t.json", text, strlen(text),
+	    &mine), KMFA_OK);
+	disk->creds[0].sign_count = 90;		/* a later touch saved */
+	mine->creds[0].sign_count = 50;
+	mine->creds[1].sign_count = 60;		/* our touch */
+	mine->creds[1].last_used = 1790000200;
+	kmfa_credfile_merge_use(disk, mine);
+	assert_int_equal(disk->creds[0].sign_count, 90);
+	assert_int_equal(disk->creds[1].sign_count, 60);
+	assert_true(disk->creds[1].last_used == 1790000200);
+	/* A key removed on disk meanwhile stays removed. */
+	assert_int_equal(kmfa_credfile_remove(disk, "yubi"), KMFA_OK);
+	kmfa_credfile_merge_use(disk, mine);
+	assert_int_equal(disk->ncreds, 1);
+	kmfa_credfile_free(&disk);
+	kmfa_credfile_free(&mine);
+	free(text);
+}
+
+/* The lock is exclusive and bounded: a second taker gives up in time. */
+static void
+test_lock_is_exclusive_and_bounded(void **state)
+{
+	struct kmfa_credfile_lock *a = NULL, *b = NULL;
+	char path[128];
+
+	(void)state;
+	(void)snprintf(path, sizeof(path), "%s/sub/credentials.json", tmpdir);
+	assert_int_equal(kmfa_credfile_lock(path, 0, &a), KMFA_OK);
+	kmfa_report_clear();
+	assert_int_equal(kmfa_credfile_lock(path, 50, &b), KMFA_ERR_LOCKED);
+	assert_null(b);
+	assert_non_null(strstr(kmfa_report_cause(), "credentials.json.lock"));
+	kmfa_report_clear();
+	kmfa_credfile_unlock(&a);
+	assert_null(a);
+	assert_int_equal(kmfa_credfile_lock(path, 0, &b), KMFA_OK);
+	kmfa_credfile_unlock(&b);
+}
+
 int
 main(void)
 {
@@ -493,6 +546,8 @@ main(void)
 		cmocka_unit_test(test_rejects_non_json),
 		cmocka_unit_test(test_missing_file_is_empty_and_save_is_private),
 		cmocka_unit_test(test_add_remove_and_default_names),
+		cmocka_unit_test(test_merge_use_keeps_the_highest_counter),
+		cmocka_unit_test(test_lock_is_exclusive_and_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
