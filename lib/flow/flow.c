@@ -41,6 +41,7 @@ struct flow {
 	struct kmfa_record *old;	/* the stored record, if any */
 	struct kmfa_touch touch;
 	int touched;
+	int old_sealed;		/* the stored record held a sealed refresh token */
 	struct kmfa_http *http;
 	struct kmfa_discovery *oidc;
 	int64_t deadline;
@@ -134,6 +135,28 @@ require_claims(const struct kmfa_config *cfg, const struct kmfa_jwt_claims *c)
 	return KMFA_OK;
 }
 
+/* The record's refresh token when this touch cannot seal a new one. */
+static int
+keep_sealed(const struct flow *f, struct kmfa_record *rec)
+{
+	const char *key = f->touch.key_name != NULL ? f->touch.key_name : "?";
+
+	if (f->old != NULL && f->old->refresh != NULL &&
+	    f->old->refresh_sealed) {
+		if ((rec->refresh = strdup(f->old->refresh)) == NULL)
+			return KMFA_ERR_NOMEM;
+		rec->refresh_sealed = 1;
+		kmfa_info("security key '%s' cannot seal (no hmac-secret "
+		    "output): the new refresh token is not stored; the sealed "
+		    "one is kept", key);
+	} else {
+		kmfa_info("security key '%s' cannot seal (no hmac-secret "
+		    "output): the refresh token is not stored, so the next "
+		    "login runs a device flow", key);
+	}
+	return KMFA_OK;
+}
+
 /*
  * Validate what the IdP returned and build the record to store.  The ID
  * token is validated even when the access token is what kubectl gets: it
@@ -212,6 +235,16 @@ build_record(struct flow *f, const struct kmfa_tokens *tok,
 			    &rec->refresh)) != KMFA_OK)
 				goto out;
 			rec->refresh_sealed = 1;
+		} else if (f->touched && (f->touch.sealing || f->old_sealed)) {
+			/*
+			 * Sealing is set up (a slot in the credentials file, or
+			 * a sealed token in the record), but this touch did not
+			 * open the master key (a key without hmac-secret, or a
+			 * file edited to say so): never fall back to plain text.
+			 * Keep the sealed token while it is there, else none.
+			 */
+			if ((r = keep_sealed(f, rec)) != KMFA_OK)
+				goto out;
 		} else {
 			if ((rec->refresh = strdup(refresh)) == NULL)
 				goto out;
@@ -379,6 +412,9 @@ login(struct flow *f, struct kmfa_record **out)
 
 	*out = NULL;
 	f->deadline = kmfa_now() + f->cfg->timeout;
+	/* Before open_refresh may drop it: sealing was in use for this entry. */
+	f->old_sealed = f->old != NULL && f->old->refresh != NULL &&
+	    f->old->refresh_sealed;
 	if (f->cfg->fido2 == KMFA_FIDO2_REQUIRED) {
 		/* A PIN, when the keys need one, is typed at the terminal. */
 		const struct kmfa_fido2_pin_reader tty = { kmfa_tty_read_pin,

@@ -17,8 +17,10 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <openssl/crypto.h>
 
 #include "base/b64.h"
+#include "base/buf.h"
 #include "base/err.h"
 #include "base/file.h"
 #include "base/json.h"
@@ -177,6 +179,8 @@ kmfa_credfile_cred_clear(struct kmfa_cred *c)
 static int
 parse_cred(const struct where *w, const cJSON *o, struct kmfa_cred *c)
 {
+	uint8_t *mac = NULL;
+	size_t mac_len = 0;
 	const char *s;
 	double d;
 	int r;
@@ -224,6 +228,15 @@ parse_cred(const struct where *w, const cJSON *o, struct kmfa_cred *c)
 		return r;
 	if (!c->hmac_secret && cJSON_GetObjectItemCaseSensitive(o, "slot"))
 		return bad(w, "slot", "is present but hmac_secret is false");
+	/* Optional: files from before MACs get them at the next touch. */
+	if ((r = get_b64(w, o, "mac", 1, KMFA_MAC_LEN, KMFA_MAC_LEN, &mac,
+	    &mac_len)) != KMFA_OK)
+		return r;
+	if (mac != NULL) {
+		memcpy(c->mac, mac, KMFA_MAC_LEN);
+		c->have_mac = 1;
+		free(mac);
+	}
 	if ((r = get_uint(w, o, "sign_count", (double)UINT32_MAX, &d)) !=
 	    KMFA_OK)
 		return r;
@@ -430,6 +443,9 @@ kmfa_credfile_format(const struct kmfa_credfile *f, char **out)
 		if (c->slot != NULL &&
 		    (r = add_b64(o, "slot", c->slot, c->slot_len)) != KMFA_OK)
 			goto out;
+		if (c->have_mac &&
+		    (r = add_b64(o, "mac", c->mac, sizeof(c->mac))) != KMFA_OK)
+			goto out;
 		r = KMFA_ERR_NOMEM;
 		if (cJSON_AddNumberToObject(o, "sign_count",
 		    (double)c->sign_count) == NULL)
@@ -543,6 +559,107 @@ kmfa_credfile_remove(struct kmfa_credfile *f, const char *name)
 	    (f->ncreds - i - 1) * sizeof(*c));
 	f->ncreds--;
 	return KMFA_OK;
+}
+
+/* Append a 4-byte big-endian length and the bytes: no field can run into the next. */
+static int
+put_field(struct kmfa_buf *b, const void *p, size_t n)
+{
+	uint8_t len[4] = { (uint8_t)(n >> 24), (uint8_t)(n >> 16),
+	    (uint8_t)(n >> 8), (uint8_t)n };
+
+	if (n > UINT32_MAX || kmfa_buf_append(b, len, sizeof(len)) != 0 ||
+	    (n > 0 && kmfa_buf_append(b, p, n) != 0))
+		return KMFA_ERR_NOMEM;
+	return KMFA_OK;
+}
+
+int
+kmfa_credfile_mac(const struct kmfa_cred *c, const uint8_t mk[KMFA_MK_LEN],
+    uint8_t mac[KMFA_MAC_LEN])
+{
+	static const char tag[] = "kubectl-mfa credential v1";
+	struct kmfa_buf b = { 0 };
+	uint8_t flags[3] = { (uint8_t)(c->uv_required != 0),
+	    (uint8_t)(c->pin != 0), (uint8_t)(c->hmac_secret != 0) };
+	int r;
+
+	if ((r = put_field(&b, tag, sizeof(tag) - 1)) != KMFA_OK ||
+	    (r = put_field(&b, c->rp_id, strlen(c->rp_id))) != KMFA_OK ||
+	    (r = put_field(&b, c->id, c->id_len)) != KMFA_OK ||
+	    (r = put_field(&b, c->pubkey, c->pubkey_len)) != KMFA_OK ||
+	    (r = put_field(&b, flags, sizeof(flags))) != KMFA_OK ||
+	    (r = put_field(&b, c->slot, c->slot != NULL ? c->slot_len : 0)) !=
+	    KMFA_OK)
+		goto out;
+	r = kmfa_seal_mac(mk, (const uint8_t *)b.data, b.len, mac);
+out:
+	kmfa_buf_wipe(&b);
+	return r;
+}
+
+int
+kmfa_credfile_mac_verify(const struct kmfa_credfile *f,
+    const uint8_t mk[KMFA_MK_LEN], size_t *nmissing)
+{
+	uint8_t mac[KMFA_MAC_LEN];
+	size_t have = 0;
+	int r;
+
+	*nmissing = 0;
+	for (size_t i = 0; i < f->ncreds; i++)
+		if (f->creds[i].have_mac)
+			have++;
+	for (size_t i = 0; i < f->ncreds; i++) {
+		const struct kmfa_cred *c = &f->creds[i];
+
+		if (!c->have_mac) {
+			(*nmissing)++;
+			if (have == 0)
+				continue;	/* a file from before MACs */
+			return kmfa_fail(KMFA_ERR_FIDO2, "credentials file %s: "
+			    "key '%s' has no MAC under the master key while "
+			    "the others have one (added by editing the file?); "
+			    "refusing it", f->path, c->name);
+		}
+		if ((r = kmfa_credfile_mac(c, mk, mac)) != KMFA_OK)
+			return r;
+		if (CRYPTO_memcmp(mac, c->mac, sizeof(mac)) != 0)
+			return kmfa_fail(KMFA_ERR_FIDO2, "credentials file %s: "
+			    "key '%s' fails its MAC under the master key (the "
+			    "file was edited); refusing it", f->path, c->name);
+	}
+	return KMFA_OK;
+}
+
+int
+kmfa_credfile_mac_adopt(struct kmfa_credfile *fresh,
+    const struct kmfa_credfile *mine, const uint8_t mk[KMFA_MK_LEN],
+    size_t *nadded)
+{
+	uint8_t m1[KMFA_MAC_LEN], m2[KMFA_MAC_LEN];
+	int r = KMFA_OK;
+
+	*nadded = 0;
+	for (size_t i = 0; i < fresh->ncreds; i++) {
+		struct kmfa_cred *c = &fresh->creds[i];
+		const struct kmfa_cred *m;
+
+		if (c->have_mac ||
+		    (m = kmfa_credfile_find_id(mine, c->id, c->id_len)) == NULL)
+			continue;
+		if ((r = kmfa_credfile_mac(c, mk, m1)) != KMFA_OK ||
+		    (r = kmfa_credfile_mac(m, mk, m2)) != KMFA_OK)
+			break;
+		if (CRYPTO_memcmp(m1, m2, sizeof(m1)) != 0)
+			continue;	/* changed since it was checked */
+		memcpy(c->mac, m1, sizeof(m1));
+		c->have_mac = 1;
+		(*nadded)++;
+	}
+	OPENSSL_cleanse(m1, sizeof(m1));
+	OPENSSL_cleanse(m2, sizeof(m2));
+	return r;
 }
 
 size_t

@@ -46,6 +46,8 @@ struct kmfa_cred {
 	int hmac_secret;	/* enrolled with the hmac-secret extension */
 	uint8_t *slot;		/* the wrapped master key; NULL without hmac */
 	size_t slot_len;
+	int have_mac;		/* mac holds the credential's MAC */
+	uint8_t mac[KMFA_MAC_LEN];	/* kmfa_credfile_mac over the security fields */
 	uint32_t sign_count;	/* the last counter seen */
 	int64_t created;	/* seconds since the epoch */
 	int64_t last_used;	/* 0: never */
@@ -130,6 +132,38 @@ int kmfa_credfile_add(struct kmfa_credfile *f, struct kmfa_cred *c);
 
 /* Remove the named credential; KMFA_ERR_NOTFOUND if there is none. */
 int kmfa_credfile_remove(struct kmfa_credfile *f, const char *name);
+
+/*
+ * The MAC of a credential's security fields (rp id, credential id, public
+ * key, uv, pin, hmac_secret, slot; not the name, counter or times) under
+ * the master key (kmfa_seal_mac), so that editing the file cannot switch
+ * sealing off or swap a public key unnoticed once an enrolled key with a
+ * slot is touched.
+ */
+int kmfa_credfile_mac(const struct kmfa_cred *c, const uint8_t mk[KMFA_MK_LEN],
+    uint8_t mac[KMFA_MAC_LEN]);
+
+/*
+ * Check every credential's MAC with mk, which a verified touch just
+ * unwrapped.  A MAC that does not match, or a credential without one in a
+ * file where others have one (added without the master key), is refused:
+ * KMFA_ERR_FIDO2 with one cause naming the file and the key.  *nmissing
+ * counts the credentials without a MAC (all of them in a file from before
+ * MACs).
+ */
+int kmfa_credfile_mac_verify(const struct kmfa_credfile *f,
+    const uint8_t mk[KMFA_MK_LEN], size_t *nmissing);
+
+/*
+ * Give each credential of fresh (the file as it is now, under its lock)
+ * that has no MAC one under mk, but only when mine (the copy a touch
+ * checked with kmfa_credfile_mac_verify) holds the same credential with
+ * the same security fields: what changed meanwhile is not vouched for.
+ * *nadded says how many.
+ */
+int kmfa_credfile_mac_adopt(struct kmfa_credfile *fresh,
+    const struct kmfa_credfile *mine, const uint8_t mk[KMFA_MK_LEN],
+    size_t *nadded);
 
 /* The number of credentials holding a master-key slot. */
 size_t kmfa_credfile_nslots(const struct kmfa_credfile *f);

@@ -51,32 +51,42 @@ softkey_ctl key2 mode touch
 check "never fails open: a refused touch is still exit 4" \
 	'[ $rc -eq 4 ] && [ ! -s "$T/a.out" ]'
 # Item 5: read-modify-write of the credentials file under its lock.
-# Deterministic first: an enrolment holds (its new key waits for a touch)
-# after reading the file; meanwhile a login touches key2 and another
-# enrolment adds "four".  When the first one finishes, neither the new key
-# nor the higher counter may be lost.
-start_softkey key3 --mode notouch,nohmac; KEY3=$SOFTKEY_DEV
+names() { jq -r '[.credentials[].name] | sort | join(",")' "$CRED"; }
+disk_counter() { jq -r ".credentials[] | select(.name == \"$1\") | .sign_count" "$CRED"; }
+start_softkey key3 --mode nohmac; KEY3=$SOFTKEY_DEV
 start_softkey key4; KEY4=$SOFTKEY_DEV
 start_softkey key5 --mode nohmac; KEY5=$SOFTKEY_DEV
-script -qec "$(printf '%q ' "$KMFA" enroll --name three --fido2-device "$KEY3") \
+start_softkey key6 --mode nohmac; KEY6=$SOFTKEY_DEV
+# (A delay on the enrolled key makes the new one the first touched.)
+softkey_ctl key2 delay 1500
+expect_exit 0 "$KMFA" enroll --name four --fido2-device "$KEY4,$KEY2"; rc=$?
+softkey_ctl key2 delay 0
+check "a second key with hmac-secret enrolls" '[ $rc -eq 0 ]'
+
+# Deterministic first: an enrolment ("three") that read the file waits for
+# the touch of an enrolled key; meanwhile a login touches key2 and another
+# enrolment adds "five".  When the first one finishes, neither the new key
+# nor the higher counter may be lost.
+softkey_ctl key4 mode notouch
+script -qec "$(printf '%q ' "$KMFA" enroll --name three --fido2-device "$KEY3,$KEY4") \
 	>$T/en.out 2>$T/en.err" /dev/null >/dev/null </dev/null &
 enpid=$!
-for _ in $(seq 500); do grep -q "Touch your new security key" "$T/en.err" 2>/dev/null && break; sleep 0.02; done
+for _ in $(seq 500); do grep -q "Touch an already-enrolled" "$T/en.err" 2>/dev/null && break; sleep 0.02; done
 attended "$KMFA" get-token "${BASE[@]}" --fido2-device "$KEY2" --token-cache-dir "$T/mid"; rc=$?
 softkey_ctl key2 delay 1500
-expect_exit 0 "$KMFA" enroll --name four --fido2-device "$KEY4,$KEY2"; enrc=$?
+expect_exit 0 "$KMFA" enroll --name five --fido2-device "$KEY5,$KEY2"; enrc=$?
 softkey_ctl key2 delay 0
 check "meanwhile a login and another enrolment succeed" '[ $rc -eq 0 ] && [ $enrc -eq 0 ]'
-softkey_ctl key3 mode touch,nohmac
+softkey_ctl key4 mode touch
 wait $enpid; enrc=$?
 check "the held enrolment completes" '[ $enrc -eq 0 ]'
-check "it kept the key enrolled meanwhile" \
-	'[ "$(jq -r "[.credentials[].name] | sort | join(\",\")" "$CRED")" = "four,three,two" ]'
+check "it kept the key enrolled meanwhile ($(names))" '[ "$(names)" = "five,four,three,two" ]'
 check "it did not write back an older counter ($(counter key2))" \
-	'[ "$(jq -r ".credentials[] | select(.name == \"two\") | .sign_count" "$CRED")" -eq "$(counter key2)" ]'
+	'[ "$(disk_counter two)" -eq "$(counter key2)" ]'
 
 # Then 8 logins at once (each with its own cache, so none waits on another's
 # cache lock) and an enrolment, on one credentials file.
+softkey_ctl key4 delay 1500
 pids=()
 for i in 1 2 3 4 5 6 7 8; do
 	script -qec "$(printf '%q ' "$KMFA" get-token "${BASE[@]}" --fido2-device "$KEY2" \
@@ -84,18 +94,65 @@ for i in 1 2 3 4 5 6 7 8; do
 		>/dev/null </dev/null &
 	pids+=($!)
 done
-script -qec "$(printf '%q ' "$KMFA" enroll --name five --fido2-device "$KEY5") \
+script -qec "$(printf '%q ' "$KMFA" enroll --name six --fido2-device "$KEY6,$KEY4") \
 	>$T/en.out 2>$T/en.err" /dev/null >/dev/null </dev/null &
 enpid=$!
 ok=0
 for p in "${pids[@]}"; do wait "$p" && ok=$((ok + 1)); done
 wait $enpid; enrc=$?
+softkey_ctl key4 delay 0
 check "8 concurrent logins on one credentials file all succeed ($ok)" '[ $ok -eq 8 ]'
 check "the concurrent enrolment succeeds" '[ $enrc -eq 0 ]'
-check "every key is still in the file" \
-	'[ "$(jq -r "[.credentials[].name] | sort | join(\",\")" "$CRED")" = "five,four,three,two" ]'
+check "every key is still in the file ($(names))" '[ "$(names)" = "five,four,six,three,two" ]'
 check "the counter on disk is the highest the key gave ($(counter key2))" \
-	'[ "$(jq -r ".credentials[] | select(.name == \"two\") | .sign_count" "$CRED")" -eq "$(counter key2)" ]'
+	'[ "$(disk_counter two)" -eq "$(counter key2)" ]'
 check "the lock file lies beside the credentials file, 0600" \
 	'[ "$(stat -c %a "$CRED.lock")" = 600 ]'
+
+# Item 2: no silent unsealed downgrade, and the file authenticated.
+sealed_kept() { [ "$(jq -r .refresh "$(entry)" | cut -c1-6)" = kmfa1. ] && [ "$(jq -r .refresh_sealed "$(entry)")" = true ]; }
+check "every key carries a MAC under the master key" \
+	'[ "$(jq "[.credentials[] | select(.mac)] | length" "$CRED")" -eq 5 ]'
+cp "$CRED" "$T/cred.good"
+expire; before=$(jq -r .refresh "$(entry)")
+attended "$KMFA" get-token "${BASE[@]}" --fido2-device "$KEY3"; rc=$?
+check "a touch by a key without hmac-secret logs in" \
+	'[ $rc -eq 0 ] && jq -e .status.token "$T/a.out" >/dev/null'
+check "... but stores no refresh token in plain text: the sealed one is kept" \
+	'sealed_kept && [ "$(jq -r .refresh "$(entry)")" = "$before" ] && grep -q "the sealed one is kept" "$T/a.err"'
+
+jq '(.credentials[] | select(.name == "two")) |= (.hmac_secret = false | del(.slot))' \
+	"$T/cred.good" >"$CRED"
+expire
+attended "$KMFA" get-token "${BASE[@]}" --fido2-device "$KEY2"; rc=$?
+check "a file edited to say hmac_secret false: still no plain refresh token" \
+	'[ $rc -eq 0 ] && sealed_kept && [ "$(jq -r .refresh "$(entry)")" = "$before" ]'
+expire
+attended "$KMFA" get-token "${BASE[@]}" --fido2-device "$KEY4"; rc=$?
+check "... and the next touch that opens the master key refuses the file (exit 4, one line)" \
+	'[ $rc -eq 4 ] && [ ! -s "$T/a.out" ] && tail -1 "$T/a.err" | grep -q "credentials file $CRED: key .two. fails its MAC"'
+
+pk5=$(jq -r '.credentials[] | select(.name == "five") | .public_key' "$T/cred.good")
+jq --arg pk "$pk5" '(.credentials[] | select(.name == "three")).public_key = $pk' \
+	"$T/cred.good" >"$CRED"
+attended "$KMFA" get-token "${BASE[@]}" --fido2-device "$KEY4"; rc=$?
+check "a swapped public key is refused after the touch" \
+	'[ $rc -eq 4 ] && tail -1 "$T/a.err" | grep -q "key .three. fails its MAC"'
+
+jq 'del(.credentials[2].mac)' "$T/cred.good" >"$CRED"
+attended "$KMFA" get-token "${BASE[@]}" --fido2-device "$KEY4"; rc=$?
+check "a key without a MAC among keys with one is refused" \
+	'[ $rc -eq 4 ] && tail -1 "$T/a.err" | grep -q "has no MAC"'
+
+jq 'del(.credentials[].mac)' "$T/cred.good" >"$CRED"
+attended "$KMFA" get-token "${BASE[@]}" --fido2-device "$KEY4"; rc=$?
+check "a file from before MACs is read, and its keys authenticated at the touch" \
+	'[ $rc -eq 0 ] && grep -q "authenticated 5 keys" "$T/a.err" && [ "$(jq "[.credentials[] | select(.mac)] | length" "$CRED")" -eq 5 ]'
+
+jq '.credentials[] |= (.hmac_secret = false | del(.slot) | del(.mac))' "$T/cred.good" >"$CRED"
+expire; before=$(jq -r .refresh "$(entry)")
+attended "$KMFA" get-token "${BASE[@]}" --fido2-device "$KEY2"; rc=$?
+check "every slot and MAC stripped: the sealed record still keeps a plain token out" \
+	'[ $rc -eq 0 ] && sealed_kept && [ "$(jq -r .refresh "$(entry)")" = "$before" ]'
+cp "$T/cred.good" "$CRED"
 finish

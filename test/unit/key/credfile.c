@@ -511,6 +511,71 @@ test_merge_use_keeps_the_highest_counter(void **state)
 	free(text);
 }
 
+/*
+ * The MAC covers the security fields, survives a save, and any edit of one
+ * of them (or a key without a MAC among keys with one) is refused.
+ */
+static void
+test_mac_covers_the_security_fields(void **state)
+{
+	struct kmfa_credfile *f = NULL, *g = NULL;
+	uint8_t mk[KMFA_MK_LEN], other[KMFA_MK_LEN];
+	char *text = valid_text(), *out = NULL;
+	size_t missing = 0;
+
+	(void)state;
+	assert_int_equal(kmfa_seal_new_mk(mk), KMFA_OK);
+	assert_int_equal(kmfa_seal_new_mk(other), KMFA_OK);
+	assert_int_equal(kmfa_credfile_parse("t.json", text, strlen(text),
+	    &f), KMFA_OK);
+	/* A file from before MACs: read, every key counted as missing. */
+	assert_int_equal(kmfa_credfile_mac_verify(f, mk, &missing), KMFA_OK);
+	assert_int_equal(missing, 2);
+	assert_int_equal(kmfa_credfile_parse("t.json", text, strlen(text),
+	    &g), KMFA_OK);
+	assert_int_equal(kmfa_credfile_mac_adopt(f, g, mk, &missing), KMFA_OK);
+	assert_int_equal(missing, 2);
+	kmfa_credfile_free(&g);
+	assert_int_equal(kmfa_credfile_format(f, &out), KMFA_OK);
+	assert_int_equal(kmfa_credfile_parse("t.json", out, strlen(out), &g),
+	    KMFA_OK);
+	assert_int_equal(kmfa_credfile_mac_verify(g, mk, &missing), KMFA_OK);
+	assert_int_equal(missing, 0);
+	assert_int_equal(kmfa_credfile_mac_verify(g, other, &missing),
+	    KMFA_ERR_FIDO2);
+	kmfa_report_clear();
+
+	g->creds[0].hmac_secret = 0;		/* sealing switched off */
+	assert_int_equal(kmfa_credfile_mac_verify(g, mk, &missing),
+	    KMFA_ERR_FIDO2);
+	assert_non_null(strstr(kmfa_report_cause(), "t.json"));
+	assert_non_null(strstr(kmfa_report_cause(), "'yubi' fails its MAC"));
+	kmfa_report_clear();
+	g->creds[0].hmac_secret = 1;
+	g->creds[1].pubkey[5] ^= 1;		/* a swapped public key */
+	assert_int_equal(kmfa_credfile_mac_verify(g, mk, &missing),
+	    KMFA_ERR_FIDO2);
+	kmfa_report_clear();
+	g->creds[1].pubkey[5] ^= 1;
+	g->creds[1].uv_required = 1;		/* UV policy */
+	assert_int_equal(kmfa_credfile_mac_verify(g, mk, &missing),
+	    KMFA_ERR_FIDO2);
+	kmfa_report_clear();
+	g->creds[1].uv_required = 0;
+	g->creds[1].have_mac = 0;		/* one MAC stripped */
+	assert_int_equal(kmfa_credfile_mac_verify(g, mk, &missing),
+	    KMFA_ERR_FIDO2);
+	assert_non_null(strstr(kmfa_report_cause(), "has no MAC"));
+	kmfa_report_clear();
+	g->creds[1].have_mac = 1;
+	g->creds[1].sign_count = 7;		/* not a security field */
+	assert_int_equal(kmfa_credfile_mac_verify(g, mk, &missing), KMFA_OK);
+	kmfa_credfile_free(&f);
+	kmfa_credfile_free(&g);
+	free(out);
+	free(text);
+}
+
 /* The lock is exclusive and bounded: a second taker gives up in time. */
 static void
 test_lock_is_exclusive_and_bounded(void **state)
@@ -548,6 +613,7 @@ main(void)
 		cmocka_unit_test(test_add_remove_and_default_names),
 		cmocka_unit_test(test_merge_use_keeps_the_highest_counter),
 		cmocka_unit_test(test_lock_is_exclusive_and_bounded),
+		cmocka_unit_test(test_mac_covers_the_security_fields),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
