@@ -155,4 +155,20 @@ attended "$KMFA" get-token "${BASE[@]}" --fido2-device "$KEY2"; rc=$?
 check "every slot and MAC stripped: the sealed record still keeps a plain token out" \
 	'[ $rc -eq 0 ] && sealed_kept && [ "$(jq -r .refresh "$(entry)")" = "$before" ]'
 cp "$T/cred.good" "$CRED"
+
+# Item 3 (what removal leaves): the message says exactly what a removed key
+# with an old copy of the file still opens, and that is true.
+expect_exit 0 "$KMFA" keys remove four
+check "keys remove says the removed key with an old copy opens tokens sealed from now on" \
+	'contains "$ERR" "copy of $CRED from before this removal still opens every refresh token sealed under it, including those sealed from now on" && contains "$ERR" "remove every key, enroll them again"'
+expire
+attended "$KMFA" get-token "${BASE[@]}" --fido2-device "$KEY2"; rc=$?
+check "a login after the removal seals a new refresh token" '[ $rc -eq 0 ] && sealed_kept'
+cp "$T/cred.good" "$CRED"; expire; ref=$(idp_count /token refresh_token)
+attended "$KMFA" get-token "${BASE[@]}" --fido2-device "$KEY4"; rc=$?
+check "... which the removed key opens with the old copy of the file, as said" \
+	'[ $rc -eq 0 ] && [ "$(idp_count /token refresh_token)" -eq $((ref + 1)) ]'
+expect_exit 0 "$KMFA" keys remove three
+check "removing a key without a slot says it never opened a sealed token" \
+	'contains "$ERR" "had no key slot"'
 finish
