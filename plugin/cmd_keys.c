@@ -84,42 +84,72 @@ done:
 	return r;
 }
 
+struct remove_arg {
+	const char *name;
+	int had_slot;		/* out: the key held a master-key slot */
+	int last_slot;		/* out: ... the last one */
+	size_t left;		/* out: keys enrolled after */
+};
+
+static int
+remove_cred(struct kmfa_credfile *f, void *arg)
+{
+	struct remove_arg *a = arg;
+	const struct kmfa_cred *c;
+
+	if ((c = kmfa_credfile_find(f, a->name)) == NULL)
+		return kmfa_fail(KMFA_ERR_USAGE, "no security key named '%s' "
+		    "is enrolled (see 'kubectl mfa keys list')", a->name);
+	a->had_slot = c->slot != NULL;
+	a->last_slot = a->had_slot && kmfa_credfile_nslots(f) == 1;
+	if (kmfa_credfile_remove(f, a->name) != KMFA_OK)
+		return KMFA_ERR_INTERNAL;
+	a->left = f->ncreds;
+	return KMFA_OK;
+}
+
 static int
 keys_remove(const struct kmfa_config *cfg, const char *name)
 {
-	struct kmfa_credfile *f = NULL;
-	int last_slot, r;
+	struct remove_arg a = { name, 0, 0, 0 };
+	int r;
 
-	if ((r = kmfa_credfile_load(cfg->fido2_credentials, &f)) != KMFA_OK)
+	/* Under the file's lock: a touch meanwhile keeps its counter. */
+	if ((r = kmfa_credfile_update(cfg->fido2_credentials,
+	    cfg->timeout * 1000, remove_cred, &a)) != KMFA_OK)
 		return r;
-	if (kmfa_credfile_find(f, name) == NULL) {
-		r = kmfa_fail(KMFA_ERR_USAGE, "no security key named '%s' is "
-		    "enrolled (see 'kubectl mfa keys list')", name);
-		goto out;
-	}
-	last_slot = kmfa_credfile_find(f, name)->slot != NULL &&
-	    kmfa_credfile_nslots(f) == 1;
-	if ((r = kmfa_credfile_remove(f, name)) != KMFA_OK ||
-	    (r = kmfa_credfile_save(f)) != KMFA_OK)
-		goto out;
 	kmfa_info("Removed security key '%s'.", name);
 	/*
-	 * Removal does not change the master key: a lost key together with
-	 * an old copy of this file could still open tokens sealed before.
+	 * Removal does not change the master key or the salt: say exactly
+	 * what the removed key still opens with an old copy of the file, and
+	 * the way to a new master key (with no slot left, the next enrolment
+	 * makes one).
 	 */
-	kmfa_info("If the key was lost or stolen, also run 'kubectl mfa "
-	    "logout --all' to drop refresh tokens sealed while it was "
-	    "enrolled.");
-	if (f->ncreds == 0)
+	if (a.had_slot && !a.last_slot)
+		kmfa_info("The master key is unchanged: '%s' together with a "
+		    "copy of %s from before this removal still opens every "
+		    "refresh token sealed under it, including those sealed "
+		    "from now on. If the key was lost or stolen, make a new "
+		    "master key: remove every key, enroll them again, and run "
+		    "'kubectl mfa logout --all'.", name,
+		    cfg->fido2_credentials);
+	else if (a.had_slot)
+		kmfa_info("'%s' together with a copy of %s from before this "
+		    "removal still opens the refresh tokens sealed until now; "
+		    "the next key enrolled gets a new master key. If the key "
+		    "was lost or stolen, run 'kubectl mfa logout --all'.", name,
+		    cfg->fido2_credentials);
+	else
+		kmfa_info("'%s' had no key slot: it never opened a sealed "
+		    "refresh token.", name);
+	if (a.left == 0)
 		kmfa_warn("no security key is enrolled now: logins fail until "
 		    "you enroll one");
-	else if (last_slot)
+	else if (a.last_slot)
 		kmfa_warn("'%s' held the last key slot: cached sealed refresh "
 		    "tokens can no longer be opened, and the next login runs "
 		    "a new device flow", name);
-out:
-	kmfa_credfile_free(&f);
-	return r;
+	return KMFA_OK;
 }
 
 int

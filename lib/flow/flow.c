@@ -41,6 +41,7 @@ struct flow {
 	struct kmfa_record *old;	/* the stored record, if any */
 	struct kmfa_touch touch;
 	int touched;
+	int old_sealed;		/* the stored record held a sealed refresh token */
 	struct kmfa_http *http;
 	struct kmfa_discovery *oidc;
 	int64_t deadline;
@@ -134,6 +135,28 @@ require_claims(const struct kmfa_config *cfg, const struct kmfa_jwt_claims *c)
 	return KMFA_OK;
 }
 
+/* The record's refresh token when this touch cannot seal a new one. */
+static int
+keep_sealed(const struct flow *f, struct kmfa_record *rec)
+{
+	const char *key = f->touch.key_name != NULL ? f->touch.key_name : "?";
+
+	if (f->old != NULL && f->old->refresh != NULL &&
+	    f->old->refresh_sealed) {
+		if ((rec->refresh = strdup(f->old->refresh)) == NULL)
+			return KMFA_ERR_NOMEM;
+		rec->refresh_sealed = 1;
+		kmfa_info("security key '%s' cannot seal (no hmac-secret "
+		    "output): the new refresh token is not stored; the sealed "
+		    "one is kept", key);
+	} else {
+		kmfa_info("security key '%s' cannot seal (no hmac-secret "
+		    "output): the refresh token is not stored, so the next "
+		    "login runs a device flow", key);
+	}
+	return KMFA_OK;
+}
+
 /*
  * Validate what the IdP returned and build the record to store.  The ID
  * token is validated even when the access token is what kubectl gets: it
@@ -212,6 +235,16 @@ build_record(struct flow *f, const struct kmfa_tokens *tok,
 			    &rec->refresh)) != KMFA_OK)
 				goto out;
 			rec->refresh_sealed = 1;
+		} else if (f->touched && (f->touch.sealing || f->old_sealed)) {
+			/*
+			 * Sealing is set up (a slot in the credentials file, or
+			 * a sealed token in the record), but this touch did not
+			 * open the master key (a key without hmac-secret, or a
+			 * file edited to say so): never fall back to plain text.
+			 * Keep the sealed token while it is there, else none.
+			 */
+			if ((r = keep_sealed(f, rec)) != KMFA_OK)
+				goto out;
 		} else {
 			if ((rec->refresh = strdup(refresh)) == NULL)
 				goto out;
@@ -270,6 +303,9 @@ out:
 static int
 open_refresh(struct flow *f, char **out)
 {
+	struct kmfa_report_scope sc;
+	int r;
+
 	*out = NULL;
 	if (f->old == NULL || f->old->refresh == NULL)
 		return KMFA_OK;
@@ -281,8 +317,32 @@ open_refresh(struct flow *f, char **out)
 		kmfa_debug("the sealed refresh token cannot be opened now");
 		return KMFA_OK;
 	}
-	return kmfa_seal_open_refresh(f->touch.mk, f->identity, f->old->refresh,
+	kmfa_report_enter(&sc);
+	r = kmfa_seal_open_refresh(f->touch.mk, f->identity, f->old->refresh,
 	    out);
+	if (r == KMFA_ERR_FIDO2) {
+		/*
+		 * The touch was verified and its key's slot opened, so the
+		 * master key is the current one: a token it does not open was
+		 * sealed under an earlier master key (every key removed and a
+		 * new one enrolled) and no enrolled key will ever open it.
+		 * Drop it from the record to be written and log in afresh;
+		 * the touch already happened, so this never fails open.
+		 */
+		kmfa_info("the cached sealed refresh token does not open with "
+		    "the current master key (sealed before the keys were "
+		    "changed); dropped it, logging in again");
+		free(f->old->refresh);
+		f->old->refresh = NULL;
+		f->old->refresh_sealed = 0;
+		kmfa_report_leave(&sc);
+		return KMFA_OK;
+	}
+	if (r == KMFA_OK)
+		kmfa_report_leave(&sc);
+	else
+		kmfa_report_pass(&sc);
+	return r;
 }
 
 enum refresh_outcome {
@@ -352,6 +412,9 @@ login(struct flow *f, struct kmfa_record **out)
 
 	*out = NULL;
 	f->deadline = kmfa_now() + f->cfg->timeout;
+	/* Before open_refresh may drop it: sealing was in use for this entry. */
+	f->old_sealed = f->old != NULL && f->old->refresh != NULL &&
+	    f->old->refresh_sealed;
 	if (f->cfg->fido2 == KMFA_FIDO2_REQUIRED) {
 		/* A PIN, when the keys need one, is typed at the terminal. */
 		const struct kmfa_fido2_pin_reader tty = { kmfa_tty_read_pin,

@@ -6,15 +6,21 @@
  * UTC strings so the file stays readable by people.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <openssl/crypto.h>
 
 #include "base/b64.h"
+#include "base/buf.h"
 #include "base/err.h"
 #include "base/file.h"
 #include "base/json.h"
@@ -173,6 +179,8 @@ kmfa_credfile_cred_clear(struct kmfa_cred *c)
 static int
 parse_cred(const struct where *w, const cJSON *o, struct kmfa_cred *c)
 {
+	uint8_t *mac = NULL;
+	size_t mac_len = 0;
 	const char *s;
 	double d;
 	int r;
@@ -220,6 +228,15 @@ parse_cred(const struct where *w, const cJSON *o, struct kmfa_cred *c)
 		return r;
 	if (!c->hmac_secret && cJSON_GetObjectItemCaseSensitive(o, "slot"))
 		return bad(w, "slot", "is present but hmac_secret is false");
+	/* Optional: files from before MACs get them at the next touch. */
+	if ((r = get_b64(w, o, "mac", 1, KMFA_MAC_LEN, KMFA_MAC_LEN, &mac,
+	    &mac_len)) != KMFA_OK)
+		return r;
+	if (mac != NULL) {
+		memcpy(c->mac, mac, KMFA_MAC_LEN);
+		c->have_mac = 1;
+		free(mac);
+	}
 	if ((r = get_uint(w, o, "sign_count", (double)UINT32_MAX, &d)) !=
 	    KMFA_OK)
 		return r;
@@ -426,6 +443,9 @@ kmfa_credfile_format(const struct kmfa_credfile *f, char **out)
 		if (c->slot != NULL &&
 		    (r = add_b64(o, "slot", c->slot, c->slot_len)) != KMFA_OK)
 			goto out;
+		if (c->have_mac &&
+		    (r = add_b64(o, "mac", c->mac, sizeof(c->mac))) != KMFA_OK)
+			goto out;
 		r = KMFA_ERR_NOMEM;
 		if (cJSON_AddNumberToObject(o, "sign_count",
 		    (double)c->sign_count) == NULL)
@@ -541,6 +561,107 @@ kmfa_credfile_remove(struct kmfa_credfile *f, const char *name)
 	return KMFA_OK;
 }
 
+/* Append a 4-byte big-endian length and the bytes: no field can run into the next. */
+static int
+put_field(struct kmfa_buf *b, const void *p, size_t n)
+{
+	uint8_t len[4] = { (uint8_t)(n >> 24), (uint8_t)(n >> 16),
+	    (uint8_t)(n >> 8), (uint8_t)n };
+
+	if (n > UINT32_MAX || kmfa_buf_append(b, len, sizeof(len)) != 0 ||
+	    (n > 0 && kmfa_buf_append(b, p, n) != 0))
+		return KMFA_ERR_NOMEM;
+	return KMFA_OK;
+}
+
+int
+kmfa_credfile_mac(const struct kmfa_cred *c, const uint8_t mk[KMFA_MK_LEN],
+    uint8_t mac[KMFA_MAC_LEN])
+{
+	static const char tag[] = "kubectl-mfa credential v1";
+	struct kmfa_buf b = { 0 };
+	uint8_t flags[3] = { (uint8_t)(c->uv_required != 0),
+	    (uint8_t)(c->pin != 0), (uint8_t)(c->hmac_secret != 0) };
+	int r;
+
+	if ((r = put_field(&b, tag, sizeof(tag) - 1)) != KMFA_OK ||
+	    (r = put_field(&b, c->rp_id, strlen(c->rp_id))) != KMFA_OK ||
+	    (r = put_field(&b, c->id, c->id_len)) != KMFA_OK ||
+	    (r = put_field(&b, c->pubkey, c->pubkey_len)) != KMFA_OK ||
+	    (r = put_field(&b, flags, sizeof(flags))) != KMFA_OK ||
+	    (r = put_field(&b, c->slot, c->slot != NULL ? c->slot_len : 0)) !=
+	    KMFA_OK)
+		goto out;
+	r = kmfa_seal_mac(mk, (const uint8_t *)b.data, b.len, mac);
+out:
+	kmfa_buf_wipe(&b);
+	return r;
+}
+
+int
+kmfa_credfile_mac_verify(const struct kmfa_credfile *f,
+    const uint8_t mk[KMFA_MK_LEN], size_t *nmissing)
+{
+	uint8_t mac[KMFA_MAC_LEN];
+	size_t have = 0;
+	int r;
+
+	*nmissing = 0;
+	for (size_t i = 0; i < f->ncreds; i++)
+		if (f->creds[i].have_mac)
+			have++;
+	for (size_t i = 0; i < f->ncreds; i++) {
+		const struct kmfa_cred *c = &f->creds[i];
+
+		if (!c->have_mac) {
+			(*nmissing)++;
+			if (have == 0)
+				continue;	/* a file from before MACs */
+			return kmfa_fail(KMFA_ERR_FIDO2, "credentials file %s: "
+			    "key '%s' has no MAC under the master key while "
+			    "the others have one (added by editing the file?); "
+			    "refusing it", f->path, c->name);
+		}
+		if ((r = kmfa_credfile_mac(c, mk, mac)) != KMFA_OK)
+			return r;
+		if (CRYPTO_memcmp(mac, c->mac, sizeof(mac)) != 0)
+			return kmfa_fail(KMFA_ERR_FIDO2, "credentials file %s: "
+			    "key '%s' fails its MAC under the master key (the "
+			    "file was edited); refusing it", f->path, c->name);
+	}
+	return KMFA_OK;
+}
+
+int
+kmfa_credfile_mac_adopt(struct kmfa_credfile *fresh,
+    const struct kmfa_credfile *mine, const uint8_t mk[KMFA_MK_LEN],
+    size_t *nadded)
+{
+	uint8_t m1[KMFA_MAC_LEN], m2[KMFA_MAC_LEN];
+	int r = KMFA_OK;
+
+	*nadded = 0;
+	for (size_t i = 0; i < fresh->ncreds; i++) {
+		struct kmfa_cred *c = &fresh->creds[i];
+		const struct kmfa_cred *m;
+
+		if (c->have_mac ||
+		    (m = kmfa_credfile_find_id(mine, c->id, c->id_len)) == NULL)
+			continue;
+		if ((r = kmfa_credfile_mac(c, mk, m1)) != KMFA_OK ||
+		    (r = kmfa_credfile_mac(m, mk, m2)) != KMFA_OK)
+			break;
+		if (CRYPTO_memcmp(m1, m2, sizeof(m1)) != 0)
+			continue;	/* changed since it was checked */
+		memcpy(c->mac, m1, sizeof(m1));
+		c->have_mac = 1;
+		(*nadded)++;
+	}
+	OPENSSL_cleanse(m1, sizeof(m1));
+	OPENSSL_cleanse(m2, sizeof(m2));
+	return r;
+}
+
 size_t
 kmfa_credfile_nslots(const struct kmfa_credfile *f)
 {
@@ -568,4 +689,136 @@ kmfa_credfile_default_name(const struct kmfa_credfile *f, char **out)
 		}
 	}
 	return KMFA_ERR_INTERNAL;	/* pigeonhole: unreachable */
+}
+
+struct kmfa_credfile_lock {
+	int fd;
+};
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The same bounded wait as the cache lock (lib/store/lock.c, a layer above
+ * this one): a non-blocking flock retried on a short timer, not SIGALRM,
+ * which would disturb libfido2.  The lock file stays in place: removing it
+ * would race with a waiter that already opened it.
+ */
+int
+kmfa_credfile_lock(const char *path, int64_t wait_ms,
+    struct kmfa_credfile_lock **out)
+{
+	struct kmfa_credfile_lock *l = NULL;
+	char *lpath = NULL, *dir = NULL, *slash;
+	int64_t deadline = mono_ms() + wait_ms;
+	int fd = -1, r = KMFA_ERR_NOMEM;
+
+	*out = NULL;
+	if (kmfa_asprintf(&lpath, "%s.lock", path) < 0 ||
+	    (dir = strdup(path)) == NULL)
+		goto out;
+	if ((slash = strrchr(dir, '/')) != NULL) {
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		if ((r = kmfa_file_mkdir_private(dir)) != KMFA_OK)
+			goto out;
+	}
+	if ((fd = open(lpath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600)) < 0) {
+		r = kmfa_fail(KMFA_ERR_IO, "cannot open lock %s: %s", lpath,
+		    strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		struct timespec pause = { 0, 20 * 1000 * 1000 };
+
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			break;
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			r = kmfa_fail(KMFA_ERR_IO, "cannot lock %s: %s", lpath,
+			    strerror(errno));
+			goto out;
+		}
+		if (mono_ms() >= deadline) {
+			r = kmfa_fail(KMFA_ERR_LOCKED, "another kubectl-mfa "
+			    "has held %s for over %lld s", lpath,
+			    (long long)(wait_ms / 1000));
+			goto out;
+		}
+		nanosleep(&pause, NULL);
+	}
+	r = KMFA_ERR_NOMEM;
+	if ((l = malloc(sizeof(*l))) == NULL)
+		goto out;
+	l->fd = fd;
+	fd = -1;	/* transferred */
+	*out = l;
+	r = KMFA_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(lpath);
+	free(dir);
+	return r;
+}
+
+void
+kmfa_credfile_unlock(struct kmfa_credfile_lock **lp)
+{
+	if (lp == NULL || *lp == NULL)
+		return;
+	close((*lp)->fd);	/* releases the flock */
+	free(*lp);
+	*lp = NULL;
+}
+
+int
+kmfa_credfile_update(const char *path, int64_t wait_ms,
+    int (*apply)(struct kmfa_credfile *fresh, void *arg), void *arg)
+{
+	struct kmfa_credfile_lock *l = NULL;
+	struct kmfa_credfile *f = NULL;
+	int r;
+
+	if ((r = kmfa_credfile_lock(path, wait_ms, &l)) != KMFA_OK)
+		goto out;
+	if ((r = kmfa_credfile_load(path, &f)) != KMFA_OK)
+		goto out;
+	if ((r = apply(f, arg)) == KMFA_ERR_NOTFOUND) {
+		r = KMFA_OK;
+		goto out;
+	}
+	if (r != KMFA_OK)
+		goto out;
+	r = kmfa_credfile_save(f);
+out:
+	kmfa_credfile_free(&f);
+	kmfa_credfile_unlock(&l);	/* after the save: the rename is inside */
+	return r;
+}
+
+void
+kmfa_credfile_merge_use(struct kmfa_credfile *fresh,
+    const struct kmfa_credfile *mine)
+{
+	for (size_t i = 0; i < mine->ncreds; i++) {
+		const struct kmfa_cred *m = &mine->creds[i];
+		struct kmfa_cred *c;
+
+		if ((c = kmfa_credfile_find_id(fresh, m->id, m->id_len)) ==
+		    NULL)
+			continue;	/* removed meanwhile: stays removed */
+		if (m->sign_count > c->sign_count)
+			c->sign_count = m->sign_count;
+		if (m->last_used > c->last_used)
+			c->last_used = m->last_used;
+	}
 }

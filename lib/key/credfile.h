@@ -46,6 +46,8 @@ struct kmfa_cred {
 	int hmac_secret;	/* enrolled with the hmac-secret extension */
 	uint8_t *slot;		/* the wrapped master key; NULL without hmac */
 	size_t slot_len;
+	int have_mac;		/* mac holds the credential's MAC */
+	uint8_t mac[KMFA_MAC_LEN];	/* kmfa_credfile_mac over the security fields */
 	uint32_t sign_count;	/* the last counter seen */
 	int64_t created;	/* seconds since the epoch */
 	int64_t last_used;	/* 0: never */
@@ -86,6 +88,35 @@ int kmfa_credfile_save(const struct kmfa_credfile *f);
 
 void kmfa_credfile_free(struct kmfa_credfile **f);
 
+/*
+ * The lock beside the credentials file ("<path>.lock", an flock that dies
+ * with its process).  Every change of the file is a read-modify-write
+ * under it, so that a concurrent enrolment and touch cannot lose a key or
+ * write back an older sign counter.  Waits at most wait_ms; KMFA_ERR_LOCKED
+ * with a cause naming the lock when another process still holds it then.
+ */
+struct kmfa_credfile_lock;
+int kmfa_credfile_lock(const char *path, int64_t wait_ms,
+    struct kmfa_credfile_lock **out);
+void kmfa_credfile_unlock(struct kmfa_credfile_lock **lp);
+
+/*
+ * Under the lock: load the file afresh, let apply change it, and save it
+ * when apply returns KMFA_OK; KMFA_ERR_NOTFOUND from apply means "nothing
+ * to change" and is KMFA_OK without a save.  Any other error from apply is
+ * returned and nothing is saved.
+ */
+int kmfa_credfile_update(const char *path, int64_t wait_ms,
+    int (*apply)(struct kmfa_credfile *fresh, void *arg), void *arg);
+
+/*
+ * Carry what a touch recorded in mine (a copy loaded earlier) into fresh
+ * (the file as it is now): for each credential in both, by id, the higher
+ * sign counter and the later last use.  A counter never goes back.
+ */
+void kmfa_credfile_merge_use(struct kmfa_credfile *fresh,
+    const struct kmfa_credfile *mine);
+
 /* The credential with this name or id, or NULL. */
 struct kmfa_cred *kmfa_credfile_find(const struct kmfa_credfile *f,
     const char *name);
@@ -101,6 +132,38 @@ int kmfa_credfile_add(struct kmfa_credfile *f, struct kmfa_cred *c);
 
 /* Remove the named credential; KMFA_ERR_NOTFOUND if there is none. */
 int kmfa_credfile_remove(struct kmfa_credfile *f, const char *name);
+
+/*
+ * The MAC of a credential's security fields (rp id, credential id, public
+ * key, uv, pin, hmac_secret, slot; not the name, counter or times) under
+ * the master key (kmfa_seal_mac), so that editing the file cannot switch
+ * sealing off or swap a public key unnoticed once an enrolled key with a
+ * slot is touched.
+ */
+int kmfa_credfile_mac(const struct kmfa_cred *c, const uint8_t mk[KMFA_MK_LEN],
+    uint8_t mac[KMFA_MAC_LEN]);
+
+/*
+ * Check every credential's MAC with mk, which a verified touch just
+ * unwrapped.  A MAC that does not match, or a credential without one in a
+ * file where others have one (added without the master key), is refused:
+ * KMFA_ERR_FIDO2 with one cause naming the file and the key.  *nmissing
+ * counts the credentials without a MAC (all of them in a file from before
+ * MACs).
+ */
+int kmfa_credfile_mac_verify(const struct kmfa_credfile *f,
+    const uint8_t mk[KMFA_MK_LEN], size_t *nmissing);
+
+/*
+ * Give each credential of fresh (the file as it is now, under its lock)
+ * that has no MAC one under mk, but only when mine (the copy a touch
+ * checked with kmfa_credfile_mac_verify) holds the same credential with
+ * the same security fields: what changed meanwhile is not vouched for.
+ * *nadded says how many.
+ */
+int kmfa_credfile_mac_adopt(struct kmfa_credfile *fresh,
+    const struct kmfa_credfile *mine, const uint8_t mk[KMFA_MK_LEN],
+    size_t *nadded);
 
 /* The number of credentials holding a master-key slot. */
 size_t kmfa_credfile_nslots(const struct kmfa_credfile *f);

@@ -162,6 +162,51 @@ out:
 	return r;
 }
 
+struct add_arg {
+	const struct kmfa_credfile *mine;	/* the copy enrolment began with */
+	struct kmfa_cred *nc;			/* the new credential, handed over */
+	int new_mk;				/* nc's slot holds a new master key */
+	const uint8_t *mk;			/* the master key, when known */
+	size_t nkeys;				/* out: keys enrolled after */
+};
+
+/*
+ * Add the new credential to the file as it is now, under its lock.  The
+ * new slot was wrapped with the salt and master key of the copy read at
+ * the start; if another enrolment changed either meanwhile, the slot would
+ * not open (or would hold a second master key), so ask for a new attempt
+ * rather than save a key that cannot unseal.
+ */
+static int
+add_cred(struct kmfa_credfile *fresh, void *arg)
+{
+	struct add_arg *a = arg;
+	size_t added = 0;
+	int r;
+
+	/* No key on disk: its salt (fresh, when there is no file) is unused. */
+	if (fresh->ncreds == 0)
+		memcpy(fresh->hmac_salt, a->mine->hmac_salt,
+		    sizeof(fresh->hmac_salt));
+	if (a->nc->slot != NULL &&
+	    (memcmp(fresh->hmac_salt, a->mine->hmac_salt,
+	    sizeof(fresh->hmac_salt)) != 0 ||
+	    (a->new_mk && kmfa_credfile_nslots(fresh) > 0)))
+		return kmfa_fail(KMFA_ERR_FIDO2, "the credentials file %s "
+		    "changed while this key was being enrolled; run 'kubectl "
+		    "mfa enroll' again", fresh->path);
+	kmfa_credfile_merge_use(fresh, a->mine);
+	/* The master key holder vouches for the keys as checked (or, in a
+	 * file from before MACs, as read) at the start. */
+	if (a->mk != NULL && (r = kmfa_credfile_mac_adopt(fresh, a->mine,
+	    a->mk, &added)) != KMFA_OK)
+		return r;
+	if ((r = kmfa_credfile_add(fresh, a->nc)) != KMFA_OK)
+		return r;
+	a->nkeys = fresh->ncreds;
+	return KMFA_OK;
+}
+
 int
 kmfa_fido2_enroll(const struct kmfa_config *cfg, const char *name, int uv,
     const struct kmfa_fido2_pin_reader *pin, struct kmfa_enroll_result *out)
@@ -172,9 +217,10 @@ kmfa_fido2_enroll(const struct kmfa_config *cfg, const char *name, int uv,
 	struct kmfa_fido2_answer ans;
 	struct kmfa_fido2_session s, s2;
 	struct kmfa_touch unlock;
+	struct add_arg add;
 	uint8_t mk[KMFA_MK_LEN];
 	char *auto_name = NULL, *context = NULL, *new_path = NULL;
-	int uv_now, r = KMFA_ERR_FIDO2;
+	int uv_now, have_mk = 0, r = KMFA_ERR_FIDO2;
 
 	memset(out, 0, sizeof(*out));
 	memset(&nc, 0, sizeof(nc));
@@ -250,39 +296,61 @@ kmfa_fido2_enroll(const struct kmfa_config *cfg, const char *name, int uv,
 			goto out;
 		}
 		nc.sign_count = ans.sign_count;
-		if (kmfa_credfile_nslots(f) == 0) {
+	}
+	if (kmfa_credfile_nslots(f) == 0) {
+		if (nc.hmac_secret) {
 			if ((r = kmfa_seal_new_mk(mk)) != KMFA_OK)
 				goto out;
 			out->new_mk = 1;
-		} else {
-			/* The new key is done: free its handle before the next. */
-			if ((new_path = strdup(s.d.path)) == NULL) {
-				r = KMFA_ERR_NOMEM;
-				goto out;
-			}
-			kmfa_fido2_session_close(&s);
-			kmfa_info("Now an already-enrolled key must let '%s' open "
-			    "your sealed refresh tokens.", name);
-			if ((r = kmfa_fidodev_select(cfg->fido2_device,
-			    new_path, kmfa_fido2_session_left_ms(&s2),
-			    "that is already enrolled", &s2.d)) != KMFA_OK ||
-			    (r = kmfa_fido2_session_probe(&s2)) != KMFA_OK)
-				goto out;
-			if ((r = kmfa_fido2_touch_enrolled(&s2, f, uv_now,
-			    context, "Touch an already-enrolled security key",
-			    &unlock)) != KMFA_OK)
-				goto out;
-			if (!unlock.have_mk) {
-				r = kmfa_fail(KMFA_ERR_FIDO2, "security key '%s' "
-				    "has no key slot (no hmac-secret): touch "
-				    "one that has", unlock.key_name);
-				goto out;
-			}
-			memcpy(mk, unlock.mk, sizeof(mk));
+			have_mk = 1;
 		}
-		if ((r = kmfa_seal_slot_wrap(ans.hmac, f->hmac_salt, nc.id,
-		    nc.id_len, mk, &nc.slot, &nc.slot_len)) != KMFA_OK)
+	} else {
+		/*
+		 * Sealing is set up: the master key is needed to give the new
+		 * key a slot, and, with or without one, a MAC that the next
+		 * touch checks (a key added without it is refused then).
+		 * The new key is done: free its handle before the next.
+		 */
+		if ((new_path = strdup(s.d.path)) == NULL) {
+			r = KMFA_ERR_NOMEM;
 			goto out;
+		}
+		kmfa_fido2_session_close(&s);
+		if (nc.hmac_secret)
+			kmfa_info("Now an already-enrolled key must let '%s' "
+			    "open your sealed refresh tokens.", name);
+		else
+			kmfa_info("Now an already-enrolled key must vouch for "
+			    "'%s' in the credentials file.", name);
+		if ((r = kmfa_fidodev_select(cfg->fido2_device,
+		    new_path, kmfa_fido2_session_left_ms(&s2),
+		    "that is already enrolled", &s2.d)) != KMFA_OK ||
+		    (r = kmfa_fido2_session_probe(&s2)) != KMFA_OK)
+			goto out;
+		if ((r = kmfa_fido2_touch_enrolled(&s2, f, uv_now,
+		    context, "Touch an already-enrolled security key",
+		    &unlock)) != KMFA_OK)
+			goto out;
+		if (!unlock.have_mk) {
+			r = kmfa_fail(KMFA_ERR_FIDO2, "security key '%s' "
+			    "has no key slot (no hmac-secret): touch "
+			    "one that has", unlock.key_name);
+			goto out;
+		}
+		memcpy(mk, unlock.mk, sizeof(mk));
+		have_mk = 1;
+	}
+	if (nc.hmac_secret &&
+	    (r = kmfa_seal_slot_wrap(ans.hmac, f->hmac_salt, nc.id,
+	    nc.id_len, mk, &nc.slot, &nc.slot_len)) != KMFA_OK)
+		goto out;
+	if (have_mk) {
+		if ((r = kmfa_credfile_mac(&nc, mk, nc.mac)) != KMFA_OK)
+			goto out;
+		nc.have_mac = 1;
+	}
+	if (nc.hmac_secret) {
+		/* nothing to say: the outcome line tells */
 	} else if (kmfa_credfile_nslots(f) > 0) {
 		kmfa_warn("security key '%s' lacks hmac-secret: it can confirm "
 		    "your presence but cannot open sealed refresh tokens, so a "
@@ -297,10 +365,14 @@ kmfa_fido2_enroll(const struct kmfa_config *cfg, const char *name, int uv,
 		r = KMFA_ERR_NOMEM;
 		goto out;
 	}
-	if ((r = kmfa_credfile_add(f, &nc)) != KMFA_OK ||
-	    (r = kmfa_credfile_save(f)) != KMFA_OK)
+	add.mine = f;
+	add.nc = &nc;
+	add.new_mk = out->new_mk;
+	add.mk = have_mk ? mk : NULL;
+	if ((r = kmfa_credfile_update(f->path, cfg->timeout * 1000, add_cred,
+	    &add)) != KMFA_OK)
 		goto out;
-	out->nkeys = (int)f->ncreds;
+	out->nkeys = (int)add.nkeys;
 	r = KMFA_OK;
 out:
 	if (r != KMFA_OK)

@@ -62,10 +62,12 @@ kmfa_fido2_touch_enrolled(struct kmfa_fido2_session *s,
 	struct kmfa_fido2_answer ans;
 	struct kmfa_cred *c;
 	char *names = NULL, *prompt = NULL;
+	size_t nmissing = 0;
 	int hmac = 0, r = KMFA_ERR_FIDO2;
 
 	out->key_name = NULL;
 	out->have_mk = 0;
+	out->sealing = kmfa_credfile_nslots(f) > 0;
 	memset(&ans, 0, sizeof(ans));
 	for (size_t i = 0; i < f->ncreds; i++)
 		if (f->creds[i].hmac_secret)
@@ -115,6 +117,15 @@ kmfa_fido2_touch_enrolled(struct kmfa_fido2_session *s,
 			goto out;
 		}
 		out->have_mk = 1;
+		/*
+		 * The master key is known now: the file's security fields
+		 * must be as the master key's holder wrote them.
+		 */
+		if (kmfa_credfile_mac_verify(f, out->mk, &nmissing) != KMFA_OK) {
+			out->event = KMFA_EV_VERIFY_FAILED;
+			r = KMFA_ERR_FIDO2;
+			goto out;
+		}
 	}
 	if ((out->key_name = strdup(c->name)) == NULL) {
 		r = KMFA_ERR_NOMEM;
@@ -133,6 +144,34 @@ out:
 	return r;
 }
 
+struct save_arg {
+	const struct kmfa_credfile *mine;	/* the copy the touch checked */
+	const struct kmfa_touch *t;
+};
+
+/*
+ * Under the file's lock: the counter, and, when the touch unlocked the
+ * master key, a MAC for each credential that had none (a file from before
+ * MACs), but only where the credential on disk is still the one the touch
+ * checked, field for field.
+ */
+static int
+save_use(struct kmfa_credfile *fresh, void *arg)
+{
+	const struct save_arg *a = arg;
+	size_t added = 0;
+	int r;
+
+	kmfa_credfile_merge_use(fresh, a->mine);
+	if (a->t->have_mk && (r = kmfa_credfile_mac_adopt(fresh, a->mine,
+	    a->t->mk, &added)) != KMFA_OK)
+		return r;
+	if (added > 0)
+		kmfa_info("authenticated %zu key%s in %s under the master key "
+		    "(MACs added)", added, added == 1 ? "" : "s", fresh->path);
+	return KMFA_OK;
+}
+
 int
 kmfa_fido2_touch(const struct kmfa_config *cfg, const char *context,
     const struct kmfa_fido2_pin_reader *pin, struct kmfa_touch *out)
@@ -140,6 +179,7 @@ kmfa_fido2_touch(const struct kmfa_config *cfg, const char *context,
 	struct kmfa_credfile *f = NULL;
 	struct kmfa_report_scope sc;
 	struct kmfa_fido2_session s;
+	struct save_arg sa;
 	int uv_required, r = KMFA_ERR_FIDO2;
 
 	memset(out, 0, sizeof(*out));
@@ -173,9 +213,17 @@ kmfa_fido2_touch(const struct kmfa_config *cfg, const char *context,
 	if ((r = kmfa_fido2_touch_enrolled(&s, f, uv_required, context,
 	    "Touch your security key", out)) != KMFA_OK)
 		goto out;
-	/* The counter is defence in depth: a failed save must not block work. */
+	/*
+	 * The counter is defence in depth: a failed save must not block work.
+	 * Saved under the file's lock into the file as it is now, so that an
+	 * enrolment or another touch meanwhile is kept and the counter on
+	 * disk never goes back.
+	 */
 	kmfa_report_enter(&sc);
-	if (kmfa_credfile_save(f) != KMFA_OK) {
+	sa.mine = f;
+	sa.t = out;
+	if (kmfa_credfile_update(f->path, cfg->timeout * 1000, save_use, &sa) !=
+	    KMFA_OK) {
 		kmfa_warn("could not record the sign counter in %s: %s",
 		    f->path, kmfa_report_cause() ? kmfa_report_cause() : "?");
 	}

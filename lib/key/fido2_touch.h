@@ -23,6 +23,7 @@
 struct kmfa_touch {
 	char *key_name;		/* the key that answered, or NULL */
 	int have_mk;		/* mk holds the master key */
+	int sealing;		/* the credentials file has a master-key slot */
 	uint8_t mk[KMFA_MK_LEN];
 	const char *event;	/* one of KMFA_EV_*, set on success and failure */
 };

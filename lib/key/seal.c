@@ -13,6 +13,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
@@ -34,6 +35,7 @@
 
 static const char slot_info[] = "kubectl-mfa slot v1";
 static const char refresh_info[] = "kubectl-mfa refresh v1";
+static const char mac_info[] = "kubectl-mfa credential mac v1";
 
 int
 kmfa_seal_random(uint8_t *p, size_t n)
@@ -308,5 +310,26 @@ out:
 		kmfa_freezero(pt, ct_len - TAG_LEN + 1);
 	free(nonce);
 	free(ct);
+	return r;
+}
+
+int
+kmfa_seal_mac(const uint8_t mk[KMFA_MK_LEN], const uint8_t *msg,
+    size_t len, uint8_t mac[KMFA_MAC_LEN])
+{
+	uint8_t key[KEY_LEN];
+	unsigned int n = 0;
+	int r;
+
+	if ((r = hkdf(mk, KMFA_MK_LEN, NULL, 0, mac_info, key)) != KMFA_OK)
+		return r;
+	r = KMFA_OK;
+	if (HMAC(EVP_sha256(), key, KEY_LEN, msg, len, mac, &n) == NULL ||
+	    n != KMFA_MAC_LEN) {
+		OPENSSL_cleanse(mac, KMFA_MAC_LEN);
+		r = kmfa_fail(KMFA_ERR_INTERNAL, "HMAC-SHA256 failed in "
+		    "OpenSSL");
+	}
+	OPENSSL_cleanse(key, sizeof(key));
 	return r;
 }

@@ -19,6 +19,7 @@
 #define KMFA_MK_LEN		32	/* master key */
 #define KMFA_HMAC_SALT_LEN	32	/* hmac-secret salt (CTAP2 §12.5: 32 or 64) */
 #define KMFA_HMAC_OUT_LEN	32	/* hmac-secret output for one salt */
+#define KMFA_MAC_LEN		32	/* HMAC-SHA256 of a credential */
 
 /* A sealed refresh token starts with this; an unsealed one normally not. */
 #define KMFA_SEAL_PREFIX	"kmfa1."
@@ -67,6 +68,15 @@ int kmfa_seal_refresh(const uint8_t mk[KMFA_MK_LEN], const char *header,
  */
 int kmfa_seal_open_refresh(const uint8_t mk[KMFA_MK_LEN], const char *header,
     const char *sealed, char **token);
+
+/*
+ * Authenticate msg under the master key: HMAC-SHA256 keyed with
+ * HKDF-SHA256(ikm = mk, no salt, info = "kubectl-mfa credential mac v1"),
+ * a key of its own so that a MAC never doubles as a sealing key.  Used
+ * for the security fields of each credential in the credentials file.
+ */
+int kmfa_seal_mac(const uint8_t mk[KMFA_MK_LEN], const uint8_t *msg,
+    size_t len, uint8_t mac[KMFA_MAC_LEN]);
 
 /* 1 if s has the form of a sealed token (the prefix), else 0. */
 int kmfa_seal_is_sealed(const char *s);

@@ -403,6 +403,9 @@ teardown_dir(void **state)
 	(void)state;
 	(void)snprintf(path, sizeof(path), "%s/sub/credentials.json", tmpdir);
 	(void)unlink(path);
+	(void)snprintf(path, sizeof(path), "%s/sub/credentials.json.lock",
+	    tmpdir);
+	(void)unlink(path);
 	(void)snprintf(path, sizeof(path), "%s/sub", tmpdir);
 	(void)rmdir(path);
 	return rmdir(tmpdir);
@@ -479,6 +482,121 @@ test_add_remove_and_default_names(void **state)
 	kmfa_credfile_free(&f);
 }
 
+/* The counter a touch saves never goes below the one on disk. */
+static void
+test_merge_use_keeps_the_highest_counter(void **state)
+{
+	struct kmfa_credfile *disk = NULL, *mine = NULL;
+	char *text = valid_text();
+
+	(void)state;
+	assert_int_equal(kmfa_credfile_parse("t.json", text, strlen(text),
+	    &disk), KMFA_OK);
+	assert_int_equal(kmfa_credfile_parse("t.json", text, strlen(text),
+	    &mine), KMFA_OK);
+	disk->creds[0].sign_count = 90;		/* a later touch saved */
+	mine->creds[0].sign_count = 50;
+	mine->creds[1].sign_count = 60;		/* our touch */
+	mine->creds[1].last_used = 1790000200;
+	kmfa_credfile_merge_use(disk, mine);
+	assert_int_equal(disk->creds[0].sign_count, 90);
+	assert_int_equal(disk->creds[1].sign_count, 60);
+	assert_true(disk->creds[1].last_used == 1790000200);
+	/* A key removed on disk meanwhile stays removed. */
+	assert_int_equal(kmfa_credfile_remove(disk, "yubi"), KMFA_OK);
+	kmfa_credfile_merge_use(disk, mine);
+	assert_int_equal(disk->ncreds, 1);
+	kmfa_credfile_free(&disk);
+	kmfa_credfile_free(&mine);
+	free(text);
+}
+
+/*
+ * The MAC covers the security fields, survives a save, and any edit of one
+ * of them (or a key without a MAC among keys with one) is refused.
+ */
+static void
+test_mac_covers_the_security_fields(void **state)
+{
+	struct kmfa_credfile *f = NULL, *g = NULL;
+	uint8_t mk[KMFA_MK_LEN], other[KMFA_MK_LEN];
+	char *text = valid_text(), *out = NULL;
+	size_t missing = 0;
+
+	(void)state;
+	assert_int_equal(kmfa_seal_new_mk(mk), KMFA_OK);
+	assert_int_equal(kmfa_seal_new_mk(other), KMFA_OK);
+	assert_int_equal(kmfa_credfile_parse("t.json", text, strlen(text),
+	    &f), KMFA_OK);
+	/* A file from before MACs: read, every key counted as missing. */
+	assert_int_equal(kmfa_credfile_mac_verify(f, mk, &missing), KMFA_OK);
+	assert_int_equal(missing, 2);
+	assert_int_equal(kmfa_credfile_parse("t.json", text, strlen(text),
+	    &g), KMFA_OK);
+	assert_int_equal(kmfa_credfile_mac_adopt(f, g, mk, &missing), KMFA_OK);
+	assert_int_equal(missing, 2);
+	kmfa_credfile_free(&g);
+	assert_int_equal(kmfa_credfile_format(f, &out), KMFA_OK);
+	assert_int_equal(kmfa_credfile_parse("t.json", out, strlen(out), &g),
+	    KMFA_OK);
+	assert_int_equal(kmfa_credfile_mac_verify(g, mk, &missing), KMFA_OK);
+	assert_int_equal(missing, 0);
+	assert_int_equal(kmfa_credfile_mac_verify(g, other, &missing),
+	    KMFA_ERR_FIDO2);
+	kmfa_report_clear();
+
+	g->creds[0].hmac_secret = 0;		/* sealing switched off */
+	assert_int_equal(kmfa_credfile_mac_verify(g, mk, &missing),
+	    KMFA_ERR_FIDO2);
+	assert_non_null(strstr(kmfa_report_cause(), "t.json"));
+	assert_non_null(strstr(kmfa_report_cause(), "'yubi' fails its MAC"));
+	kmfa_report_clear();
+	g->creds[0].hmac_secret = 1;
+	g->creds[1].pubkey[5] ^= 1;		/* a swapped public key */
+	assert_int_equal(kmfa_credfile_mac_verify(g, mk, &missing),
+	    KMFA_ERR_FIDO2);
+	kmfa_report_clear();
+	g->creds[1].pubkey[5] ^= 1;
+	g->creds[1].uv_required = 1;		/* UV policy */
+	assert_int_equal(kmfa_credfile_mac_verify(g, mk, &missing),
+	    KMFA_ERR_FIDO2);
+	kmfa_report_clear();
+	g->creds[1].uv_required = 0;
+	g->creds[1].have_mac = 0;		/* one MAC stripped */
+	assert_int_equal(kmfa_credfile_mac_verify(g, mk, &missing),
+	    KMFA_ERR_FIDO2);
+	assert_non_null(strstr(kmfa_report_cause(), "has no MAC"));
+	kmfa_report_clear();
+	g->creds[1].have_mac = 1;
+	g->creds[1].sign_count = 7;		/* not a security field */
+	assert_int_equal(kmfa_credfile_mac_verify(g, mk, &missing), KMFA_OK);
+	kmfa_credfile_free(&f);
+	kmfa_credfile_free(&g);
+	free(out);
+	free(text);
+}
+
+/* The lock is exclusive and bounded: a second taker gives up in time. */
+static void
+test_lock_is_exclusive_and_bounded(void **state)
+{
+	struct kmfa_credfile_lock *a = NULL, *b = NULL;
+	char path[128];
+
+	(void)state;
+	(void)snprintf(path, sizeof(path), "%s/sub/credentials.json", tmpdir);
+	assert_int_equal(kmfa_credfile_lock(path, 0, &a), KMFA_OK);
+	kmfa_report_clear();
+	assert_int_equal(kmfa_credfile_lock(path, 50, &b), KMFA_ERR_LOCKED);
+	assert_null(b);
+	assert_non_null(strstr(kmfa_report_cause(), "credentials.json.lock"));
+	kmfa_report_clear();
+	kmfa_credfile_unlock(&a);
+	assert_null(a);
+	assert_int_equal(kmfa_credfile_lock(path, 0, &b), KMFA_OK);
+	kmfa_credfile_unlock(&b);
+}
+
 int
 main(void)
 {
@@ -493,6 +611,9 @@ main(void)
 		cmocka_unit_test(test_rejects_non_json),
 		cmocka_unit_test(test_missing_file_is_empty_and_save_is_private),
 		cmocka_unit_test(test_add_remove_and_default_names),
+		cmocka_unit_test(test_merge_use_keeps_the_highest_counter),
+		cmocka_unit_test(test_lock_is_exclusive_and_bounded),
+		cmocka_unit_test(test_mac_covers_the_security_fields),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
