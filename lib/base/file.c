@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -248,5 +249,53 @@ kmfa_file_remove(const char *path)
 	if (unlink(path) != 0 && errno != ENOENT)
 		return kmfa_fail(KMFA_ERR_IO, "cannot remove %s: %s", path,
 		    strerror(errno));
+	return KMFA_OK;
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * flock locks die with their process, so a killed login never leaves one
+ * stuck; the file stays in place (removing it would race with a waiter
+ * that already opened it).  The bounded wait is a non-blocking flock
+ * retried on a short timer rather than SIGALRM, which would disturb
+ * libcurl and libfido2.
+ */
+int
+kmfa_file_lock(const char *lockpath, int64_t wait_ms, int *fdp)
+{
+	int64_t deadline = mono_ms() + wait_ms;
+	int fd, r;
+
+	*fdp = -1;
+	if ((fd = open(lockpath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600)) < 0)
+		return kmfa_fail(KMFA_ERR_IO, "cannot open lock %s: %s",
+		    lockpath, strerror(errno));
+	for (;;) {
+		struct timespec pause = { 0, 20 * 1000 * 1000 };
+
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			break;
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			r = kmfa_fail(KMFA_ERR_IO, "cannot lock %s: %s",
+			    lockpath, strerror(errno));
+			close(fd);
+			return r;
+		}
+		if (mono_ms() >= deadline) {
+			close(fd);
+			return KMFA_ERR_LOCKED;
+		}
+		nanosleep(&pause, NULL);
+	}
+	*fdp = fd;
 	return KMFA_OK;
 }

@@ -9,6 +9,7 @@
 #define KMFA_FILE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /*
@@ -25,6 +26,15 @@ int kmfa_file_mkdir_private(const char *dir);
 
 /* Atomically replace path with data, mode 0600, creating its folder. */
 int kmfa_file_write_atomic(const char *path, const void *data, size_t len);
+
+/*
+ * Take an exclusive flock on lockpath (created 0600 if missing), waiting
+ * at most wait_ms; *fd is the open descriptor, and closing it releases the
+ * lock.  KMFA_ERR_LOCKED with no cause recorded when another process still
+ * holds it then (the caller knows who waits for what and says so);
+ * KMFA_ERR_IO with a cause for anything else.
+ */
+int kmfa_file_lock(const char *lockpath, int64_t wait_ms, int *fd);
 
 /* Remove path; a missing file is not an error. */
 int kmfa_file_remove(const char *path);

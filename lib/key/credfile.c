@@ -695,28 +695,13 @@ struct kmfa_credfile_lock {
 	int fd;
 };
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/*
- * The same bounded wait as the cache lock (lib/store/lock.c, a layer above
- * this one): a non-blocking flock retried on a short timer, not SIGALRM,
- * which would disturb libfido2.  The lock file stays in place: removing it
- * would race with a waiter that already opened it.
- */
+/* The same bounded flock as the cache lock (kmfa_file_lock). */
 int
 kmfa_credfile_lock(const char *path, int64_t wait_ms,
     struct kmfa_credfile_lock **out)
 {
 	struct kmfa_credfile_lock *l = NULL;
 	char *lpath = NULL, *dir = NULL, *slash;
-	int64_t deadline = mono_ms() + wait_ms;
 	int fd = -1, r = KMFA_ERR_NOMEM;
 
 	*out = NULL;
@@ -731,30 +716,11 @@ kmfa_credfile_lock(const char *path, int64_t wait_ms,
 		if ((r = kmfa_file_mkdir_private(dir)) != KMFA_OK)
 			goto out;
 	}
-	if ((fd = open(lpath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-	    0600)) < 0) {
-		r = kmfa_fail(KMFA_ERR_IO, "cannot open lock %s: %s", lpath,
-		    strerror(errno));
+	if ((r = kmfa_file_lock(lpath, wait_ms, &fd)) == KMFA_ERR_LOCKED)
+		r = kmfa_fail(KMFA_ERR_LOCKED, "another kubectl-mfa has held "
+		    "%s for over %lld s", lpath, (long long)(wait_ms / 1000));
+	if (r != KMFA_OK)
 		goto out;
-	}
-	for (;;) {
-		struct timespec pause = { 0, 20 * 1000 * 1000 };
-
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			break;
-		if (errno != EWOULDBLOCK && errno != EINTR) {
-			r = kmfa_fail(KMFA_ERR_IO, "cannot lock %s: %s", lpath,
-			    strerror(errno));
-			goto out;
-		}
-		if (mono_ms() >= deadline) {
-			r = kmfa_fail(KMFA_ERR_LOCKED, "another kubectl-mfa "
-			    "has held %s for over %lld s", lpath,
-			    (long long)(wait_ms / 1000));
-			goto out;
-		}
-		nanosleep(&pause, NULL);
-	}
 	r = KMFA_ERR_NOMEM;
 	if ((l = malloc(sizeof(*l))) == NULL)
 		goto out;

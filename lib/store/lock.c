@@ -1,9 +1,6 @@
 /*
- * flock-based locking.  flock locks die with their process, so a killed
- * login never leaves the lock stuck; the file itself is left in place
- * (removing it would race with a waiter that already opened it).  The
- * bounded wait uses a non-blocking flock retried on a short timer rather
- * than SIGALRM, which would disturb libcurl and libfido2.
+ * The per-entry lock, over kmfa_file_lock (lib/base/file.c says why an
+ * flock with a bounded, timer-retried wait).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,22 +20,12 @@ struct kmfa_lock {
 	int fd;
 };
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int
 kmfa_lock_acquire(const char *dir, const char *key, int64_t wait_ms,
     struct kmfa_lock **out)
 {
 	struct kmfa_lock *l = NULL;
 	char *path = NULL;
-	int64_t deadline = mono_ms() + wait_ms;
 	int fd = -1, r;
 
 	*out = NULL;
@@ -47,31 +34,13 @@ kmfa_lock_acquire(const char *dir, const char *key, int64_t wait_ms,
 	r = KMFA_ERR_NOMEM;
 	if ((path = kmfa_cache_path(dir, key, ".lock")) == NULL)
 		goto out;
-	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-	    0600)) < 0) {
-		r = kmfa_fail(KMFA_ERR_IO, "cannot open lock %s: %s", path,
-		    strerror(errno));
+	if ((r = kmfa_file_lock(path, wait_ms, &fd)) == KMFA_ERR_LOCKED)
+		r = kmfa_fail(KMFA_ERR_LOCKED, "another kubectl-mfa has held "
+		    "%s for over %lld s; is a login waiting in another "
+		    "terminal?", path, (long long)(wait_ms / 1000));
+	if (r != KMFA_OK)
 		goto out;
-	}
-	for (;;) {
-		struct timespec pause = { 0, 20 * 1000 * 1000 };
-
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			break;
-		if (errno != EWOULDBLOCK && errno != EINTR) {
-			r = kmfa_fail(KMFA_ERR_IO, "cannot lock %s: %s", path,
-			    strerror(errno));
-			goto out;
-		}
-		if (mono_ms() >= deadline) {
-			r = kmfa_fail(KMFA_ERR_LOCKED, "another kubectl-mfa "
-			    "has held %s for over %lld s; is a login waiting "
-			    "in another terminal?", path,
-			    (long long)(wait_ms / 1000));
-			goto out;
-		}
-		nanosleep(&pause, NULL);
-	}
+	r = KMFA_ERR_NOMEM;
 	if ((l = malloc(sizeof(*l))) == NULL)
 		goto out;
 	l->fd = fd;
