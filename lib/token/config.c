@@ -27,9 +27,22 @@ struct opt {
 	 * Its tag in the cache identity, or NULL: a tag is what makes an
 	 * option part of the identity (KMFA_OPT_IDENTITY).  The tags and the
 	 * table's order are the identity's bytes, which cache records store:
-	 * never rename, reorder or add one without a new identity version.
+	 * never rename, reorder or add one without a new identity version,
+	 * except a field written only when set (id_when_set), which leaves
+	 * the bytes of every configuration that does not set it as they were.
 	 */
 	const char *id;
+	/*
+	 * An identity field written only when the option is set, after every
+	 * always-present field: the options that decide whether a cached
+	 * token is acceptable (policy, trust) joined the identity later, and
+	 * a configuration that sets none of them keeps its old bytes, so its
+	 * cached tokens stay valid.
+	 */
+	int id_when_set;
+	int id_hash;		/* the field is the SHA-256 of the value */
+	size_t id_default_off;	/* an int saying the value counts as unset
+				 * in the identity; 0 for none */
 	size_t off;		/* offset of the field in struct kmfa_config */
 	size_t count_off;	/* KMFA_VAL_LIST: offset of the count */
 	size_t filled_off;	/* KMFA_VAL_STRING: offset of the flag saying
@@ -63,28 +76,45 @@ static const struct opt opts[] = {
 	    .count_off = F(nextra_params) },
 	{ "oidc-use-access-token", KMFA_VAL_FLAG, KMFA_OPTSET_OIDC,
 	    EXEC | HINT, "access", AT(use_access_token) },
+	/*
+	 * What the IdP is trusted by decides which tokens are acceptable: a
+	 * token fetched without verification must not answer an entry that
+	 * verifies.  The path, not the file's contents, names the trust: the
+	 * hot path reads no CA file.  The inline data is hashed: the identity
+	 * stays short and the status output shows no PEM.
+	 */
 	{ "certificate-authority", KMFA_VAL_STRING, KMFA_OPTSET_OIDC,
-	    EXEC, NULL, AT(ca_file) },
+	    EXEC | HINT, "ca", AT(ca_file), .id_when_set = 1 },
 	{ "certificate-authority-data", KMFA_VAL_STRING, KMFA_OPTSET_OIDC,
-	    EXEC, NULL, AT(ca_data) },
+	    EXEC | HINT, "ca-data", AT(ca_data), .id_when_set = 1,
+	    .id_hash = 1 },
 	{ "insecure-skip-tls-verify", KMFA_VAL_FLAG, KMFA_OPTSET_OIDC,
-	    EXEC, NULL, AT(insecure_skip_tls_verify) },
+	    EXEC | HINT, "insecure", AT(insecure_skip_tls_verify),
+	    .id_when_set = 1 },
 	{ "token-cache-storage", KMFA_VAL_STORAGE, KMFA_OPTSET_OIDC,
 	    EXEC, NULL, AT(storage), .def = KMFA_STORAGE_AUTO },
 	{ "token-cache-dir", KMFA_VAL_STRING, KMFA_OPTSET_OIDC,
 	    EXEC, NULL, AT(cache_dir), .filled_off = F(cache_dir_default) },
 	{ "fido2", KMFA_VAL_FIDO2, KMFA_OPTSET_FIDO2,
 	    EXEC | HINT, "fido2", AT(fido2), .def = KMFA_FIDO2_REQUIRED },
+	/*
+	 * Which keys may approve a login.  The default file, whether finish()
+	 * filled it in or the command line names it, counts as unset: both
+	 * ask for the same keys, and splitting their caches would only cost
+	 * a touch.
+	 */
 	{ "fido2-credentials", KMFA_VAL_STRING,
-	    KMFA_OPTSET_FIDO2 | KMFA_OPTSET_ENROLL, EXEC, NULL,
-	    AT(fido2_credentials), .filled_off = F(fido2_credentials_default) },
+	    KMFA_OPTSET_FIDO2 | KMFA_OPTSET_ENROLL, EXEC | HINT, "fido2-creds",
+	    AT(fido2_credentials), .filled_off = F(fido2_credentials_default),
+	    .id_when_set = 1,
+	    .id_default_off = F(fido2_credentials_is_default) },
 	{ "fido2-device", KMFA_VAL_STRING,
 	    KMFA_OPTSET_FIDO2 | KMFA_OPTSET_ENROLL, EXEC, NULL,
 	    AT(fido2_device) },
-	/* setup has never written it into the entry; kept so (pinned by
-	 * test/unit/token/config.c) until someone decides it should. */
+	/* setup writes it: an entry asked for with user verification must
+	 * not silently lose it (and its cache would be another's). */
 	{ "fido2-uv", KMFA_VAL_FLAG, KMFA_OPTSET_FIDO2 | KMFA_OPTSET_ENROLL,
-	    0, NULL, AT(fido2_uv) },
+	    EXEC | HINT, "fido2-uv", AT(fido2_uv), .id_when_set = 1 },
 	{ "session-max", KMFA_VAL_DURATION, KMFA_OPTSET_FIDO2,
 	    EXEC, NULL, AT(session_max), .def = KMFA_DEFAULT_SESSION_MAX },
 	{ "skew", KMFA_VAL_DURATION, KMFA_OPTSET_OIDC,
@@ -97,10 +127,15 @@ static const struct opt opts[] = {
 	    EXEC, NULL, AT(skip_open_browser) },
 	{ "browser-command", KMFA_VAL_STRING, KMFA_OPTSET_LOGIN,
 	    EXEC, NULL, AT(browser_command) },
-	{ "require-amr", KMFA_VAL_STRING, KMFA_OPTSET_LOGIN,
-	    EXEC, NULL, AT(require_amr) },
-	{ "require-acr", KMFA_VAL_STRING, KMFA_OPTSET_LOGIN,
-	    EXEC, NULL, AT(require_acr) },
+	/* Policy on the ID token: part of the identity, so that a token a
+	 * laxer entry obtained never answers a stricter one.  status takes
+	 * them to find that entry. */
+	{ "require-amr", KMFA_VAL_STRING, KMFA_OPTSET_LOGIN |
+	    KMFA_OPTSET_STATUS, EXEC | HINT, "amr", AT(require_amr),
+	    .id_when_set = 1 },
+	{ "require-acr", KMFA_VAL_STRING, KMFA_OPTSET_LOGIN |
+	    KMFA_OPTSET_STATUS, EXEC | HINT, "acr", AT(require_acr),
+	    .id_when_set = 1 },
 	{ "min-valid", KMFA_VAL_DURATION, KMFA_OPTSET_STATUS,
 	    0, NULL, AT(min_valid), .def = KMFA_DEFAULT_MIN_VALID },
 	{ "json", KMFA_VAL_FLAG, KMFA_OPTSET_STATUS, 0, NULL, AT(json) },
@@ -421,6 +456,17 @@ kmfa_config_finish(struct kmfa_config *cfg)
 	    "kubectl-mfa/credentials.json")) == NULL)
 		return kmfa_fail(KMFA_ERR_CONFIG, "cannot find a config folder: "
 		    "set HOME or XDG_CONFIG_HOME, or pass --fido2-credentials");
+	cfg->fido2_credentials_is_default = cfg->fido2_credentials_default;
+	if (!cfg->fido2_credentials_is_default) {
+		/* Named explicitly: the default file all the same?  Without
+		 * a home to compare with, it is not. */
+		char *def = xdg_path("XDG_CONFIG_HOME", ".config",
+		    "kubectl-mfa/credentials.json");
+
+		cfg->fido2_credentials_is_default = def != NULL &&
+		    strcmp(def, cfg->fido2_credentials) == 0;
+		free(def);
+	}
 	/* Checked here, not in a command: the front answers cache hits and
 	 * must refuse the same configurations as the full program. */
 	if (cfg->timeout == 0)
@@ -590,10 +636,31 @@ kmfa_config_argv_free(char ***argv)
 	*argv = NULL;
 }
 
+/* Whether an option writes a field into the identity, and its value. */
+static int
+identity_value(const struct kmfa_config *cfg, const struct opt *o,
+    char num[32], char hash[2 * KMFA_SHA256_LEN + 1], const char **val)
+{
+	uint8_t md[KMFA_SHA256_LEN];
+
+	*val = NULL;
+	if (o->id_when_set && (is_default(cfg, o) || (o->id_default_off != 0 &&
+	    *(const int *)field_of(cfg, o->id_default_off))))
+		return 0;
+	*val = value_text(cfg, o, num);
+	if (o->id_hash && *val != NULL) {
+		kmfa_sha256(*val, strlen(*val), md);
+		kmfa_hex(md, sizeof(md), hash);
+		*val = hash;
+	}
+	return 1;
+}
+
 /*
- * The identity is every option with an identity tag, in table order: each
- * always present (an unset string is empty), lists sorted so that the order
- * they were given in does not matter.
+ * The identity is every option with an identity tag, in table order: first
+ * those always present (an unset string is empty), then those written only
+ * when set; lists sorted so that the order they were given in does not
+ * matter.
  */
 char *
 kmfa_config_identity(const struct kmfa_config *cfg)
@@ -604,30 +671,34 @@ kmfa_config_identity(const struct kmfa_config *cfg)
 
 	if (put_field(&b, "v", "1") < 0)
 		goto out;
-	for (size_t i = 0; i < OPTS_N; i++) {
-		const struct opt *o = &opts[i];
-		const char *val;
-		char num[32];
+	for (int when_set = 0; when_set <= 1; when_set++) {
+		for (size_t i = 0; i < OPTS_N; i++) {
+			const struct opt *o = &opts[i];
+			const char *val;
+			char num[32], hash[2 * KMFA_SHA256_LEN + 1];
 
-		if (o->id == NULL)
-			continue;
-		if (o->kind == KMFA_VAL_LIST) {
-			size_t cnt = *(const size_t *)field_of(cfg,
-			    o->count_off);
+			if (o->id == NULL || o->id_when_set != when_set)
+				continue;
+			if (o->kind == KMFA_VAL_LIST) {
+				size_t cnt = *(const size_t *)field_of(cfg,
+				    o->count_off);
 
-			memcpy(sorted, field_of(cfg, o->off),
-			    cnt * sizeof(char *));
-			qsort(sorted, cnt, sizeof(char *), cmp_str);
-			for (size_t j = 0; j < cnt; j++)
-				if (put_field(&b, o->id, sorted[j]) < 0)
-					goto out;
-			continue;
+				memcpy(sorted, field_of(cfg, o->off),
+				    cnt * sizeof(char *));
+				qsort(sorted, cnt, sizeof(char *), cmp_str);
+				for (size_t j = 0; j < cnt; j++)
+					if (put_field(&b, o->id,
+					    sorted[j]) < 0)
+						goto out;
+				continue;
+			}
+			if (!identity_value(cfg, o, num, hash, &val))
+				continue;
+			if (val == NULL && o->kind != KMFA_VAL_STRING)
+				goto out;	/* an enum off its table */
+			if (put_field(&b, o->id, val != NULL ? val : "") < 0)
+				goto out;
 		}
-		val = value_text(cfg, o, num);
-		if (val == NULL && o->kind != KMFA_VAL_STRING)
-			goto out;	/* an enum off its table */
-		if (put_field(&b, o->id, val != NULL ? val : "") < 0)
-			goto out;
 	}
 	out = b.data;
 	b.data = NULL;	/* transferred */

@@ -61,6 +61,8 @@ struct kmfa_config {
 	int verbose;			/* -v, repeatable */
 	int cache_dir_default;		/* cache_dir was filled by finish() */
 	int fido2_credentials_default;	/* likewise */
+	int fido2_credentials_is_default; /* it is the default file, filled
+					 * in or named: not in the identity */
 	char *args[4];			/* positional arguments after the command */
 	size_t nargs;
 };
@@ -105,7 +107,10 @@ int kmfa_config_parse_duration(const char *s, int64_t *out);
  * The canonical identity of the token this configuration asks for: the
  * options the table marks KMFA_OPT_IDENTITY (issuer, client id, sorted
  * scopes, sorted extra parameters, access-token flag, FIDO2 policy), as
- * length-prefixed fields.  The cache key is its SHA-256; cache records
+ * length-prefixed fields, followed by those that decide whether a token is
+ * acceptable (--require-amr/-acr, --fido2-uv, a credentials file other than
+ * the default, the TLS trust: CA path, SHA-256 of CA data, skip-verify),
+ * each only when set.  The cache key is its SHA-256; cache records
  * store it whole so that a hash-named file can never answer for another
  * configuration.  Caller frees.
  */

@@ -71,7 +71,16 @@ static const char every_identity[] =
     "param:14:acr_values=mfa\n"
     "param:3:b=2\n"
     "access:1:1\n"
-    "fido2:3:off\n";
+    "fido2:3:off\n"
+    /* What decides whether a token is acceptable, appended when set. */
+    "ca:11:/etc/ca.pem\n"
+    "ca-data:64:298c75c6dd6557930a686ac97da8cf71"
+    "bf571699f02520c2c081495c452359ad\n"
+    "insecure:1:1\n"
+    "fido2-creds:15:/tmp/creds.json\n"
+    "fido2-uv:1:1\n"
+    "amr:3:hwk\n"
+    "acr:7:urn:mfa\n";
 
 static const char every_hint[] =
     "kubectl mfa login --oidc-issuer-url=https://idp.example/realms/a "
@@ -79,7 +88,10 @@ static const char every_hint[] =
     "--oidc-extra-scope=email --oidc-extra-scope=ev\nil "
     "--oidc-auth-request-extra-params=b=2 "
     "--oidc-auth-request-extra-params=acr_values=mfa "
-    "--oidc-use-access-token --fido2=off";
+    "--oidc-use-access-token --certificate-authority=/etc/ca.pem "
+    "--certificate-authority-data=LS0tLS1= --insecure-skip-tls-verify "
+    "--fido2=off --fido2-credentials=/tmp/creds.json --fido2-uv "
+    "--require-amr=hwk --require-acr=urn:mfa";
 
 static const char *const every_setup[] = {
 	"get-token",
@@ -100,6 +112,7 @@ static const char *const every_setup[] = {
 	"--fido2=off",
 	"--fido2-credentials=/tmp/creds.json",
 	"--fido2-device=unix:/tmp/sock",
+	"--fido2-uv",
 	"--session-max=5400s",
 	"--skew=45s",
 	"--timeout=120s",
@@ -170,6 +183,76 @@ test_identity_bytes_of_the_defaults(void **state)
 	kmfa_config_free(&cfg);
 }
 
+/*
+ * Every option that decides whether a token is acceptable changes the
+ * identity on its own, so a token a laxer entry obtained is never served to
+ * a stricter one; a configuration without any of them keeps its bytes.
+ */
+static void
+test_identity_binds_token_policy(void **state)
+{
+	static const char *const policy[] = { "--require-amr=hwk",
+	    "--require-acr=urn:mfa", "--fido2-uv",
+	    "--fido2-credentials=/tmp/other.json",
+	    "--certificate-authority=/etc/ca.pem",
+	    "--certificate-authority-data=LS0tLS1=",
+	    "--insecure-skip-tls-verify" };
+	static const char *const base[] = { "--oidc-issuer-url=https://i.example",
+	    "--oidc-client-id=c" };
+	static const char plain[] = "v:1:1\nissuer:17:https://i.example\n"
+	    "client:1:c\naccess:1:0\nfido2:8:required\n";
+	struct kmfa_config cfg;
+	char *id;
+
+	(void)state;
+	assert_int_equal(setenv("XDG_CONFIG_HOME", "/cfg", 1), 0);
+	parse_ok(&cfg, 2, base);
+	assert_int_equal(kmfa_config_finish(&cfg), KMFA_OK);
+	assert_non_null(id = kmfa_config_identity(&cfg));
+	assert_string_equal(id, plain);
+	free(id);
+	kmfa_config_free(&cfg);
+	for (size_t i = 0; i < sizeof(policy) / sizeof(policy[0]); i++) {
+		const char *argv[] = { base[0], base[1], policy[i] };
+
+		parse_ok(&cfg, 3, argv);
+		assert_int_equal(kmfa_config_finish(&cfg), KMFA_OK);
+		assert_non_null(id = kmfa_config_identity(&cfg));
+		/* The old bytes, and one field more after them. */
+		assert_memory_equal(id, plain, sizeof(plain) - 1);
+		assert_true(strlen(id) > sizeof(plain) - 1);
+		assert_ptr_equal(strchr(id + sizeof(plain) - 1, '\n'),
+		    id + strlen(id) - 1);
+		free(id);
+		kmfa_config_free(&cfg);
+	}
+	/* The default credentials file named explicitly is still the
+	 * default: naming it does not split the cache. */
+	{
+		const char *argv[] = { base[0], base[1],
+		    "--fido2-credentials=/cfg/kubectl-mfa/credentials.json" };
+
+		parse_ok(&cfg, 3, argv);
+		assert_int_equal(kmfa_config_finish(&cfg), KMFA_OK);
+		assert_non_null(id = kmfa_config_identity(&cfg));
+		assert_string_equal(id, plain);
+		free(id);
+		kmfa_config_free(&cfg);
+	}
+	/* The CA data goes in as its hash, never as the PEM. */
+	{
+		const char *argv[] = { base[0], base[1],
+		    "--certificate-authority-data=LS0tLS1=" };
+
+		parse_ok(&cfg, 3, argv);
+		assert_non_null(id = kmfa_config_identity(&cfg));
+		assert_null(strstr(id, "LS0tLS1="));
+		free(id);
+		kmfa_config_free(&cfg);
+	}
+	assert_int_equal(unsetenv("XDG_CONFIG_HOME"), 0);
+}
+
 static void
 test_cache_key_is_the_identity_hash(void **state)
 {
@@ -182,8 +265,8 @@ test_cache_key_is_the_identity_hash(void **state)
 	kmfa_config_identity_key(every_identity, again);
 	assert_string_equal(key, again);
 	/* The file name of the cached entry: SHA-256 of every_identity. */
-	assert_string_equal(key, "bc5cfc3bc3d242a2c269500e8fd2e955"
-	    "f654e01a179a3f54670b7ba4528f0fcc");
+	assert_string_equal(key, "d8614fd9b44ffff346d2ed9d635e45b5"
+	    "aacd7870ddd6e6b160e26a8f420add0a");
 	kmfa_config_free(&cfg);
 }
 
@@ -463,6 +546,7 @@ main(void)
 		cmocka_unit_test(test_identity_bytes_with_every_identity_option),
 		cmocka_unit_test(test_identity_bytes_of_the_defaults),
 		cmocka_unit_test(test_cache_key_is_the_identity_hash),
+		cmocka_unit_test(test_identity_binds_token_policy),
 		cmocka_unit_test(test_login_hint_with_every_option),
 		cmocka_unit_test(test_login_hint_of_the_defaults),
 		cmocka_unit_test(test_setup_args_with_every_option),
