@@ -63,6 +63,8 @@ run(struct kmfa_config *cfg, enum kmfa_flow_mode mode)
 	int r;
 
 	memset(&res, 0, sizeof(res));
+	if ((r = kmfa_config_load_secret(cfg)) != KMFA_OK)
+		goto out;
 	if ((r = kmfa_execinfo_parse(getenv("KUBERNETES_EXEC_INFO"), &ei))
 	    != KMFA_OK)
 		goto out;

@@ -13,6 +13,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/file.h"
 #include "base/report.h"
 #include "base/sha256.h"
 #include "base/util.h"
@@ -69,6 +70,9 @@ static const struct opt opts[] = {
 	/* `setup` takes the secret out of cfg before it renders. */
 	{ "oidc-client-secret", KMFA_VAL_STRING, KMFA_OPTSET_OIDC,
 	    EXEC, NULL, AT(client_secret) },
+	/* The file's name, never its contents, goes into the entry. */
+	{ "oidc-client-secret-file", KMFA_VAL_STRING, KMFA_OPTSET_OIDC,
+	    EXEC, NULL, AT(client_secret_file) },
 	{ "oidc-extra-scope", KMFA_VAL_LIST, KMFA_OPTSET_OIDC,
 	    EXEC | HINT, "scope", AT(scopes), .count_off = F(nscopes) },
 	{ "oidc-auth-request-extra-params", KMFA_VAL_LIST, KMFA_OPTSET_OIDC,
@@ -472,6 +476,57 @@ kmfa_config_finish(struct kmfa_config *cfg)
 	if (cfg->timeout == 0)
 		return kmfa_fail(KMFA_ERR_USAGE, "--timeout must be more than 0s");
 	return KMFA_OK;
+}
+
+int
+kmfa_config_load_secret(struct kmfa_config *cfg)
+{
+	char *env = getenv(KMFA_SECRET_ENV), *data = NULL;
+	size_t len = 0, size = 0;
+	int r = KMFA_ERR_USAGE;
+
+	if (cfg->client_secret != NULL && cfg->client_secret_file != NULL) {
+		r = kmfa_fail(KMFA_ERR_USAGE, "give --oidc-client-secret or "
+		    "--oidc-client-secret-file, not both");
+		goto out;
+	}
+	if (cfg->client_secret == NULL && cfg->client_secret_file != NULL) {
+		r = kmfa_file_read_private(cfg->client_secret_file,
+		    KMFA_SECRET_FILE_MAX, &data, &len);
+		if (r == KMFA_ERR_NOTFOUND)
+			r = kmfa_fail(KMFA_ERR_CONFIG, "--oidc-client-secret-"
+			    "file %s does not exist", cfg->client_secret_file);
+		if (r != KMFA_OK)
+			goto out;
+		size = len + 1;	/* what was read, and its NUL */
+		/* What `echo secret >file` leaves, and no more. */
+		if (len > 0 && data[len - 1] == '\n')
+			data[--len] = '\0';
+		if (len == 0 || memchr(data, '\0', len) != NULL ||
+		    strchr(data, '\n') != NULL) {
+			r = kmfa_fail(KMFA_ERR_CONFIG, "--oidc-client-secret-"
+			    "file %s holds no secret on one line",
+			    cfg->client_secret_file);
+			goto out;
+		}
+		cfg->client_secret = data;
+		data = NULL;	/* transferred */
+	} else if (cfg->client_secret == NULL && env != NULL &&
+	    *env != '\0') {
+		if ((cfg->client_secret = strdup(env)) == NULL) {
+			r = KMFA_ERR_NOMEM;
+			goto out;
+		}
+	}
+	r = KMFA_OK;
+out:
+	if (env != NULL) {
+		explicit_bzero(env, strlen(env));
+		(void)unsetenv(KMFA_SECRET_ENV);
+	}
+	if (data != NULL)
+		kmfa_freezero(data, size);
+	return r;
 }
 
 static int

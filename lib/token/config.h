@@ -28,7 +28,9 @@ enum kmfa_fido2_mode {
 struct kmfa_config {
 	char *issuer;			/* --oidc-issuer-url */
 	char *client_id;		/* --oidc-client-id */
-	char *client_secret;		/* --oidc-client-secret (secret) */
+	char *client_secret;		/* --oidc-client-secret (secret), or
+					 * what kmfa_config_load_secret read */
+	char *client_secret_file;	/* --oidc-client-secret-file */
 	char *scopes[KMFA_MAX_LIST];	/* --oidc-extra-scope, repeatable */
 	size_t nscopes;
 	int use_access_token;		/* --oidc-use-access-token */
@@ -87,6 +89,24 @@ int kmfa_config_parse(struct kmfa_config *cfg, int argc, char *const argv[],
 
 /* Fill defaults that depend on the environment (cache and config paths). */
 int kmfa_config_finish(struct kmfa_config *cfg);
+
+/* The environment variable that may hold the client secret. */
+#define KMFA_SECRET_ENV "KUBECTL_MFA_OIDC_CLIENT_SECRET"
+/* The largest --oidc-client-secret-file read. */
+#define KMFA_SECRET_FILE_MAX 4096
+
+/*
+ * Put the client secret into cfg->client_secret for the commands that talk
+ * to the IdP: --oidc-client-secret as given, else the contents of
+ * --oidc-client-secret-file (a private file: no group or other bits; one
+ * trailing newline is dropped), else $KUBECTL_MFA_OIDC_CLIENT_SECRET.  The
+ * variable's value is wiped in place and removed from the environment in
+ * every case, so that no child (the browser command) inherits it and
+ * /proc/PID/environ no longer shows it.  Not for the front: a cache hit
+ * needs no secret, and the variable must reach the full program.  Giving
+ * both options is KMFA_ERR_USAGE; a bad file KMFA_ERR_CONFIG or _IO.
+ */
+int kmfa_config_load_secret(struct kmfa_config *cfg);
 
 #define KMFA_OPTSET_OIDC	0x01u	/* issuer, client, scopes, TLS, cache */
 #define KMFA_OPTSET_FIDO2	0x02u	/* --fido2*, --session-max */

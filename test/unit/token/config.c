@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -30,6 +32,7 @@ static const char *const every[] = {
 	"--oidc-issuer-url", "https://idp.example/realms/a",
 	"--oidc-client-id=kube",
 	"--oidc-client-secret", "s3cret",
+	"--oidc-client-secret-file", "/tmp/secret",
 	"--oidc-extra-scope=groups",
 	"--oidc-extra-scope", "email",
 	"--oidc-extra-scope=ev\nil",
@@ -98,6 +101,7 @@ static const char *const every_setup[] = {
 	"--oidc-issuer-url=https://idp.example/realms/a",
 	"--oidc-client-id=kube",
 	"--oidc-client-secret=s3cret",
+	"--oidc-client-secret-file=/tmp/secret",
 	"--oidc-extra-scope=groups",
 	"--oidc-extra-scope=email",
 	"--oidc-extra-scope=ev\nil",
@@ -251,6 +255,85 @@ test_identity_binds_token_policy(void **state)
 		kmfa_config_free(&cfg);
 	}
 	assert_int_equal(unsetenv("XDG_CONFIG_HOME"), 0);
+}
+
+static void
+write_file(const char *path, const char *data, mode_t mode)
+{
+	FILE *f;
+
+	(void)unlink(path);
+	assert_non_null(f = fopen(path, "w"));
+	assert_int_equal(fputs(data, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+/* The secret's three sources, their order, and what is left behind. */
+static void
+test_load_secret_sources(void **state)
+{
+	char path[] = "/tmp/kmfa-secret-XXXXXX";
+	const char *argv[] = { "--oidc-client-secret-file", path };
+	const char *both[] = { "--oidc-client-secret=a",
+	    "--oidc-client-secret-file", path };
+	const char *given[] = { "--oidc-client-secret=from-argv" };
+	struct kmfa_config cfg;
+	char *env;
+	int fd;
+
+	(void)state;
+	assert_true((fd = mkstemp(path)) >= 0);
+	(void)close(fd);
+	/* One trailing newline goes; the environment is ignored then, but
+	 * wiped and removed all the same. */
+	write_file(path, "from-file\n", 0600);
+	assert_int_equal(setenv(KMFA_SECRET_ENV, "from-env", 1), 0);
+	env = getenv(KMFA_SECRET_ENV);
+	parse_ok(&cfg, 2, argv);
+	assert_int_equal(kmfa_config_load_secret(&cfg), KMFA_OK);
+	assert_string_equal(cfg.client_secret, "from-file");
+	assert_null(getenv(KMFA_SECRET_ENV));
+	assert_memory_equal(env, "\0\0\0\0\0\0\0\0", 8);
+	kmfa_config_free(&cfg);
+	/* Group or other bits: refused, as kmfa_file_read_private says. */
+	write_file(path, "from-file\n", 0640);
+	parse_ok(&cfg, 2, argv);
+	assert_int_equal(kmfa_config_load_secret(&cfg), KMFA_ERR_CONFIG);
+	assert_null(cfg.client_secret);
+	kmfa_config_free(&cfg);
+	/* Two lines, or nothing: no secret. */
+	write_file(path, "a\nb\n", 0600);
+	parse_ok(&cfg, 2, argv);
+	assert_int_equal(kmfa_config_load_secret(&cfg), KMFA_ERR_CONFIG);
+	kmfa_config_free(&cfg);
+	write_file(path, "\n", 0600);
+	parse_ok(&cfg, 2, argv);
+	assert_int_equal(kmfa_config_load_secret(&cfg), KMFA_ERR_CONFIG);
+	kmfa_config_free(&cfg);
+	/* Both options: which one was meant is not ours to guess. */
+	parse_ok(&cfg, 3, both);
+	assert_int_equal(kmfa_config_load_secret(&cfg), KMFA_ERR_USAGE);
+	kmfa_config_free(&cfg);
+	/* The environment alone; argv over the environment. */
+	assert_int_equal(setenv(KMFA_SECRET_ENV, "from-env", 1), 0);
+	kmfa_config_init(&cfg);
+	assert_int_equal(kmfa_config_load_secret(&cfg), KMFA_OK);
+	assert_string_equal(cfg.client_secret, "from-env");
+	assert_null(getenv(KMFA_SECRET_ENV));
+	kmfa_config_free(&cfg);
+	assert_int_equal(setenv(KMFA_SECRET_ENV, "from-env", 1), 0);
+	parse_ok(&cfg, 1, given);
+	assert_int_equal(kmfa_config_load_secret(&cfg), KMFA_OK);
+	assert_string_equal(cfg.client_secret, "from-argv");
+	assert_null(getenv(KMFA_SECRET_ENV));
+	kmfa_config_free(&cfg);
+	/* No source: a public client. */
+	kmfa_config_init(&cfg);
+	assert_int_equal(kmfa_config_load_secret(&cfg), KMFA_OK);
+	assert_null(cfg.client_secret);
+	kmfa_config_free(&cfg);
+	assert_int_equal(unlink(path), 0);
 }
 
 static void
@@ -547,6 +630,7 @@ main(void)
 		cmocka_unit_test(test_identity_bytes_of_the_defaults),
 		cmocka_unit_test(test_cache_key_is_the_identity_hash),
 		cmocka_unit_test(test_identity_binds_token_policy),
+		cmocka_unit_test(test_load_secret_sources),
 		cmocka_unit_test(test_login_hint_with_every_option),
 		cmocka_unit_test(test_login_hint_of_the_defaults),
 		cmocka_unit_test(test_setup_args_with_every_option),
