@@ -24,14 +24,24 @@
 /*
  * Revoke an unsealed refresh token at the IdP (RFC 7009).  Failures are
  * reported and do not stop the local logout: the local copy goes anyway.
+ *
+ * Each issuer gets only its own entry's settings.  The client secret and
+ * the TLS trust of this command belong to the configuration it names: an
+ * entry made by that configuration (the same identity) is revoked with
+ * them; any other (logout --all) as a public client of its issuer with the
+ * system's TLS trust, since its own secret and CA are not known here, and
+ * the line about it says so.
  */
 static void
-revoke(const struct kmfa_config *cfg, const struct kmfa_record *rec)
+revoke(const struct kmfa_config *cfg, const char *identity,
+    const struct kmfa_record *rec)
 {
-	struct kmfa_config c = *cfg;
+	struct kmfa_config c;
 	struct kmfa_http *h = NULL;
 	struct kmfa_discovery *o = NULL;
 	struct kmfa_report_scope sc;
+	const char *how = "";
+	char shown[128];
 	int r;
 
 	if (rec->refresh == NULL)
@@ -42,11 +52,22 @@ revoke(const struct kmfa_config *cfg, const struct kmfa_record *rec)
 		    "provider was skipped (it cannot be read without a touch)");
 		return;
 	}
-	/* Revoke at the issuer the record came from (logout --all). */
+	if (rec->issuer == NULL || rec->client_id == NULL)
+		return;
+	if (rec->identity != NULL && identity != NULL &&
+	    strcmp(rec->identity, identity) == 0) {
+		c = *cfg;
+	} else {
+		kmfa_config_init(&c);	/* no secret, default trust */
+		c.timeout = cfg->timeout;
+		how = " as a public client with the system's TLS trust (an "
+		    "entry of another configuration: its secret and CA are "
+		    "not known here)";
+	}
+	/* Revoke at the issuer the record came from. */
 	c.issuer = rec->issuer;
 	c.client_id = rec->client_id;
-	if (c.issuer == NULL || c.client_id == NULL)
-		return;
+	kmfa_printable(shown, sizeof(shown), c.issuer);
 	kmfa_report_enter(&sc);
 	if ((r = kmfa_http_new(&c, &h)) != KMFA_OK)
 		goto out;
@@ -55,14 +76,14 @@ revoke(const struct kmfa_config *cfg, const struct kmfa_record *rec)
 		goto out;
 	r = kmfa_revoke_refresh_token(h, o, &c, rec->refresh);
 	if (r == KMFA_OK)
-		kmfa_info("the refresh token was revoked at %s", c.issuer);
+		kmfa_info("the refresh token was revoked at %s%s", shown, how);
 	else if (r == KMFA_ERR_NOTFOUND)
 		kmfa_info("%s advertises no revocation endpoint; revocation "
-		    "at the identity provider was skipped", c.issuer);
+		    "at the identity provider was skipped", shown);
 out:
 	if (r != KMFA_OK && r != KMFA_ERR_NOTFOUND)
-		kmfa_warn("could not revoke the refresh token at %s: %s",
-		    c.issuer, kmfa_report_reason(r));
+		kmfa_warn("could not revoke the refresh token at %s%s: %s",
+		    shown, how, kmfa_report_reason(r));
 	kmfa_report_leave(&sc);
 	kmfa_discovery_free(&o);
 	kmfa_http_free(&h);
@@ -96,19 +117,23 @@ kmfa_cmd_logout(struct kmfa_config *cfg)
 {
 	struct kmfa_store *st = NULL;
 	struct kmfa_record *rec = NULL;
-	char **keys = NULL, one[65];
+	char **keys = NULL, one[65], *identity = NULL;
 	size_t n = 0, dropped = 0;
 	int r;
 
 	if (!cfg->all && (r = kmfa_cmd_need_issuer(cfg)) != KMFA_OK)
 		return r;
+	if ((r = kmfa_config_load_secret(cfg)) != KMFA_OK)
+		return r;
+	if ((identity = kmfa_config_identity(cfg)) == NULL)
+		return KMFA_ERR_NOMEM;
 	if ((r = kmfa_store_open(cfg, &st)) != KMFA_OK)
 		goto out;
 	if (cfg->all) {
 		if ((r = kmfa_store_list(st, &keys, &n)) != KMFA_OK)
 			goto out;
-	} else if ((r = kmfa_config_cache_key(cfg, one)) != KMFA_OK) {
-		goto out;
+	} else {
+		kmfa_config_identity_key(identity, one);
 	}
 	for (size_t i = 0; i < (cfg->all ? n : 1); i++) {
 		const char *key = cfg->all ? keys[i] : one;
@@ -127,7 +152,7 @@ kmfa_cmd_logout(struct kmfa_config *cfg)
 			    .issuer = rec->issuer, .subject = rec->subject,
 			    .outcome = "ok" };
 
-			revoke(cfg, rec);
+			revoke(cfg, identity, rec);
 			kmfa_audit(cfg, &ev);
 			dropped++;
 		}
@@ -142,5 +167,6 @@ out:
 	kmfa_store_list_free(keys, n);
 	kmfa_record_free(&rec);
 	kmfa_store_free(&st);
+	free(identity);
 	return r;
 }
