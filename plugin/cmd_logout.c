@@ -26,24 +26,26 @@
  * reported and do not stop the local logout: the local copy goes anyway.
  *
  * Each issuer gets only its own entry's settings.  The client secret and
- * the TLS trust of this command belong to the configuration it names: an
+ * the TLS options of this command belong to the configuration it names: an
  * entry made by that configuration (the same identity) is revoked with
- * them; any other (logout --all) as a public client of its issuer with the
- * system's TLS trust, since its own secret and CA are not known here, and
- * the line about it says so.
+ * them.  Any other (logout --all) is revoked with what its own identity
+ * says (issuer, client, CA file, skip-verify; CA data only when this
+ * command's has the same hash) and as a public client, since no secret is
+ * in an identity; the line about it says so.
  */
 static void
 revoke(const struct kmfa_config *cfg, const char *identity,
     const struct kmfa_record *rec)
 {
-	struct kmfa_config c;
+	struct kmfa_config c, own;
 	struct kmfa_http *h = NULL;
 	struct kmfa_discovery *o = NULL;
 	struct kmfa_report_scope sc;
 	const char *how = "";
-	char shown[128];
+	char shown[128], hash[65], mine[65];
 	int r;
 
+	kmfa_config_init(&own);
 	if (rec->refresh == NULL)
 		return;
 	if (rec->refresh_sealed) {
@@ -54,21 +56,40 @@ revoke(const struct kmfa_config *cfg, const char *identity,
 	}
 	if (rec->issuer == NULL || rec->client_id == NULL)
 		return;
+	kmfa_printable(shown, sizeof(shown), rec->issuer);
+	kmfa_report_enter(&sc);
 	if (rec->identity != NULL && identity != NULL &&
 	    strcmp(rec->identity, identity) == 0) {
 		c = *cfg;
 	} else {
-		kmfa_config_init(&c);	/* no secret, default trust */
+		if (rec->identity == NULL || (r = kmfa_config_from_identity(
+		    rec->identity, &own, hash)) != KMFA_OK) {
+			r = kmfa_fail(KMFA_ERR_DAMAGED, "the entry names no "
+			    "configuration");
+			how = " (skipped)";
+			goto out;
+		}
+		kmfa_config_ca_data_hash(cfg, mine);
+		if (hash[0] != '\0' && strcmp(hash, mine) == 0) {
+			own.ca_data = cfg->ca_data;	/* borrowed */
+			how = " as a public client with the entry's own TLS "
+			    "settings (an entry of another configuration: its "
+			    "client secret is not known here)";
+		} else if (hash[0] != '\0') {
+			how = " as a public client with the system's TLS trust "
+			    "(an entry of another configuration: its client "
+			    "secret and CA data are not known here)";
+		} else {
+			how = " as a public client with the entry's own TLS "
+			    "settings (an entry of another configuration: its "
+			    "client secret is not known here)";
+		}
+		c = own;
 		c.timeout = cfg->timeout;
-		how = " as a public client with the system's TLS trust (an "
-		    "entry of another configuration: its secret and CA are "
-		    "not known here)";
 	}
 	/* Revoke at the issuer the record came from. */
 	c.issuer = rec->issuer;
 	c.client_id = rec->client_id;
-	kmfa_printable(shown, sizeof(shown), c.issuer);
-	kmfa_report_enter(&sc);
 	if ((r = kmfa_http_new(&c, &h)) != KMFA_OK)
 		goto out;
 	kmfa_http_set_deadline(h, kmfa_now() + 30);
@@ -87,6 +108,9 @@ out:
 	kmfa_report_leave(&sc);
 	kmfa_discovery_free(&o);
 	kmfa_http_free(&h);
+	if (own.ca_data == cfg->ca_data)
+		own.ca_data = NULL;	/* not ours to free */
+	kmfa_config_free(&own);
 }
 
 /* Remove key from the store and from every place a copy may be. */

@@ -762,6 +762,75 @@ out:
 	return out;
 }
 
+int
+kmfa_config_from_identity(const char *identity, struct kmfa_config *cfg,
+    char ca_data_hash[65])
+{
+	const char *p = identity;
+	char *val = NULL;
+	int r = KMFA_ERR_DAMAGED;
+
+	ca_data_hash[0] = '\0';
+	while (*p != '\0') {
+		const char *colon = strchr(p, ':'), *v;
+		const struct opt *o = NULL;
+		char *end;
+		unsigned long long len;
+
+		if (colon == NULL || colon[1] < '0' || colon[1] > '9')
+			goto out;
+		errno = 0;
+		len = strtoull(colon + 1, &end, 10);
+		if (errno != 0 || *end != ':' || len > strlen(end + 1) ||
+		    end[1 + len] != '\n')
+			goto out;
+		v = end + 1;
+		for (size_t i = 0; i < OPTS_N; i++)
+			if (opts[i].id != NULL && strlen(opts[i].id) ==
+			    (size_t)(colon - p) && strncmp(opts[i].id, p,
+			    (size_t)(colon - p)) == 0)
+				o = &opts[i];
+		p = v + len + 1;
+		if (o == NULL || len == 0)
+			continue;	/* "v", a tag of a later version, unset */
+		if (o->id_hash) {
+			if (len != 64)
+				goto out;
+			memcpy(ca_data_hash, v, 64);
+			ca_data_hash[64] = '\0';
+			continue;
+		}
+		if (o->kind == KMFA_VAL_FLAG && (len != 1 || *v != '1'))
+			continue;	/* "0": unset */
+		if ((val = strndup(v, (size_t)len)) == NULL) {
+			r = KMFA_ERR_NOMEM;
+			goto out;
+		}
+		if (set_opt(cfg, o, val) != KMFA_OK) {
+			r = KMFA_ERR_DAMAGED;
+			goto out;
+		}
+		free(val);
+		val = NULL;
+	}
+	r = KMFA_OK;
+out:
+	free(val);
+	return r;
+}
+
+void
+kmfa_config_ca_data_hash(const struct kmfa_config *cfg, char out[65])
+{
+	uint8_t md[KMFA_SHA256_LEN];
+
+	out[0] = '\0';
+	if (cfg->ca_data == NULL)
+		return;
+	kmfa_sha256(cfg->ca_data, strlen(cfg->ca_data), md);
+	kmfa_hex(md, sizeof(md), out);
+}
+
 void
 kmfa_config_identity_key(const char *identity, char key[65])
 {

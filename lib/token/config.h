@@ -180,6 +180,22 @@ int kmfa_config_argv(const struct kmfa_config *cfg, unsigned use,
     char ***argv, size_t *argc);
 void kmfa_config_argv_free(char ***argv);
 
+/*
+ * The options an identity names, back into cfg (initialised by the
+ * caller): what an entry of another configuration was made with, so that
+ * `logout --all` can use its own issuer, client and TLS trust.  A hashed
+ * field (the CA data) cannot be restored: *ca_data_hash receives its hex
+ * (65 bytes, "" when absent) for the caller to compare.  Unknown tags are
+ * skipped.  KMFA_OK, KMFA_ERR_DAMAGED for bytes that are no identity, or
+ * KMFA_ERR_NOMEM; on failure cfg may hold some options (free it).
+ */
+int kmfa_config_from_identity(const char *identity, struct kmfa_config *cfg,
+    char ca_data_hash[65]);
+
+/* Hex SHA-256 of the value kmfa_config_identity() writes for the CA data,
+ * "" when cfg has none. */
+void kmfa_config_ca_data_hash(const struct kmfa_config *cfg, char out[65]);
+
 /* Hex SHA-256 of the identity: 64 characters and a NUL into key. */
 int kmfa_config_cache_key(const struct kmfa_config *cfg, char key[65]);
 /* The same, for an identity already built (saves building it twice). */

@@ -160,8 +160,11 @@ check "the own entry is revoked at its issuer with its secret (HTTP Basic)" \
 	 grep -qF "revoked at $S_URL" "$T/mx.err"'
 check "the other confidential issuer never receives this command's secret" \
 	'[ "$(jq -s "[.[] | select(.client_auth == \"basic\")] | length" "$O_LOG")" -eq "$o_basic_before" ]'
-check "the other entries are said to go as a public client with the system's trust, one line each" \
-	'[ "$(grep -c "as a public client with the system.s TLS trust" "$T/mx.err")" -eq 2 ] &&
+check "each other issuer is revoked as a public client, with its entry's own CA" \
+	'[ "$(jq -s "[.[] | select(.path == \"/revoke\" and .client_auth == \"none\")] | length" "$O_LOG")" -eq 1 ] &&
+	 [ "$(jq -s "[.[] | select(.path == \"/revoke\" and .client_auth == \"none\")] | length" "$P_LOG")" -eq 1 ]'
+check "and the output says so, one line per entry" \
+	'[ "$(grep -c "as a public client with the entry.s own TLS settings" "$T/mx.err")" -eq 2 ] &&
 	 grep "as a public client" "$T/mx.err" | grep -qF "$O_URL" &&
 	 grep "as a public client" "$T/mx.err" | grep -qF "$P_URL"'
 

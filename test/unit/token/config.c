@@ -336,6 +336,41 @@ test_load_secret_sources(void **state)
 	assert_int_equal(unlink(path), 0);
 }
 
+/* An identity read back names the same configuration, the CA data only
+ * by its hash; bytes that are no identity are refused. */
+static void
+test_identity_read_back(void **state)
+{
+	static const char *const bad[] = { "v:1:1", "v:2:1\n", "v:x:1\n",
+	    "issuer:99:https://i\n", "ca-data:3:abc\n" };
+	struct kmfa_config cfg, again;
+	char *id, hash[65], mine[65];
+
+	(void)state;
+	parse_ok(&cfg, (int)(sizeof(every) / sizeof(every[0])), every);
+	kmfa_config_init(&again);
+	assert_int_equal(kmfa_config_from_identity(every_identity, &again,
+	    hash), KMFA_OK);
+	kmfa_config_ca_data_hash(&cfg, mine);
+	assert_string_equal(hash, mine);
+	assert_null(again.ca_data);
+	assert_null(again.client_secret);
+	assert_string_equal(again.ca_file, "/etc/ca.pem");
+	assert_true(again.insecure_skip_tls_verify);
+	assert_non_null(again.ca_data = strdup("LS0tLS1="));
+	assert_non_null(id = kmfa_config_identity(&again));
+	assert_string_equal(id, every_identity);
+	free(id);
+	kmfa_config_free(&again);
+	kmfa_config_free(&cfg);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		kmfa_config_init(&again);
+		assert_int_equal(kmfa_config_from_identity(bad[i], &again,
+		    hash), KMFA_ERR_DAMAGED);
+		kmfa_config_free(&again);
+	}
+}
+
 static void
 test_cache_key_is_the_identity_hash(void **state)
 {
@@ -630,6 +665,7 @@ main(void)
 		cmocka_unit_test(test_identity_bytes_of_the_defaults),
 		cmocka_unit_test(test_cache_key_is_the_identity_hash),
 		cmocka_unit_test(test_identity_binds_token_policy),
+		cmocka_unit_test(test_identity_read_back),
 		cmocka_unit_test(test_load_secret_sources),
 		cmocka_unit_test(test_login_hint_with_every_option),
 		cmocka_unit_test(test_login_hint_of_the_defaults),
