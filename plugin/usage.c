@@ -121,7 +121,10 @@ kmfa_usage(const char *c)
 		    "unsealed refresh token is revoked at the IdP when it\n"
 		    "advertises a revocation endpoint; a sealed one cannot be "
 		    "read without a\ntouch, so it is deleted locally and the "
-		    "IdP-side revocation is skipped.\n\n"
+		    "IdP-side revocation is skipped.\nThis command's client "
+		    "secret and TLS options go only to the entry they\nname: "
+		    "--all revokes the others as public clients, with the TLS "
+		    "options\ntheir own entries name.\n\n"
 		    "  --all                  every cached entry\n", 1, 1, 1);
 	else if (strcmp(c, "enroll") == 0) {
 		fputs("usage: kubectl-mfa enroll [--name NAME] "
