@@ -13,6 +13,7 @@ _kubectl_mfa_commands="get-token login status logout enroll keys setup version"
 # _kubectl_mfa_options COMMAND: the options COMMAND accepts.
 _kubectl_mfa_options() {
 	local oidc="--oidc-issuer-url --oidc-client-id --oidc-client-secret
+		--oidc-client-secret-file
 		--oidc-extra-scope --oidc-use-access-token
 		--oidc-auth-request-extra-params --certificate-authority
 		--certificate-authority-data --insecure-skip-tls-verify
@@ -25,7 +26,10 @@ _kubectl_mfa_options() {
 
 	case $1 in
 	get-token | login) echo "$oidc $fido2 $login $common" ;;
-	status) echo "$oidc $fido2 --min-valid --json --all $common" ;;
+	status)
+		echo "$oidc $fido2 --min-valid --json --all --require-amr" \
+			"--require-acr $common"
+		;;
 	logout) echo "$oidc $fido2 $login --all $common" ;;
 	enroll | keys)
 		echo "--name --fido2-credentials --fido2-device --fido2-uv" \
@@ -66,7 +70,8 @@ _kubectl_mfa_values() {
 	case $1 in
 	--token-cache-storage) _kubectl_mfa_add -W "auto keyring disk none" -- "$2" ;;
 	--fido2) _kubectl_mfa_add -W "required off" -- "$2" ;;
-	--certificate-authority | --fido2-credentials | --kubeconfig)
+	--certificate-authority | --fido2-credentials | --kubeconfig | \
+		--oidc-client-secret-file)
 		_kubectl_mfa_files -f "$2" ;;
 	--audit-log)
 		_kubectl_mfa_add -W "syslog off" -- "$2"

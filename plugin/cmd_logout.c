@@ -24,16 +24,28 @@
 /*
  * Revoke an unsealed refresh token at the IdP (RFC 7009).  Failures are
  * reported and do not stop the local logout: the local copy goes anyway.
+ *
+ * Each issuer gets only its own entry's settings.  The client secret and
+ * the TLS options of this command belong to the configuration it names: an
+ * entry made by that configuration (the same identity) is revoked with
+ * them.  Any other (logout --all) is revoked with what its own identity
+ * says (issuer, client, CA file, skip-verify; CA data only when this
+ * command's has the same hash) and as a public client, since no secret is
+ * in an identity; the line about it says so.
  */
 static void
-revoke(const struct kmfa_config *cfg, const struct kmfa_record *rec)
+revoke(const struct kmfa_config *cfg, const char *identity,
+    const struct kmfa_record *rec)
 {
-	struct kmfa_config c = *cfg;
+	struct kmfa_config c, own;
 	struct kmfa_http *h = NULL;
 	struct kmfa_discovery *o = NULL;
 	struct kmfa_report_scope sc;
+	const char *how = "";
+	char shown[128], hash[65], mine[65];
 	int r;
 
+	kmfa_config_init(&own);
 	if (rec->refresh == NULL)
 		return;
 	if (rec->refresh_sealed) {
@@ -42,12 +54,42 @@ revoke(const struct kmfa_config *cfg, const struct kmfa_record *rec)
 		    "provider was skipped (it cannot be read without a touch)");
 		return;
 	}
-	/* Revoke at the issuer the record came from (logout --all). */
+	if (rec->issuer == NULL || rec->client_id == NULL)
+		return;
+	kmfa_printable(shown, sizeof(shown), rec->issuer);
+	kmfa_report_enter(&sc);
+	if (rec->identity != NULL && identity != NULL &&
+	    strcmp(rec->identity, identity) == 0) {
+		c = *cfg;
+	} else {
+		if (rec->identity == NULL || (r = kmfa_config_from_identity(
+		    rec->identity, &own, hash)) != KMFA_OK) {
+			r = kmfa_fail(KMFA_ERR_DAMAGED, "the entry names no "
+			    "configuration");
+			how = " (skipped)";
+			goto out;
+		}
+		kmfa_config_ca_data_hash(cfg, mine);
+		if (hash[0] != '\0' && strcmp(hash, mine) == 0) {
+			own.ca_data = cfg->ca_data;	/* borrowed */
+			how = " as a public client with the entry's own TLS "
+			    "settings (an entry of another configuration: its "
+			    "client secret is not known here)";
+		} else if (hash[0] != '\0') {
+			how = " as a public client with the system's TLS trust "
+			    "(an entry of another configuration: its client "
+			    "secret and CA data are not known here)";
+		} else {
+			how = " as a public client with the entry's own TLS "
+			    "settings (an entry of another configuration: its "
+			    "client secret is not known here)";
+		}
+		c = own;
+		c.timeout = cfg->timeout;
+	}
+	/* Revoke at the issuer the record came from. */
 	c.issuer = rec->issuer;
 	c.client_id = rec->client_id;
-	if (c.issuer == NULL || c.client_id == NULL)
-		return;
-	kmfa_report_enter(&sc);
 	if ((r = kmfa_http_new(&c, &h)) != KMFA_OK)
 		goto out;
 	kmfa_http_set_deadline(h, kmfa_now() + 30);
@@ -55,17 +97,20 @@ revoke(const struct kmfa_config *cfg, const struct kmfa_record *rec)
 		goto out;
 	r = kmfa_revoke_refresh_token(h, o, &c, rec->refresh);
 	if (r == KMFA_OK)
-		kmfa_info("the refresh token was revoked at %s", c.issuer);
+		kmfa_info("the refresh token was revoked at %s%s", shown, how);
 	else if (r == KMFA_ERR_NOTFOUND)
 		kmfa_info("%s advertises no revocation endpoint; revocation "
-		    "at the identity provider was skipped", c.issuer);
+		    "at the identity provider was skipped", shown);
 out:
 	if (r != KMFA_OK && r != KMFA_ERR_NOTFOUND)
-		kmfa_warn("could not revoke the refresh token at %s: %s",
-		    c.issuer, kmfa_report_reason(r));
+		kmfa_warn("could not revoke the refresh token at %s%s: %s",
+		    shown, how, kmfa_report_reason(r));
 	kmfa_report_leave(&sc);
 	kmfa_discovery_free(&o);
 	kmfa_http_free(&h);
+	if (own.ca_data == cfg->ca_data)
+		own.ca_data = NULL;	/* not ours to free */
+	kmfa_config_free(&own);
 }
 
 /* Remove key from the store and from every place a copy may be. */
@@ -96,19 +141,23 @@ kmfa_cmd_logout(struct kmfa_config *cfg)
 {
 	struct kmfa_store *st = NULL;
 	struct kmfa_record *rec = NULL;
-	char **keys = NULL, one[65];
+	char **keys = NULL, one[65], *identity = NULL;
 	size_t n = 0, dropped = 0;
 	int r;
 
 	if (!cfg->all && (r = kmfa_cmd_need_issuer(cfg)) != KMFA_OK)
 		return r;
+	if ((r = kmfa_config_load_secret(cfg)) != KMFA_OK)
+		return r;
+	if ((identity = kmfa_config_identity(cfg)) == NULL)
+		return KMFA_ERR_NOMEM;
 	if ((r = kmfa_store_open(cfg, &st)) != KMFA_OK)
 		goto out;
 	if (cfg->all) {
 		if ((r = kmfa_store_list(st, &keys, &n)) != KMFA_OK)
 			goto out;
-	} else if ((r = kmfa_config_cache_key(cfg, one)) != KMFA_OK) {
-		goto out;
+	} else {
+		kmfa_config_identity_key(identity, one);
 	}
 	for (size_t i = 0; i < (cfg->all ? n : 1); i++) {
 		const char *key = cfg->all ? keys[i] : one;
@@ -127,7 +176,7 @@ kmfa_cmd_logout(struct kmfa_config *cfg)
 			    .issuer = rec->issuer, .subject = rec->subject,
 			    .outcome = "ok" };
 
-			revoke(cfg, rec);
+			revoke(cfg, identity, rec);
 			kmfa_audit(cfg, &ev);
 			dropped++;
 		}
@@ -142,5 +191,6 @@ out:
 	kmfa_store_list_free(keys, n);
 	kmfa_record_free(&rec);
 	kmfa_store_free(&st);
+	free(identity);
 	return r;
 }

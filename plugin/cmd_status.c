@@ -51,7 +51,7 @@ static void
 print_entry(const struct kmfa_store *st, const struct kmfa_record *rec,
     int64_t until, int64_t now)
 {
-	char ts[21] = "?", left[32];
+	char ts[21] = "?", left[32], shown[256];
 
 	printf("storage:   %s%s%s%s\n", kmfa_store_kind(st),
 	    kmfa_store_reason(st) ? " (" : "",
@@ -61,9 +61,14 @@ print_entry(const struct kmfa_store *st, const struct kmfa_record *rec,
 		printf("token:     none cached\n");
 		return;
 	}
-	printf("issuer:    %s\nclient id: %s\nsubject:   %s\n",
-	    rec->issuer ? rec->issuer : "?", rec->client_id ? rec->client_id :
-	    "?", rec->subject ? rec->subject : "?");
+	/* The subject is the IdP's choice, the rest a kubeconfig's: none
+	 * reaches the terminal with its control bytes. */
+	printf("issuer:    %s\n", kmfa_printable(shown, sizeof(shown),
+	    rec->issuer ? rec->issuer : "?"));
+	printf("client id: %s\n", kmfa_printable(shown, sizeof(shown),
+	    rec->client_id ? rec->client_id : "?"));
+	printf("subject:   %s\n", kmfa_printable(shown, sizeof(shown),
+	    rec->subject ? rec->subject : "?"));
 	(void)kmfa_rfc3339(until, ts);
 	if (until > now) {
 		fmt_left(until - now, left, sizeof(left));

@@ -38,17 +38,20 @@ write_stdout(const struct kmfa_buf *b)
 static void
 say_logged_in(const struct kmfa_flow_result *res)
 {
-	char ts[21] = "?";
+	char ts[21] = "?", who[sizeof(res->subject)];
 
+	/* sub is the IdP's choice: no control byte reaches the terminal. */
+	(void)kmfa_printable(who, sizeof(who), res->subject[0] ? res->subject :
+	    "(unknown)");
 	(void)kmfa_rfc3339(res->until, ts);
 	if (res->stored)
 		kmfa_info("logged in as %s; token valid until %s (%s storage%s%s)",
-		    res->subject[0] ? res->subject : "(unknown)", ts,
+		    who, ts,
 		    res->storage, res->storage_reason ? ": " : "",
 		    res->storage_reason ? res->storage_reason : "");
 	else
 		kmfa_info("logged in as %s; token valid until %s (not cached)",
-		    res->subject[0] ? res->subject : "(unknown)", ts);
+		    who, ts);
 	if (res->has_refresh && !res->sealed)
 		kmfa_info("the refresh token is stored unsealed (no security "
 		    "key with hmac-secret seals it)");
@@ -63,6 +66,8 @@ run(struct kmfa_config *cfg, enum kmfa_flow_mode mode)
 	int r;
 
 	memset(&res, 0, sizeof(res));
+	if ((r = kmfa_config_load_secret(cfg)) != KMFA_OK)
+		goto out;
 	if ((r = kmfa_execinfo_parse(getenv("KUBERNETES_EXEC_INFO"), &ei))
 	    != KMFA_OK)
 		goto out;

@@ -11,7 +11,10 @@ static const char oidc_opts[] =
 "OIDC options:\n"
 "  --oidc-issuer-url URL           the issuer (https; http only on loopback)\n"
 "  --oidc-client-id ID             the client id registered at the issuer\n"
-"  --oidc-client-secret SECRET     for confidential clients (avoid: kubeconfig)\n"
+"  --oidc-client-secret-file FILE  a confidential client's secret, from a 0600\n"
+"                                  file (or $KUBECTL_MFA_OIDC_CLIENT_SECRET)\n"
+"  --oidc-client-secret SECRET     the same on the command line: avoid, any\n"
+"                                  local user can read it in /proc\n"
 "  --oidc-extra-scope SCOPE        repeatable; openid offline_access always\n"
 "  --oidc-use-access-token         hand kubectl the access token, not the ID token\n"
 "  --oidc-auth-request-extra-params K=V  repeatable, e.g. acr_values=mfa\n"
@@ -108,14 +111,20 @@ kmfa_usage(const char *c)
 		    "`status --min-valid 15m` first.\n\n"
 		    "  --min-valid DURATION   require this much validity left\n"
 		    "  --json                 one JSON document on stdout\n"
-		    "  --all                  every cached entry\n", 1, 1, 0);
+		    "  --all                  every cached entry\n"
+		    "  --require-amr VALUE    the entry's policy, as get-token has it\n"
+		    "  --require-acr VALUE    (part of which cached entry is meant)\n",
+		    1, 1, 0);
 	else if (strcmp(c, "logout") == 0)
 		section("usage: kubectl-mfa logout [--oidc-issuer-url URL "
 		    "--oidc-client-id ID | --all]\n\nDrops cached tokens.  An "
 		    "unsealed refresh token is revoked at the IdP when it\n"
 		    "advertises a revocation endpoint; a sealed one cannot be "
 		    "read without a\ntouch, so it is deleted locally and the "
-		    "IdP-side revocation is skipped.\n\n"
+		    "IdP-side revocation is skipped.\nThis command's client "
+		    "secret and TLS options go only to the entry they\nname: "
+		    "--all revokes the others as public clients, with the TLS "
+		    "options\ntheir own entries name.\n\n"
 		    "  --all                  every cached entry\n", 1, 1, 1);
 	else if (strcmp(c, "enroll") == 0) {
 		fputs("usage: kubectl-mfa enroll [--name NAME] "

@@ -120,11 +120,15 @@ render(const struct flow *f, const struct kmfa_record *rec,
 static int
 require_claims(const struct kmfa_config *cfg, const struct kmfa_jwt_claims *c)
 {
+	char acr[64], want[64];
+
+	/* acr is the IdP's choice: it reaches the message printable. */
 	if (cfg->require_acr != NULL && (c->acr == NULL ||
 	    strcmp(c->acr, cfg->require_acr) != 0))
 		return kmfa_fail(KMFA_ERR_TOKEN, "ID token: acr is '%s', "
-		    "not the required '%s'", c->acr ? c->acr : "(none)",
-		    cfg->require_acr);
+		    "not the required '%s'", kmfa_printable(acr, sizeof(acr),
+		    c->acr ? c->acr : "(none)"), kmfa_printable(want,
+		    sizeof(want), cfg->require_acr));
 	if (cfg->require_amr != NULL) {
 		for (size_t i = 0; i < c->namr; i++)
 			if (strcmp(c->amr[i], cfg->require_amr) == 0)

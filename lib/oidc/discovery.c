@@ -184,7 +184,7 @@ kmfa_discovery_fetch(struct kmfa_http *h, const struct kmfa_config *cfg,
 		goto out;
 	}
 	kmfa_printable(shown, sizeof(shown), url.data);
-	if ((r = kmfa_http_request(h, url.data, NULL, NULL, NULL, &status,
+	if ((r = kmfa_http_request(h, url.data, NULL, NULL, &status,
 	    &body)) != KMFA_OK)
 		goto out;
 	if (status != 200) {
@@ -211,7 +211,7 @@ kmfa_discovery_fetch_jwks(struct kmfa_http *h,
 	long status = 0;
 
 	kmfa_printable(shown, sizeof(shown), d->jwks_uri);
-	if ((r = kmfa_http_request(h, d->jwks_uri, NULL, NULL, NULL, &status,
+	if ((r = kmfa_http_request(h, d->jwks_uri, NULL, NULL, &status,
 	    jwks)) != KMFA_OK)
 		goto out;
 	if (status != 200) {

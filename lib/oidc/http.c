@@ -441,14 +441,13 @@ translate(CURL *c, CURLcode rc, const struct sink *s, const char *shown,
 
 int
 kmfa_http_request(struct kmfa_http *h, const char *url, const char *form,
-    const char *user, const char *password, long *status,
-    struct kmfa_buf *body)
+    const char *authorization, long *status, struct kmfa_buf *body)
 {
 	int r = KMFA_ERR_INTERNAL;
 	CURL *c = h->curl;
 	CURLU *u = NULL;
 	CURLcode rc;
-	struct curl_slist *headers = NULL;
+	struct curl_slist *headers = NULL, *more = NULL;
 	struct curl_blob blob;
 	struct sink s = { body, 0, 0 };
 	char shown[URL_SHOWN];
@@ -508,11 +507,20 @@ kmfa_http_request(struct kmfa_http *h, const char *url, const char *form,
 		SETOPT(c, CURLOPT_CAINFO, h->ca_file);
 		SETOPT(c, CURLOPT_CAPATH, NULL);
 	}
+	/*
+	 * The Authorization header as a header, not CURLOPT_USERNAME and
+	 * _PASSWORD: libcurl keeps those in copies of its own that it frees
+	 * unwiped, where the list's copy is ours to wipe (see out).
+	 */
 	if ((headers = curl_slist_append(NULL,
-	    "Accept: application/json")) == NULL) {
+	    "Accept: application/json")) == NULL ||
+	    (authorization != NULL && (more = curl_slist_append(headers,
+	    authorization)) == NULL)) {
 		r = kmfa_fail(KMFA_ERR_NOMEM, "out of memory");
 		goto out;
 	}
+	if (more != NULL)
+		headers = more;
 	SETOPT(c, CURLOPT_HTTPHEADER, headers);
 	if (form != NULL) {
 		/* Not COPYPOSTFIELDS: no copy of a secret-bearing form. */
@@ -521,11 +529,6 @@ kmfa_http_request(struct kmfa_http *h, const char *url, const char *form,
 		    (curl_off_t)strlen(form));
 	} else {
 		SETOPT(c, CURLOPT_HTTPGET, 1L);
-	}
-	if (user != NULL) {
-		SETOPT(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		SETOPT(c, CURLOPT_USERNAME, user);
-		SETOPT(c, CURLOPT_PASSWORD, password != NULL ? password : "");
 	}
 
 	kmfa_debug("%s %s", form != NULL ? "POST" : "GET", shown);
@@ -544,11 +547,13 @@ kmfa_http_request(struct kmfa_http *h, const char *url, const char *form,
 	r = KMFA_OK;
 out:
 	/*
-	 * Drop the references to this request's URL, form and password so
-	 * that the handle holds nothing that is freed below; the copies curl
-	 * made of the user and password go with this reset too.
+	 * Drop the references to this request's URL, form and headers so
+	 * that the handle holds nothing that is freed below; then wipe the
+	 * list's copy of the Authorization header.
 	 */
 	curl_easy_reset(c);
+	for (struct curl_slist *l = headers; l != NULL; l = l->next)
+		explicit_bzero(l->data, strlen(l->data));
 	curl_slist_free_all(headers);
 	curl_url_cleanup(u);
 	if (r != KMFA_OK) {

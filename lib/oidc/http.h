@@ -39,15 +39,17 @@ void kmfa_http_set_deadline(struct kmfa_http *h, int64_t deadline_unix);
 
 /*
  * One request: GET when form is NULL, else POST of form as
- * application/x-www-form-urlencoded; HTTP Basic authentication when user is
- * not NULL.  body is wiped and emptied first.  On KMFA_OK, *status holds the HTTP status (any status: judging
- * it is the caller's business) and body the answer, which the caller wipes.
- * On failure body is wiped and the cause is recorded: KMFA_ERR_CONFIG for a
- * URL this module refuses, KMFA_ERR_NETWORK for everything on the wire.
+ * application/x-www-form-urlencoded.  authorization, when not NULL, is a
+ * whole "Authorization: ..." header line that the caller built (a secret:
+ * libcurl's copy of it is wiped before this returns).  body is wiped and
+ * emptied first.  On KMFA_OK, *status holds the HTTP status (any status:
+ * judging it is the caller's business) and body the answer, which the
+ * caller wipes.  On failure body is wiped and the cause is recorded:
+ * KMFA_ERR_CONFIG for a URL this module refuses, KMFA_ERR_NETWORK for
+ * everything on the wire.
  */
 int kmfa_http_request(struct kmfa_http *h, const char *url, const char *form,
-    const char *user, const char *password, long *status,
-    struct kmfa_buf *body);
+    const char *authorization, long *status, struct kmfa_buf *body);
 
 /*
  * Check a URL before anything is sent: http or https, a host, no userinfo

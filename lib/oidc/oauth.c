@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/b64.h"
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/json.h"
@@ -129,34 +130,57 @@ out:
 }
 
 int
+kmfa_oauth_basic_auth(const char *id, const char *secret,
+    struct kmfa_buf *header)
+{
+	int r = KMFA_ERR_NOMEM;
+	struct kmfa_buf plain = { 0 };
+	char *b64 = NULL;
+
+	kmfa_buf_wipe(header);
+	/* §2.3.1: each form-encoded, then joined by ':' (RFC 7617). */
+	if ((r = kmfa_http_urlencode(&plain, id)) != KMFA_OK)
+		goto out;
+	if (kmfa_buf_append(&plain, ":", 1) != 0) {
+		r = kmfa_fail(KMFA_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = kmfa_http_urlencode(&plain, secret)) != KMFA_OK)
+		goto out;
+	if ((r = kmfa_b64_encode((const uint8_t *)plain.data, plain.len,
+	    &b64)) != KMFA_OK)
+		goto out;
+	if (kmfa_buf_printf(header, "Authorization: Basic %s", b64) < 0) {
+		r = kmfa_fail(KMFA_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	r = KMFA_OK;
+out:
+	kmfa_buf_wipe(&plain);
+	kmfa_freezero_str(b64);
+	if (r != KMFA_OK)
+		kmfa_buf_wipe(header);
+	return r;
+}
+
+int
 kmfa_oauth_post(struct kmfa_http *h, const char *url,
     const struct kmfa_config *cfg, const struct kmfa_buf *form, long *status,
     struct kmfa_buf *body)
 {
 	int r = KMFA_ERR_INTERNAL;
-	struct kmfa_buf user = { 0 }, password = { 0 };
+	struct kmfa_buf auth = { 0 };
 
-	if (cfg->client_secret != NULL) {
-		if ((r = kmfa_http_urlencode(&user, cfg->client_id)) !=
-		    KMFA_OK ||
-		    (r = kmfa_http_urlencode(&password, cfg->client_secret)) !=
-		    KMFA_OK)
-			goto out;
-		/* An empty string encodes to nothing: data stays NULL. */
-		if ((user.data == NULL && kmfa_buf_append(&user, "", 0) != 0) ||
-		    (password.data == NULL &&
-		    kmfa_buf_append(&password, "", 0) != 0)) {
-			r = kmfa_fail(KMFA_ERR_NOMEM, "out of memory");
-			goto out;
-		}
-	}
-	if ((r = kmfa_http_request(h, url, form->data, user.data,
-	    password.data, status, body)) != KMFA_OK)
+	if (cfg->client_secret != NULL && (r = kmfa_oauth_basic_auth(
+	    cfg->client_id != NULL ? cfg->client_id : "", cfg->client_secret,
+	    &auth)) != KMFA_OK)
+		goto out;
+	if ((r = kmfa_http_request(h, url, form->data, auth.data, status,
+	    body)) != KMFA_OK)
 		goto out;
 	r = KMFA_OK;
 out:
-	kmfa_buf_wipe(&user);
-	kmfa_buf_wipe(&password);
+	kmfa_buf_wipe(&auth);
 	return r;
 }
 

@@ -57,9 +57,18 @@ int kmfa_oauth_refused(const char *what, const char *shown, long status,
     const struct kmfa_buf *body);
 
 /*
- * POST form to url as the client of cfg: HTTP Basic with the id and secret
- * form-encoded first (RFC 6749 §2.3.1) when cfg has a secret.  As
- * kmfa_http_request otherwise.
+ * The client's HTTP Basic header line, "Authorization: Basic " and the
+ * base64 of id and secret, each form-encoded first and joined by ':' (RFC
+ * 6749 §2.3.1), into header (emptied first; the caller wipes it).  Built
+ * here rather than by libcurl so that every copy of the secret is one this
+ * program wipes.  KMFA_OK or KMFA_ERR_NOMEM.
+ */
+int kmfa_oauth_basic_auth(const char *id, const char *secret,
+    struct kmfa_buf *header);
+
+/*
+ * POST form to url as the client of cfg: with kmfa_oauth_basic_auth's
+ * header when cfg has a secret.  As kmfa_http_request otherwise.
  */
 int kmfa_oauth_post(struct kmfa_http *h, const char *url,
     const struct kmfa_config *cfg, const struct kmfa_buf *form, long *status,

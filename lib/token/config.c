@@ -13,6 +13,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/file.h"
 #include "base/report.h"
 #include "base/sha256.h"
 #include "base/util.h"
@@ -27,9 +28,22 @@ struct opt {
 	 * Its tag in the cache identity, or NULL: a tag is what makes an
 	 * option part of the identity (KMFA_OPT_IDENTITY).  The tags and the
 	 * table's order are the identity's bytes, which cache records store:
-	 * never rename, reorder or add one without a new identity version.
+	 * never rename, reorder or add one without a new identity version,
+	 * except a field written only when set (id_when_set), which leaves
+	 * the bytes of every configuration that does not set it as they were.
 	 */
 	const char *id;
+	/*
+	 * An identity field written only when the option is set, after every
+	 * always-present field: the options that decide whether a cached
+	 * token is acceptable (policy, trust) joined the identity later, and
+	 * a configuration that sets none of them keeps its old bytes, so its
+	 * cached tokens stay valid.
+	 */
+	int id_when_set;
+	int id_hash;		/* the field is the SHA-256 of the value */
+	size_t id_default_off;	/* an int saying the value counts as unset
+				 * in the identity; 0 for none */
 	size_t off;		/* offset of the field in struct kmfa_config */
 	size_t count_off;	/* KMFA_VAL_LIST: offset of the count */
 	size_t filled_off;	/* KMFA_VAL_STRING: offset of the flag saying
@@ -56,6 +70,9 @@ static const struct opt opts[] = {
 	/* `setup` takes the secret out of cfg before it renders. */
 	{ "oidc-client-secret", KMFA_VAL_STRING, KMFA_OPTSET_OIDC,
 	    EXEC, NULL, AT(client_secret) },
+	/* The file's name, never its contents, goes into the entry. */
+	{ "oidc-client-secret-file", KMFA_VAL_STRING, KMFA_OPTSET_OIDC,
+	    EXEC, NULL, AT(client_secret_file) },
 	{ "oidc-extra-scope", KMFA_VAL_LIST, KMFA_OPTSET_OIDC,
 	    EXEC | HINT, "scope", AT(scopes), .count_off = F(nscopes) },
 	{ "oidc-auth-request-extra-params", KMFA_VAL_LIST, KMFA_OPTSET_OIDC,
@@ -63,28 +80,45 @@ static const struct opt opts[] = {
 	    .count_off = F(nextra_params) },
 	{ "oidc-use-access-token", KMFA_VAL_FLAG, KMFA_OPTSET_OIDC,
 	    EXEC | HINT, "access", AT(use_access_token) },
+	/*
+	 * What the IdP is trusted by decides which tokens are acceptable: a
+	 * token fetched without verification must not answer an entry that
+	 * verifies.  The path, not the file's contents, names the trust: the
+	 * hot path reads no CA file.  The inline data is hashed: the identity
+	 * stays short and the status output shows no PEM.
+	 */
 	{ "certificate-authority", KMFA_VAL_STRING, KMFA_OPTSET_OIDC,
-	    EXEC, NULL, AT(ca_file) },
+	    EXEC | HINT, "ca", AT(ca_file), .id_when_set = 1 },
 	{ "certificate-authority-data", KMFA_VAL_STRING, KMFA_OPTSET_OIDC,
-	    EXEC, NULL, AT(ca_data) },
+	    EXEC | HINT, "ca-data", AT(ca_data), .id_when_set = 1,
+	    .id_hash = 1 },
 	{ "insecure-skip-tls-verify", KMFA_VAL_FLAG, KMFA_OPTSET_OIDC,
-	    EXEC, NULL, AT(insecure_skip_tls_verify) },
+	    EXEC | HINT, "insecure", AT(insecure_skip_tls_verify),
+	    .id_when_set = 1 },
 	{ "token-cache-storage", KMFA_VAL_STORAGE, KMFA_OPTSET_OIDC,
 	    EXEC, NULL, AT(storage), .def = KMFA_STORAGE_AUTO },
 	{ "token-cache-dir", KMFA_VAL_STRING, KMFA_OPTSET_OIDC,
 	    EXEC, NULL, AT(cache_dir), .filled_off = F(cache_dir_default) },
 	{ "fido2", KMFA_VAL_FIDO2, KMFA_OPTSET_FIDO2,
 	    EXEC | HINT, "fido2", AT(fido2), .def = KMFA_FIDO2_REQUIRED },
+	/*
+	 * Which keys may approve a login.  The default file, whether finish()
+	 * filled it in or the command line names it, counts as unset: both
+	 * ask for the same keys, and splitting their caches would only cost
+	 * a touch.
+	 */
 	{ "fido2-credentials", KMFA_VAL_STRING,
-	    KMFA_OPTSET_FIDO2 | KMFA_OPTSET_ENROLL, EXEC, NULL,
-	    AT(fido2_credentials), .filled_off = F(fido2_credentials_default) },
+	    KMFA_OPTSET_FIDO2 | KMFA_OPTSET_ENROLL, EXEC | HINT, "fido2-creds",
+	    AT(fido2_credentials), .filled_off = F(fido2_credentials_default),
+	    .id_when_set = 1,
+	    .id_default_off = F(fido2_credentials_is_default) },
 	{ "fido2-device", KMFA_VAL_STRING,
 	    KMFA_OPTSET_FIDO2 | KMFA_OPTSET_ENROLL, EXEC, NULL,
 	    AT(fido2_device) },
-	/* setup has never written it into the entry; kept so (pinned by
-	 * test/unit/token/config.c) until someone decides it should. */
+	/* setup writes it: an entry asked for with user verification must
+	 * not silently lose it (and its cache would be another's). */
 	{ "fido2-uv", KMFA_VAL_FLAG, KMFA_OPTSET_FIDO2 | KMFA_OPTSET_ENROLL,
-	    0, NULL, AT(fido2_uv) },
+	    EXEC | HINT, "fido2-uv", AT(fido2_uv), .id_when_set = 1 },
 	{ "session-max", KMFA_VAL_DURATION, KMFA_OPTSET_FIDO2,
 	    EXEC, NULL, AT(session_max), .def = KMFA_DEFAULT_SESSION_MAX },
 	{ "skew", KMFA_VAL_DURATION, KMFA_OPTSET_OIDC,
@@ -97,10 +131,15 @@ static const struct opt opts[] = {
 	    EXEC, NULL, AT(skip_open_browser) },
 	{ "browser-command", KMFA_VAL_STRING, KMFA_OPTSET_LOGIN,
 	    EXEC, NULL, AT(browser_command) },
-	{ "require-amr", KMFA_VAL_STRING, KMFA_OPTSET_LOGIN,
-	    EXEC, NULL, AT(require_amr) },
-	{ "require-acr", KMFA_VAL_STRING, KMFA_OPTSET_LOGIN,
-	    EXEC, NULL, AT(require_acr) },
+	/* Policy on the ID token: part of the identity, so that a token a
+	 * laxer entry obtained never answers a stricter one.  status takes
+	 * them to find that entry. */
+	{ "require-amr", KMFA_VAL_STRING, KMFA_OPTSET_LOGIN |
+	    KMFA_OPTSET_STATUS, EXEC | HINT, "amr", AT(require_amr),
+	    .id_when_set = 1 },
+	{ "require-acr", KMFA_VAL_STRING, KMFA_OPTSET_LOGIN |
+	    KMFA_OPTSET_STATUS, EXEC | HINT, "acr", AT(require_acr),
+	    .id_when_set = 1 },
 	{ "min-valid", KMFA_VAL_DURATION, KMFA_OPTSET_STATUS,
 	    0, NULL, AT(min_valid), .def = KMFA_DEFAULT_MIN_VALID },
 	{ "json", KMFA_VAL_FLAG, KMFA_OPTSET_STATUS, 0, NULL, AT(json) },
@@ -421,11 +460,73 @@ kmfa_config_finish(struct kmfa_config *cfg)
 	    "kubectl-mfa/credentials.json")) == NULL)
 		return kmfa_fail(KMFA_ERR_CONFIG, "cannot find a config folder: "
 		    "set HOME or XDG_CONFIG_HOME, or pass --fido2-credentials");
+	cfg->fido2_credentials_is_default = cfg->fido2_credentials_default;
+	if (!cfg->fido2_credentials_is_default) {
+		/* Named explicitly: the default file all the same?  Without
+		 * a home to compare with, it is not. */
+		char *def = xdg_path("XDG_CONFIG_HOME", ".config",
+		    "kubectl-mfa/credentials.json");
+
+		cfg->fido2_credentials_is_default = def != NULL &&
+		    strcmp(def, cfg->fido2_credentials) == 0;
+		free(def);
+	}
 	/* Checked here, not in a command: the front answers cache hits and
 	 * must refuse the same configurations as the full program. */
 	if (cfg->timeout == 0)
 		return kmfa_fail(KMFA_ERR_USAGE, "--timeout must be more than 0s");
 	return KMFA_OK;
+}
+
+int
+kmfa_config_load_secret(struct kmfa_config *cfg)
+{
+	char *env = getenv(KMFA_SECRET_ENV), *data = NULL;
+	size_t len = 0, size = 0;
+	int r = KMFA_ERR_USAGE;
+
+	if (cfg->client_secret != NULL && cfg->client_secret_file != NULL) {
+		r = kmfa_fail(KMFA_ERR_USAGE, "give --oidc-client-secret or "
+		    "--oidc-client-secret-file, not both");
+		goto out;
+	}
+	if (cfg->client_secret == NULL && cfg->client_secret_file != NULL) {
+		r = kmfa_file_read_private(cfg->client_secret_file,
+		    KMFA_SECRET_FILE_MAX, &data, &len);
+		if (r == KMFA_ERR_NOTFOUND)
+			r = kmfa_fail(KMFA_ERR_CONFIG, "--oidc-client-secret-"
+			    "file %s does not exist", cfg->client_secret_file);
+		if (r != KMFA_OK)
+			goto out;
+		size = len + 1;	/* what was read, and its NUL */
+		/* What `echo secret >file` leaves, and no more. */
+		if (len > 0 && data[len - 1] == '\n')
+			data[--len] = '\0';
+		if (len == 0 || memchr(data, '\0', len) != NULL ||
+		    strchr(data, '\n') != NULL) {
+			r = kmfa_fail(KMFA_ERR_CONFIG, "--oidc-client-secret-"
+			    "file %s holds no secret on one line",
+			    cfg->client_secret_file);
+			goto out;
+		}
+		cfg->client_secret = data;
+		data = NULL;	/* transferred */
+	} else if (cfg->client_secret == NULL && env != NULL &&
+	    *env != '\0') {
+		if ((cfg->client_secret = strdup(env)) == NULL) {
+			r = KMFA_ERR_NOMEM;
+			goto out;
+		}
+	}
+	r = KMFA_OK;
+out:
+	if (env != NULL) {
+		explicit_bzero(env, strlen(env));
+		(void)unsetenv(KMFA_SECRET_ENV);
+	}
+	if (data != NULL)
+		kmfa_freezero(data, size);
+	return r;
 }
 
 static int
@@ -434,11 +535,30 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Append a length-prefixed field, so that no value can forge a separator. */
+/*
+ * Append a length-prefixed field, so that no value can forge a separator:
+ * "tag:length:value\n".  Written out rather than by kmfa_buf_printf: the
+ * front builds the identity on every call, and vsnprintf twice per field
+ * is most of its cost.
+ */
 static int
 put_field(struct kmfa_buf *b, const char *tag, const char *val)
 {
-	return kmfa_buf_printf(b, "%s:%zu:%s\n", tag, strlen(val), val);
+	char num[24];
+	size_t vlen = strlen(val), n = vlen, i = sizeof(num);
+
+	do {
+		num[--i] = (char)('0' + n % 10);
+		n /= 10;
+	} while (n != 0);
+	if (kmfa_buf_append(b, tag, strlen(tag)) != 0 ||
+	    kmfa_buf_append(b, ":", 1) != 0 ||
+	    kmfa_buf_append(b, num + i, sizeof(num) - i) != 0 ||
+	    kmfa_buf_append(b, ":", 1) != 0 ||
+	    kmfa_buf_append(b, val, vlen) != 0 ||
+	    kmfa_buf_append(b, "\n", 1) != 0)
+		return -1;
+	return 0;
 }
 
 /*
@@ -590,10 +710,31 @@ kmfa_config_argv_free(char ***argv)
 	*argv = NULL;
 }
 
+/* Whether an option writes a field into the identity, and its value. */
+static int
+identity_value(const struct kmfa_config *cfg, const struct opt *o,
+    char num[32], char hash[2 * KMFA_SHA256_LEN + 1], const char **val)
+{
+	uint8_t md[KMFA_SHA256_LEN];
+
+	*val = NULL;
+	if (o->id_when_set && (is_default(cfg, o) || (o->id_default_off != 0 &&
+	    *(const int *)field_of(cfg, o->id_default_off))))
+		return 0;
+	*val = value_text(cfg, o, num);
+	if (o->id_hash && *val != NULL) {
+		kmfa_sha256(*val, strlen(*val), md);
+		kmfa_hex(md, sizeof(md), hash);
+		*val = hash;
+	}
+	return 1;
+}
+
 /*
- * The identity is every option with an identity tag, in table order: each
- * always present (an unset string is empty), lists sorted so that the order
- * they were given in does not matter.
+ * The identity is every option with an identity tag, in table order: first
+ * those always present (an unset string is empty), then those written only
+ * when set; lists sorted so that the order they were given in does not
+ * matter.
  */
 char *
 kmfa_config_identity(const struct kmfa_config *cfg)
@@ -604,36 +745,109 @@ kmfa_config_identity(const struct kmfa_config *cfg)
 
 	if (put_field(&b, "v", "1") < 0)
 		goto out;
-	for (size_t i = 0; i < OPTS_N; i++) {
-		const struct opt *o = &opts[i];
-		const char *val;
-		char num[32];
+	for (int when_set = 0; when_set <= 1; when_set++) {
+		for (size_t i = 0; i < OPTS_N; i++) {
+			const struct opt *o = &opts[i];
+			const char *val;
+			char num[32], hash[2 * KMFA_SHA256_LEN + 1];
 
-		if (o->id == NULL)
-			continue;
-		if (o->kind == KMFA_VAL_LIST) {
-			size_t cnt = *(const size_t *)field_of(cfg,
-			    o->count_off);
+			if (o->id == NULL || o->id_when_set != when_set)
+				continue;
+			if (o->kind == KMFA_VAL_LIST) {
+				size_t cnt = *(const size_t *)field_of(cfg,
+				    o->count_off);
 
-			memcpy(sorted, field_of(cfg, o->off),
-			    cnt * sizeof(char *));
-			qsort(sorted, cnt, sizeof(char *), cmp_str);
-			for (size_t j = 0; j < cnt; j++)
-				if (put_field(&b, o->id, sorted[j]) < 0)
-					goto out;
-			continue;
+				memcpy(sorted, field_of(cfg, o->off),
+				    cnt * sizeof(char *));
+				qsort(sorted, cnt, sizeof(char *), cmp_str);
+				for (size_t j = 0; j < cnt; j++)
+					if (put_field(&b, o->id,
+					    sorted[j]) < 0)
+						goto out;
+				continue;
+			}
+			if (!identity_value(cfg, o, num, hash, &val))
+				continue;
+			if (val == NULL && o->kind != KMFA_VAL_STRING)
+				goto out;	/* an enum off its table */
+			if (put_field(&b, o->id, val != NULL ? val : "") < 0)
+				goto out;
 		}
-		val = value_text(cfg, o, num);
-		if (val == NULL && o->kind != KMFA_VAL_STRING)
-			goto out;	/* an enum off its table */
-		if (put_field(&b, o->id, val != NULL ? val : "") < 0)
-			goto out;
 	}
 	out = b.data;
 	b.data = NULL;	/* transferred */
 out:
 	free(b.data);
 	return out;
+}
+
+int
+kmfa_config_from_identity(const char *identity, struct kmfa_config *cfg,
+    char ca_data_hash[65])
+{
+	const char *p = identity;
+	char *val = NULL;
+	int r = KMFA_ERR_DAMAGED;
+
+	ca_data_hash[0] = '\0';
+	while (*p != '\0') {
+		const char *colon = strchr(p, ':'), *v;
+		const struct opt *o = NULL;
+		char *end;
+		unsigned long long len;
+
+		if (colon == NULL || colon[1] < '0' || colon[1] > '9')
+			goto out;
+		errno = 0;
+		len = strtoull(colon + 1, &end, 10);
+		if (errno != 0 || *end != ':' || len > strlen(end + 1) ||
+		    end[1 + len] != '\n')
+			goto out;
+		v = end + 1;
+		for (size_t i = 0; i < OPTS_N; i++)
+			if (opts[i].id != NULL && strlen(opts[i].id) ==
+			    (size_t)(colon - p) && strncmp(opts[i].id, p,
+			    (size_t)(colon - p)) == 0)
+				o = &opts[i];
+		p = v + len + 1;
+		if (o == NULL || len == 0)
+			continue;	/* "v", a tag of a later version, unset */
+		if (o->id_hash) {
+			if (len != 64)
+				goto out;
+			memcpy(ca_data_hash, v, 64);
+			ca_data_hash[64] = '\0';
+			continue;
+		}
+		if (o->kind == KMFA_VAL_FLAG && (len != 1 || *v != '1'))
+			continue;	/* "0": unset */
+		if ((val = strndup(v, (size_t)len)) == NULL) {
+			r = KMFA_ERR_NOMEM;
+			goto out;
+		}
+		if (set_opt(cfg, o, val) != KMFA_OK) {
+			r = KMFA_ERR_DAMAGED;
+			goto out;
+		}
+		free(val);
+		val = NULL;
+	}
+	r = KMFA_OK;
+out:
+	free(val);
+	return r;
+}
+
+void
+kmfa_config_ca_data_hash(const struct kmfa_config *cfg, char out[65])
+{
+	uint8_t md[KMFA_SHA256_LEN];
+
+	out[0] = '\0';
+	if (cfg->ca_data == NULL)
+		return;
+	kmfa_sha256(cfg->ca_data, strlen(cfg->ca_data), md);
+	kmfa_hex(md, sizeof(md), out);
 }
 
 void

@@ -28,7 +28,9 @@ enum kmfa_fido2_mode {
 struct kmfa_config {
 	char *issuer;			/* --oidc-issuer-url */
 	char *client_id;		/* --oidc-client-id */
-	char *client_secret;		/* --oidc-client-secret (secret) */
+	char *client_secret;		/* --oidc-client-secret (secret), or
+					 * what kmfa_config_load_secret read */
+	char *client_secret_file;	/* --oidc-client-secret-file */
 	char *scopes[KMFA_MAX_LIST];	/* --oidc-extra-scope, repeatable */
 	size_t nscopes;
 	int use_access_token;		/* --oidc-use-access-token */
@@ -61,6 +63,8 @@ struct kmfa_config {
 	int verbose;			/* -v, repeatable */
 	int cache_dir_default;		/* cache_dir was filled by finish() */
 	int fido2_credentials_default;	/* likewise */
+	int fido2_credentials_is_default; /* it is the default file, filled
+					 * in or named: not in the identity */
 	char *args[4];			/* positional arguments after the command */
 	size_t nargs;
 };
@@ -86,6 +90,24 @@ int kmfa_config_parse(struct kmfa_config *cfg, int argc, char *const argv[],
 /* Fill defaults that depend on the environment (cache and config paths). */
 int kmfa_config_finish(struct kmfa_config *cfg);
 
+/* The environment variable that may hold the client secret. */
+#define KMFA_SECRET_ENV "KUBECTL_MFA_OIDC_CLIENT_SECRET"
+/* The largest --oidc-client-secret-file read. */
+#define KMFA_SECRET_FILE_MAX 4096
+
+/*
+ * Put the client secret into cfg->client_secret for the commands that talk
+ * to the IdP: --oidc-client-secret as given, else the contents of
+ * --oidc-client-secret-file (a private file: no group or other bits; one
+ * trailing newline is dropped), else $KUBECTL_MFA_OIDC_CLIENT_SECRET.  The
+ * variable's value is wiped in place and removed from the environment in
+ * every case, so that no child (the browser command) inherits it and
+ * /proc/PID/environ no longer shows it.  Not for the front: a cache hit
+ * needs no secret, and the variable must reach the full program.  Giving
+ * both options is KMFA_ERR_USAGE; a bad file KMFA_ERR_CONFIG or _IO.
+ */
+int kmfa_config_load_secret(struct kmfa_config *cfg);
+
 #define KMFA_OPTSET_OIDC	0x01u	/* issuer, client, scopes, TLS, cache */
 #define KMFA_OPTSET_FIDO2	0x02u	/* --fido2*, --session-max */
 #define KMFA_OPTSET_LOGIN	0x04u	/* --timeout, browser, audit, amr/acr */
@@ -105,7 +127,10 @@ int kmfa_config_parse_duration(const char *s, int64_t *out);
  * The canonical identity of the token this configuration asks for: the
  * options the table marks KMFA_OPT_IDENTITY (issuer, client id, sorted
  * scopes, sorted extra parameters, access-token flag, FIDO2 policy), as
- * length-prefixed fields.  The cache key is its SHA-256; cache records
+ * length-prefixed fields, followed by those that decide whether a token is
+ * acceptable (--require-amr/-acr, --fido2-uv, a credentials file other than
+ * the default, the TLS trust: CA path, SHA-256 of CA data, skip-verify),
+ * each only when set.  The cache key is its SHA-256; cache records
  * store it whole so that a hash-named file can never answer for another
  * configuration.  Caller frees.
  */
@@ -154,6 +179,22 @@ int kmfa_config_option(size_t i, struct kmfa_option *out);
 int kmfa_config_argv(const struct kmfa_config *cfg, unsigned use,
     char ***argv, size_t *argc);
 void kmfa_config_argv_free(char ***argv);
+
+/*
+ * The options an identity names, back into cfg (initialised by the
+ * caller): what an entry of another configuration was made with, so that
+ * `logout --all` can use its own issuer, client and TLS trust.  A hashed
+ * field (the CA data) cannot be restored: *ca_data_hash receives its hex
+ * (65 bytes, "" when absent) for the caller to compare.  Unknown tags are
+ * skipped.  KMFA_OK, KMFA_ERR_DAMAGED for bytes that are no identity, or
+ * KMFA_ERR_NOMEM; on failure cfg may hold some options (free it).
+ */
+int kmfa_config_from_identity(const char *identity, struct kmfa_config *cfg,
+    char ca_data_hash[65]);
+
+/* Hex SHA-256 of the value kmfa_config_identity() writes for the CA data,
+ * "" when cfg has none. */
+void kmfa_config_ca_data_hash(const struct kmfa_config *cfg, char out[65]);
 
 /* Hex SHA-256 of the identity: 64 characters and a NUL into key. */
 int kmfa_config_cache_key(const struct kmfa_config *cfg, char key[65]);

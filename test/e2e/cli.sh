@@ -71,10 +71,10 @@ check "--version prints the same" [ "$OUT" = "$V" ]
 start_idp --id-token-ttl 600 --issued-log "$T/issued.jsonl"
 browser_env alice
 AUDIT=$XDG_STATE_HOME/kubectl-mfa/audit.log
+# The CA is part of the entry's identity: status and logout name it too.
 ID=(--oidc-issuer-url "$IDP_URL" --oidc-client-id kubectl --fido2 off
-	--token-cache-storage disk)
-LOGIN=(--certificate-authority "$T/pki/ca.pem" --browser-command "$KMFA_BROWSER"
-	--timeout 30s)
+	--token-cache-storage disk --certificate-authority "$T/pki/ca.pem")
+LOGIN=(--browser-command "$KMFA_BROWSER" --timeout 30s)
 
 expect_exit 1 "$KMFA" status "${ID[@]}"
 check "status with nothing cached: exit 1, says none cached" contains "$OUT" "none cached"
@@ -164,7 +164,7 @@ start_softkey key1
 expect_exit 0 "$KMFA" enroll --name key1 --fido2-device "$SOFTKEY_DEV" --timeout 20s
 check "enroll the software key" [ "$RC" -eq 0 ]
 REQ=(--oidc-issuer-url "$IDP_URL" --oidc-client-id kubectl --token-cache-storage disk
-	--fido2-device "$SOFTKEY_DEV")
+	--fido2-device "$SOFTKEY_DEV" --certificate-authority "$T/pki/ca.pem")
 on_tty "$KMFA" login "${REQ[@]}" "${LOGIN[@]}"; rc=$?
 expect_exit 0 "$KMFA" status "${REQ[@]}" --json
 check "a --fido2 required login seals the refresh token" \

@@ -172,17 +172,17 @@ check "an unwritable cache warns and still prints the credential" \
 	'[ $rc -eq 0 ] && jq -e .status.token "$T/a.out" >/dev/null && grep -q "warning: could not store" "$T/a.err"'
 
 # status and logout.
-expect_exit 0 "$KMFA" status --oidc-issuer-url "$IDP_URL" --oidc-client-id kubectl --fido2 off --token-cache-storage disk --min-valid 5m
+expect_exit 0 "$KMFA" status --oidc-issuer-url "$IDP_URL" --oidc-client-id kubectl --fido2 off --token-cache-storage disk --certificate-authority "$T/pki/ca.pem" --min-valid 5m
 check "status --min-valid 5m exits 0 with a fresh token" contains "$OUT" "subject:   alice"
-expect_exit 1 "$KMFA" status --oidc-issuer-url "$IDP_URL" --oidc-client-id kubectl --fido2 off --token-cache-storage disk --min-valid 20m
+expect_exit 1 "$KMFA" status --oidc-issuer-url "$IDP_URL" --oidc-client-id kubectl --fido2 off --token-cache-storage disk --certificate-authority "$T/pki/ca.pem" --min-valid 20m
 check "status --min-valid 20m exits 1 with a 10-minute token" true
-expect_exit 0 "$KMFA" status --oidc-issuer-url "$IDP_URL" --oidc-client-id kubectl --fido2 off --token-cache-storage disk --json
+expect_exit 0 "$KMFA" status --oidc-issuer-url "$IDP_URL" --oidc-client-id kubectl --fido2 off --token-cache-storage disk --certificate-authority "$T/pki/ca.pem" --json
 check "status --json is one JSON document" \
 	[ "$(jq -r '.subject + " " + (.valid | tostring) + " " + .refresh' <<<"$OUT")" = "alice true unsealed" ]
 expect_exit 0 "$KMFA" logout --oidc-issuer-url "$IDP_URL" --oidc-client-id kubectl --fido2 off --token-cache-storage disk --certificate-authority "$T/pki/ca.pem"
 check "logout removes the entry and revokes the refresh token at the IdP" \
 	[ "$(cache_files)" -eq 0 -a "$(idp_count /token/revocation)" -eq 1 ]
-expect_exit 1 "$KMFA" status --oidc-issuer-url "$IDP_URL" --oidc-client-id kubectl --fido2 off --token-cache-storage disk
+expect_exit 1 "$KMFA" status --oidc-issuer-url "$IDP_URL" --oidc-client-id kubectl --fido2 off --token-cache-storage disk --certificate-authority "$T/pki/ca.pem"
 check "status after logout exits 1" contains "$OUT" "none cached"
 
 # 8. No token text in anything the plugin wrote to stderr.

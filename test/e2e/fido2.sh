@@ -122,10 +122,10 @@ check "the backup key alone refreshes with the sealed token" \
 	'[ $rc -eq 0 ] && [ "$(idp_count /token refresh_token)" -eq $((before + 1)) ] && [ "$(idp_count /device/auth)" -eq 1 ]'
 check "the record names the backup key" '[ "$(jq -r .key_name "$(entry)")" = backup ]'
 
-expect_exit 0 "$KMFA" status --oidc-issuer-url "$IDP_URL" --oidc-client-id kubectl --token-cache-storage disk
+expect_exit 0 "$KMFA" status --oidc-issuer-url "$IDP_URL" --oidc-client-id kubectl --token-cache-storage disk --certificate-authority "$T/pki/ca.pem"
 check "status names the enrolled keys and says the refresh token is sealed" \
 	'contains "$OUT" "keys:      yubikey, backup" && contains "$OUT" "sealed under the security key"'
-expect_exit 0 "$KMFA" status --oidc-issuer-url "$IDP_URL" --oidc-client-id kubectl --token-cache-storage disk --json
+expect_exit 0 "$KMFA" status --oidc-issuer-url "$IDP_URL" --oidc-client-id kubectl --token-cache-storage disk --certificate-authority "$T/pki/ca.pem" --json
 check "status --json lists the keys" '[ "$(jq -c .keys <<<"$OUT")" = "[\"yubikey\",\"backup\"]" ]'
 
 # --session-max caps how long a touch is good for.

@@ -8,6 +8,7 @@
 //   node stub-idp.mjs --cert PEM --key PEM --scenario NAME [--client-id ID]
 //                     [--log FILE] [--interval N] [--sub NAME]
 //                     [--client-secret SECRET] [--issued-log FILE]
+//                     [--acr VALUE]
 //
 // --client-secret makes the client confidential: device authorization and
 // token requests must then authenticate with HTTP Basic (RFC 6749 §2.3.1,
@@ -15,6 +16,8 @@
 // each one that did.  Without it the client is public (client_id in the
 // form, as before).  --issued-log appends every token the stub issues as
 // JSON lines {kind, value}, as idp.mjs does, for the secret-hygiene tests.
+// --acr puts an acr claim into the ID tokens (any bytes: the terminal tests
+// give it control characters, as --sub may have).
 //
 // POST /control with the form body scenario=NAME switches the scenario at
 // run time (a good login first, then a hostile refresh).  Prints
@@ -40,6 +43,7 @@ const opts = parse({
   sub: { type: 'string', default: 'alice' },
   'client-secret': { type: 'string' },
   'issued-log': { type: 'string' },
+  acr: { type: 'string' },
 });
 need(opts, 'cert', 'key', 'scenario');
 const log = requestLog(opts.log);
@@ -169,6 +173,7 @@ function idToken(issuer) {
   const claims = {
     iss: issuer, sub: opts.sub, aud: clientId, iat: now, exp: now + 600, auth_time: now, amr: ['hwk', 'mfa'],
   };
+  if (opts.acr !== undefined) claims.acr = opts.acr;
   let key = rsa;
   let alg = 'RS256';
   switch (scenario) {

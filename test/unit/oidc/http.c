@@ -236,7 +236,7 @@ test_refuses_http_off_loopback_before_connecting(void **state)
 
 	(void)state;
 	assert_int_equal(kmfa_http_request(h, "http://idp.example.com/x",
-	    NULL, NULL, NULL, &status, &body), KMFA_ERR_CONFIG);
+	    NULL, NULL, &status, &body), KMFA_ERR_CONFIG);
 	assert_int_equal(status, 0);
 	assert_null(body.data);
 	kmfa_http_free(&h);
@@ -260,11 +260,11 @@ test_get_and_status_handed_back(void **state)
 	s.nanswers = 2;
 	assert_int_equal(lb_start(&s), 0);
 	url = lb_url(&s, "/x?y=1");
-	assert_int_equal(kmfa_http_request(h, url, NULL, NULL, NULL, &status,
+	assert_int_equal(kmfa_http_request(h, url, NULL, NULL, &status,
 	    &body), KMFA_OK);
 	assert_int_equal(status, 200);
 	assert_string_equal(body.data, "{\"ok\":true}");
-	assert_int_equal(kmfa_http_request(h, url, NULL, NULL, NULL, &status,
+	assert_int_equal(kmfa_http_request(h, url, NULL, NULL, &status,
 	    &body), KMFA_OK);
 	assert_int_equal(status, 500);
 	assert_string_equal(body.data, "{\"error\":\"server_error\"}");
@@ -300,10 +300,11 @@ test_post_form_with_basic_auth(void **state)
 	assert_int_equal(lb_start(&s), 0);
 	url = lb_url(&s, "/token");
 	assert_int_equal(kmfa_http_form_add(&form, "k", "v w"), KMFA_OK);
-	assert_int_equal(kmfa_http_request(h, url, form.data, "client",
-	    "s3cret", &status, &body), KMFA_OK);
+	assert_int_equal(kmfa_http_request(h, url, form.data,
+	    "Authorization: Basic Y2xpZW50OnMzY3JldA==", &status, &body),
+	    KMFA_OK);
 	/* The next request carries nothing of the previous one. */
-	assert_int_equal(kmfa_http_request(h, url, NULL, NULL, NULL, &status,
+	assert_int_equal(kmfa_http_request(h, url, NULL, NULL, &status,
 	    &body), KMFA_OK);
 	lb_stop(&s);
 	assert_int_equal(s.nreq, 2);
@@ -339,7 +340,7 @@ test_follows_no_redirect(void **state)
 	s.nanswers = 1;
 	assert_int_equal(lb_start(&s), 0);
 	url = lb_url(&s, "/");
-	assert_int_equal(kmfa_http_request(h, url, NULL, NULL, NULL, &status,
+	assert_int_equal(kmfa_http_request(h, url, NULL, NULL, &status,
 	    &body), KMFA_OK);
 	assert_int_equal(status, 302);
 	lb_stop(&s);
@@ -365,7 +366,7 @@ test_body_over_1mib_declared_is_refused(void **state)
 	s.nanswers = 1;
 	assert_int_equal(lb_start(&s), 0);
 	url = lb_url(&s, "/big");
-	assert_int_equal(kmfa_http_request(h, url, NULL, NULL, NULL, &status,
+	assert_int_equal(kmfa_http_request(h, url, NULL, NULL, &status,
 	    &body), KMFA_ERR_NETWORK);
 	assert_cause_has("answered more than 1 MiB");
 	assert_cause_has("/big");
@@ -391,7 +392,7 @@ test_body_over_1mib_streamed_is_aborted(void **state)
 	s.nanswers = 1;
 	assert_int_equal(lb_start(&s), 0);
 	url = lb_url(&s, "/endless");
-	assert_int_equal(kmfa_http_request(h, url, NULL, NULL, NULL, &status,
+	assert_int_equal(kmfa_http_request(h, url, NULL, NULL, &status,
 	    &body), KMFA_ERR_NETWORK);
 	assert_cause_has("answered more than 1 MiB");
 	assert_null(body.data);
@@ -418,7 +419,7 @@ test_silent_server_gives_up_by_the_deadline(void **state)
 	url = lb_url(&s, "/silent");
 	t0 = kmfa_now();
 	kmfa_http_set_deadline(h, t0 + 2);
-	assert_int_equal(kmfa_http_request(h, url, NULL, NULL, NULL, &status,
+	assert_int_equal(kmfa_http_request(h, url, NULL, NULL, &status,
 	    &body), KMFA_ERR_NETWORK);
 	assert_true(kmfa_now() - t0 <= 3);
 	assert_cause_has("did not answer within");
@@ -438,7 +439,7 @@ test_past_deadline_sends_nothing(void **state)
 	(void)state;
 	kmfa_http_set_deadline(h, kmfa_now() - 1);
 	assert_int_equal(kmfa_http_request(h, "http://127.0.0.1:1/", NULL,
-	    NULL, NULL, &status, &body), KMFA_ERR_NETWORK);
+	    NULL, &status, &body), KMFA_ERR_NETWORK);
 	assert_cause_has("ran out of time");
 	kmfa_http_free(&h);
 }
@@ -457,7 +458,7 @@ test_connection_refused_is_named(void **state)
 	assert_int_equal(lb_listen(&s), 0);
 	url = lb_url(&s, "/");
 	lb_stop(&s);
-	assert_int_equal(kmfa_http_request(h, url, NULL, NULL, NULL, &status,
+	assert_int_equal(kmfa_http_request(h, url, NULL, NULL, &status,
 	    &body), KMFA_ERR_NETWORK);
 	assert_cause_has("cannot connect to http://127.0.0.1:");
 	assert_cause_has("Connection refused");
@@ -640,7 +641,7 @@ tls_get(const struct tls_srv *t, const char *host, const char *ca_file,
 	assert_true(kmfa_asprintf(&url, "https://%s:%u/", host,
 	    t->port) > 0);
 	if ((r = kmfa_http_new(&cfg, &h)) == KMFA_OK)
-		r = kmfa_http_request(h, url, NULL, NULL, NULL, &status,
+		r = kmfa_http_request(h, url, NULL, NULL, &status,
 		    &body);
 	if (r == KMFA_OK)
 		assert_int_equal(status, 200);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "base/json.h"
 #include "base/report.h"
@@ -1027,10 +1028,38 @@ test_discovery_answer_not_200(void **state)
 	free(a);
 }
 
+/*
+ * The client's Basic header (RFC 6749 §2.3.1): id and secret form-encoded
+ * each, joined by ':', base64, on one "Authorization: Basic" line.
+ */
+static void
+test_basic_auth_header_bytes(void **state)
+{
+	struct kmfa_buf h = { 0 };
+
+	(void)state;
+	assert_int_equal(kmfa_oauth_basic_auth("client", "s3cret", &h),
+	    KMFA_OK);
+	assert_string_equal(h.data, "Authorization: Basic Y2xpZW50OnMzY3JldA==");
+	assert_int_equal(h.len, strlen(h.data));
+	/* base64("my+client:p%3Ass%2Fw%C3%B6rd%2B%26%25"): a ':' in the
+	 * secret cannot end the id early, nor a '+' turn into a space. */
+	assert_int_equal(kmfa_oauth_basic_auth("my client",
+	    "p:ss/w\xc3\xb6rd+&%", &h), KMFA_OK);
+	assert_string_equal(h.data, "Authorization: Basic "
+	    "bXkrY2xpZW50OnAlM0FzcyUyRnclQzMlQjZyZCUyQiUyNiUyNQ==");
+	/* An empty secret is still a Basic header: "client:". */
+	assert_int_equal(kmfa_oauth_basic_auth("client", "", &h), KMFA_OK);
+	assert_string_equal(h.data, "Authorization: Basic Y2xpZW50Og==");
+	kmfa_buf_wipe(&h);
+	assert_null(h.data);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_basic_auth_header_bytes),
 		cmocka_unit_test_setup(test_poll_pending_polls_again_same_interval, setup),
 		cmocka_unit_test_setup(test_poll_slow_down_adds_5_each_time, setup),
 		cmocka_unit_test_setup(test_poll_access_denied_stops, setup),

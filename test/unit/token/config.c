@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -30,6 +32,7 @@ static const char *const every[] = {
 	"--oidc-issuer-url", "https://idp.example/realms/a",
 	"--oidc-client-id=kube",
 	"--oidc-client-secret", "s3cret",
+	"--oidc-client-secret-file", "/tmp/secret",
 	"--oidc-extra-scope=groups",
 	"--oidc-extra-scope", "email",
 	"--oidc-extra-scope=ev\nil",
@@ -71,7 +74,16 @@ static const char every_identity[] =
     "param:14:acr_values=mfa\n"
     "param:3:b=2\n"
     "access:1:1\n"
-    "fido2:3:off\n";
+    "fido2:3:off\n"
+    /* What decides whether a token is acceptable, appended when set. */
+    "ca:11:/etc/ca.pem\n"
+    "ca-data:64:298c75c6dd6557930a686ac97da8cf71"
+    "bf571699f02520c2c081495c452359ad\n"
+    "insecure:1:1\n"
+    "fido2-creds:15:/tmp/creds.json\n"
+    "fido2-uv:1:1\n"
+    "amr:3:hwk\n"
+    "acr:7:urn:mfa\n";
 
 static const char every_hint[] =
     "kubectl mfa login --oidc-issuer-url=https://idp.example/realms/a "
@@ -79,13 +91,17 @@ static const char every_hint[] =
     "--oidc-extra-scope=email --oidc-extra-scope=ev\nil "
     "--oidc-auth-request-extra-params=b=2 "
     "--oidc-auth-request-extra-params=acr_values=mfa "
-    "--oidc-use-access-token --fido2=off";
+    "--oidc-use-access-token --certificate-authority=/etc/ca.pem "
+    "--certificate-authority-data=LS0tLS1= --insecure-skip-tls-verify "
+    "--fido2=off --fido2-credentials=/tmp/creds.json --fido2-uv "
+    "--require-amr=hwk --require-acr=urn:mfa";
 
 static const char *const every_setup[] = {
 	"get-token",
 	"--oidc-issuer-url=https://idp.example/realms/a",
 	"--oidc-client-id=kube",
 	"--oidc-client-secret=s3cret",
+	"--oidc-client-secret-file=/tmp/secret",
 	"--oidc-extra-scope=groups",
 	"--oidc-extra-scope=email",
 	"--oidc-extra-scope=ev\nil",
@@ -100,6 +116,7 @@ static const char *const every_setup[] = {
 	"--fido2=off",
 	"--fido2-credentials=/tmp/creds.json",
 	"--fido2-device=unix:/tmp/sock",
+	"--fido2-uv",
 	"--session-max=5400s",
 	"--skew=45s",
 	"--timeout=120s",
@@ -170,6 +187,190 @@ test_identity_bytes_of_the_defaults(void **state)
 	kmfa_config_free(&cfg);
 }
 
+/*
+ * Every option that decides whether a token is acceptable changes the
+ * identity on its own, so a token a laxer entry obtained is never served to
+ * a stricter one; a configuration without any of them keeps its bytes.
+ */
+static void
+test_identity_binds_token_policy(void **state)
+{
+	static const char *const policy[] = { "--require-amr=hwk",
+	    "--require-acr=urn:mfa", "--fido2-uv",
+	    "--fido2-credentials=/tmp/other.json",
+	    "--certificate-authority=/etc/ca.pem",
+	    "--certificate-authority-data=LS0tLS1=",
+	    "--insecure-skip-tls-verify" };
+	static const char *const base[] = { "--oidc-issuer-url=https://i.example",
+	    "--oidc-client-id=c" };
+	static const char plain[] = "v:1:1\nissuer:17:https://i.example\n"
+	    "client:1:c\naccess:1:0\nfido2:8:required\n";
+	struct kmfa_config cfg;
+	char *id;
+
+	(void)state;
+	assert_int_equal(setenv("XDG_CONFIG_HOME", "/cfg", 1), 0);
+	parse_ok(&cfg, 2, base);
+	assert_int_equal(kmfa_config_finish(&cfg), KMFA_OK);
+	assert_non_null(id = kmfa_config_identity(&cfg));
+	assert_string_equal(id, plain);
+	free(id);
+	kmfa_config_free(&cfg);
+	for (size_t i = 0; i < sizeof(policy) / sizeof(policy[0]); i++) {
+		const char *argv[] = { base[0], base[1], policy[i] };
+
+		parse_ok(&cfg, 3, argv);
+		assert_int_equal(kmfa_config_finish(&cfg), KMFA_OK);
+		assert_non_null(id = kmfa_config_identity(&cfg));
+		/* The old bytes, and one field more after them. */
+		assert_memory_equal(id, plain, sizeof(plain) - 1);
+		assert_true(strlen(id) > sizeof(plain) - 1);
+		assert_ptr_equal(strchr(id + sizeof(plain) - 1, '\n'),
+		    id + strlen(id) - 1);
+		free(id);
+		kmfa_config_free(&cfg);
+	}
+	/* The default credentials file named explicitly is still the
+	 * default: naming it does not split the cache. */
+	{
+		const char *argv[] = { base[0], base[1],
+		    "--fido2-credentials=/cfg/kubectl-mfa/credentials.json" };
+
+		parse_ok(&cfg, 3, argv);
+		assert_int_equal(kmfa_config_finish(&cfg), KMFA_OK);
+		assert_non_null(id = kmfa_config_identity(&cfg));
+		assert_string_equal(id, plain);
+		free(id);
+		kmfa_config_free(&cfg);
+	}
+	/* The CA data goes in as its hash, never as the PEM. */
+	{
+		const char *argv[] = { base[0], base[1],
+		    "--certificate-authority-data=LS0tLS1=" };
+
+		parse_ok(&cfg, 3, argv);
+		assert_non_null(id = kmfa_config_identity(&cfg));
+		assert_null(strstr(id, "LS0tLS1="));
+		free(id);
+		kmfa_config_free(&cfg);
+	}
+	assert_int_equal(unsetenv("XDG_CONFIG_HOME"), 0);
+}
+
+static void
+write_file(const char *path, const char *data, mode_t mode)
+{
+	FILE *f;
+
+	(void)unlink(path);
+	assert_non_null(f = fopen(path, "w"));
+	assert_int_equal(fputs(data, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+/* The secret's three sources, their order, and what is left behind. */
+static void
+test_load_secret_sources(void **state)
+{
+	char path[] = "/tmp/kmfa-secret-XXXXXX";
+	const char *argv[] = { "--oidc-client-secret-file", path };
+	const char *both[] = { "--oidc-client-secret=a",
+	    "--oidc-client-secret-file", path };
+	const char *given[] = { "--oidc-client-secret=from-argv" };
+	struct kmfa_config cfg;
+	char *env;
+	int fd;
+
+	(void)state;
+	assert_true((fd = mkstemp(path)) >= 0);
+	(void)close(fd);
+	/* One trailing newline goes; the environment is ignored then, but
+	 * wiped and removed all the same. */
+	write_file(path, "from-file\n", 0600);
+	assert_int_equal(setenv(KMFA_SECRET_ENV, "from-env", 1), 0);
+	env = getenv(KMFA_SECRET_ENV);
+	parse_ok(&cfg, 2, argv);
+	assert_int_equal(kmfa_config_load_secret(&cfg), KMFA_OK);
+	assert_string_equal(cfg.client_secret, "from-file");
+	assert_null(getenv(KMFA_SECRET_ENV));
+	assert_memory_equal(env, "\0\0\0\0\0\0\0\0", 8);
+	kmfa_config_free(&cfg);
+	/* Group or other bits: refused, as kmfa_file_read_private says. */
+	write_file(path, "from-file\n", 0640);
+	parse_ok(&cfg, 2, argv);
+	assert_int_equal(kmfa_config_load_secret(&cfg), KMFA_ERR_CONFIG);
+	assert_null(cfg.client_secret);
+	kmfa_config_free(&cfg);
+	/* Two lines, or nothing: no secret. */
+	write_file(path, "a\nb\n", 0600);
+	parse_ok(&cfg, 2, argv);
+	assert_int_equal(kmfa_config_load_secret(&cfg), KMFA_ERR_CONFIG);
+	kmfa_config_free(&cfg);
+	write_file(path, "\n", 0600);
+	parse_ok(&cfg, 2, argv);
+	assert_int_equal(kmfa_config_load_secret(&cfg), KMFA_ERR_CONFIG);
+	kmfa_config_free(&cfg);
+	/* Both options: which one was meant is not ours to guess. */
+	parse_ok(&cfg, 3, both);
+	assert_int_equal(kmfa_config_load_secret(&cfg), KMFA_ERR_USAGE);
+	kmfa_config_free(&cfg);
+	/* The environment alone; argv over the environment. */
+	assert_int_equal(setenv(KMFA_SECRET_ENV, "from-env", 1), 0);
+	kmfa_config_init(&cfg);
+	assert_int_equal(kmfa_config_load_secret(&cfg), KMFA_OK);
+	assert_string_equal(cfg.client_secret, "from-env");
+	assert_null(getenv(KMFA_SECRET_ENV));
+	kmfa_config_free(&cfg);
+	assert_int_equal(setenv(KMFA_SECRET_ENV, "from-env", 1), 0);
+	parse_ok(&cfg, 1, given);
+	assert_int_equal(kmfa_config_load_secret(&cfg), KMFA_OK);
+	assert_string_equal(cfg.client_secret, "from-argv");
+	assert_null(getenv(KMFA_SECRET_ENV));
+	kmfa_config_free(&cfg);
+	/* No source: a public client. */
+	kmfa_config_init(&cfg);
+	assert_int_equal(kmfa_config_load_secret(&cfg), KMFA_OK);
+	assert_null(cfg.client_secret);
+	kmfa_config_free(&cfg);
+	assert_int_equal(unlink(path), 0);
+}
+
+/* An identity read back names the same configuration, the CA data only
+ * by its hash; bytes that are no identity are refused. */
+static void
+test_identity_read_back(void **state)
+{
+	static const char *const bad[] = { "v:1:1", "v:2:1\n", "v:x:1\n",
+	    "issuer:99:https://i\n", "ca-data:3:abc\n" };
+	struct kmfa_config cfg, again;
+	char *id, hash[65], mine[65];
+
+	(void)state;
+	parse_ok(&cfg, (int)(sizeof(every) / sizeof(every[0])), every);
+	kmfa_config_init(&again);
+	assert_int_equal(kmfa_config_from_identity(every_identity, &again,
+	    hash), KMFA_OK);
+	kmfa_config_ca_data_hash(&cfg, mine);
+	assert_string_equal(hash, mine);
+	assert_null(again.ca_data);
+	assert_null(again.client_secret);
+	assert_string_equal(again.ca_file, "/etc/ca.pem");
+	assert_true(again.insecure_skip_tls_verify);
+	assert_non_null(again.ca_data = strdup("LS0tLS1="));
+	assert_non_null(id = kmfa_config_identity(&again));
+	assert_string_equal(id, every_identity);
+	free(id);
+	kmfa_config_free(&again);
+	kmfa_config_free(&cfg);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		kmfa_config_init(&again);
+		assert_int_equal(kmfa_config_from_identity(bad[i], &again,
+		    hash), KMFA_ERR_DAMAGED);
+		kmfa_config_free(&again);
+	}
+}
+
 static void
 test_cache_key_is_the_identity_hash(void **state)
 {
@@ -182,8 +383,8 @@ test_cache_key_is_the_identity_hash(void **state)
 	kmfa_config_identity_key(every_identity, again);
 	assert_string_equal(key, again);
 	/* The file name of the cached entry: SHA-256 of every_identity. */
-	assert_string_equal(key, "bc5cfc3bc3d242a2c269500e8fd2e955"
-	    "f654e01a179a3f54670b7ba4528f0fcc");
+	assert_string_equal(key, "d8614fd9b44ffff346d2ed9d635e45b5"
+	    "aacd7870ddd6e6b160e26a8f420add0a");
 	kmfa_config_free(&cfg);
 }
 
@@ -463,6 +664,9 @@ main(void)
 		cmocka_unit_test(test_identity_bytes_with_every_identity_option),
 		cmocka_unit_test(test_identity_bytes_of_the_defaults),
 		cmocka_unit_test(test_cache_key_is_the_identity_hash),
+		cmocka_unit_test(test_identity_binds_token_policy),
+		cmocka_unit_test(test_identity_read_back),
+		cmocka_unit_test(test_load_secret_sources),
 		cmocka_unit_test(test_login_hint_with_every_option),
 		cmocka_unit_test(test_login_hint_of_the_defaults),
 		cmocka_unit_test(test_setup_args_with_every_option),
