@@ -63,6 +63,15 @@ static const struct opt opts[] = {
 	    .count_off = F(nextra_params) },
 	{ "oidc-use-access-token", KMFA_VAL_FLAG, KMFA_OPTSET_OIDC,
 	    EXEC | HINT, "access", AT(use_access_token) },
+	/*
+	 * Not in the identity: offline_access decides whether a refresh
+	 * token comes with the login, not whose token it is or what it
+	 * claims, so a cached token stays right for either value (and `auto`
+	 * is resolved against discovery, which the identity never sees).  In
+	 * the hint, so that the login it prints asks for what get-token would.
+	 */
+	{ "oidc-offline-access", KMFA_VAL_STRING, KMFA_OPTSET_OIDC,
+	    EXEC | HINT, NULL, AT(offline_access) },
 	{ "certificate-authority", KMFA_VAL_STRING, KMFA_OPTSET_OIDC,
 	    EXEC, NULL, AT(ca_file) },
 	{ "certificate-authority-data", KMFA_VAL_STRING, KMFA_OPTSET_OIDC,

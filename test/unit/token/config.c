@@ -34,6 +34,7 @@ static const char *const every[] = {
 	"--oidc-extra-scope", "email",
 	"--oidc-extra-scope=ev\nil",
 	"--oidc-use-access-token",
+	"--oidc-offline-access", "off",
 	"--oidc-auth-request-extra-params", "b=2",
 	"--oidc-auth-request-extra-params=acr_values=mfa",
 	"--certificate-authority", "/etc/ca.pem",
@@ -79,7 +80,7 @@ static const char every_hint[] =
     "--oidc-extra-scope=email --oidc-extra-scope=ev\nil "
     "--oidc-auth-request-extra-params=b=2 "
     "--oidc-auth-request-extra-params=acr_values=mfa "
-    "--oidc-use-access-token --fido2=off";
+    "--oidc-use-access-token --oidc-offline-access=off --fido2=off";
 
 static const char *const every_setup[] = {
 	"get-token",
@@ -92,6 +93,7 @@ static const char *const every_setup[] = {
 	"--oidc-auth-request-extra-params=b=2",
 	"--oidc-auth-request-extra-params=acr_values=mfa",
 	"--oidc-use-access-token",
+	"--oidc-offline-access=off",
 	"--certificate-authority=/etc/ca.pem",
 	"--certificate-authority-data=LS0tLS1=",
 	"--insecure-skip-tls-verify",
