@@ -153,9 +153,9 @@ kmfa_setup_check(const struct kmfa_config *cfg, struct kmfa_setup_report *rep)
 		note(rep, 0, "no revocation_endpoint: logout can only delete "
 		    "tokens locally");
 	else if (!kmfa_discovery_revocation_usable(o, cfg))
-		note(rep, 0, "warning: revocation_endpoint_auth_methods_"
-		    "supported offers no method this client can use (%s): "
-		    "logout can only delete tokens locally",
+		kmfa_warn("revocation_endpoint_auth_methods_supported offers "
+		    "no method this client can use (%s): logout will not be "
+		    "able to revoke the refresh token, only delete it here",
 		    cfg->client_secret != NULL ? "it authenticates with "
 		    "client_secret_basic" : "a public client needs \"none\"");
 	r = KMFA_OK;
