@@ -47,6 +47,7 @@ story() {
 	case $profile in
 	okta) start_apiserver --issuer "$STUB_URL" --client-id api://default ;;
 	auth0 | authentik | zitadel) start_apiserver --issuer "$STUB_URL" --required-claim amr=mfa ;;
+	ping) start_apiserver --issuer "$STUB_URL" --required-claim acr=Multi_Factor ;;
 	*) start_apiserver --issuer "$STUB_URL" ;;
 	esac
 	args=(--oidc-issuer-url "$STUB_URL" --oidc-client-id kubectl
