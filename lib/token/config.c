@@ -434,6 +434,12 @@ kmfa_config_finish(struct kmfa_config *cfg)
 	 * must refuse the same configurations as the full program. */
 	if (cfg->timeout == 0)
 		return kmfa_fail(KMFA_ERR_USAGE, "--timeout must be more than 0s");
+	if (cfg->offline_access != NULL &&
+	    strcmp(cfg->offline_access, "auto") != 0 &&
+	    strcmp(cfg->offline_access, "on") != 0 &&
+	    strcmp(cfg->offline_access, "off") != 0)
+		return kmfa_fail(KMFA_ERR_USAGE, "--oidc-offline-access takes "
+		    "auto, on or off");
 	return KMFA_OK;
 }
 

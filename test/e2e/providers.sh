@@ -85,6 +85,10 @@ story() {
 	kc "$T/kc-$profile" get --raw /version
 	check "$profile: the second call is a cache hit" \
 		'grep -q gitVersion "$T/kc.out" && [ "$(wc -l <"$STUB_LOG")" -eq "$n0" ]'
+	expect_exit 0 "$KMFA" status --oidc-issuer-url "$STUB_URL" --oidc-client-id kubectl \
+		--token-cache-storage disk "${extra[@]}"
+	check "$profile: status says the scopes and the offline_access rule" \
+		'contains "$OUT" "scopes:    openid, offline_access when the issuer lists it (auto)"'
 
 	# refresh: the token's time is up; a touch, a refresh, no device login.
 	jq '.token_exp = (now | floor) - 1' "$entry" >"$entry.new" && chmod 600 "$entry.new" && mv "$entry.new" "$entry"
@@ -109,9 +113,10 @@ story() {
 # Google: no offline_access (it refuses it), PKCE S256, a client secret on
 # polls, verification_url, pending as 428 and no complete URI.
 story google "openid" S256 --oidc-client-secret g00gle-not-secret
+GOOGLE_URL=$PROFILE_URL
 # Entra ID: offline_access listed, no PKCE advertised, no revocation.
 story entra "openid offline_access" absent
-ENTRA_URL=$PROFILE_URL ENTRA_ARGS=("${PROFILE_ARGS[@]}")
+ENTRA_URL=$PROFILE_URL ENTRA_ARGS=("${PROFILE_ARGS[@]}") ENTRA_LOG=$STUB_LOG
 # Okta: refresh answers without an ID token: with the access token in use,
 # the refresh's access token is used as it is.
 story okta "openid offline_access" absent --oidc-use-access-token
@@ -132,6 +137,24 @@ story ping "openid offline_access" S256
 # --- the quirks that end a login ---------------------------------------------
 # mx_run tty: a person at a terminal, one failing line expected at the end.
 fail_line() { tail -1 "$T/mx.err"; }
+
+# --oidc-offline-access forces the scope either way: on against Google
+# gets its invalid_scope; off against Entra asks for none (no refresh token).
+mx_run tty "$KMFA" get-token --oidc-issuer-url "$GOOGLE_URL" --oidc-client-id kubectl \
+	--oidc-client-secret g00gle-not-secret --certificate-authority "$T/pki/ca.pem" \
+	--token-cache-storage disk --fido2-device "$KEY" --skip-open-browser \
+	--timeout 20s --oidc-offline-access=on
+check "google, --oidc-offline-access=on: offline_access is asked for and refused" \
+	'[ "$MX_RC" -eq 5 ] && contains "$(fail_line)" "invalid_scope"'
+STUB_LOG=$ENTRA_LOG
+mx_run tty "$KMFA" get-token "${ENTRA_ARGS[@]}" --oidc-offline-access=off --oidc-extra-scope off
+check "entra, --oidc-offline-access=off: openid only, and no refresh token kept" \
+	'[ "$MX_RC" -eq 0 ] && [ "$(last_device | jq -r .scope)" = "openid off" ] &&
+	 [ "$(jq -r .refresh "$(ls -t "$CACHE"/*.json | head -1)")" = null ]'
+# Refused before the cache is looked at, by the front as by the program.
+expect_exit 2 "$KMFA" get-token "${ENTRA_ARGS[@]}" --oidc-offline-access=maybe
+check "--oidc-offline-access takes auto, on or off (even with a token cached)" \
+	contains "$ERR" "--oidc-offline-access takes auto, on or off"
 
 # Entra: authorization_declined is a denial.
 STUB_URL=${ENTRA_URL%/} stub_scenario access_denied
