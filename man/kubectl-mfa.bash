@@ -14,7 +14,7 @@ _kubectl_mfa_commands="get-token login status logout enroll keys setup version"
 _kubectl_mfa_options() {
 	local oidc="--oidc-issuer-url --oidc-client-id --oidc-client-secret
 		--oidc-client-secret-file
-		--oidc-extra-scope --oidc-use-access-token
+		--oidc-extra-scope --oidc-use-access-token --oidc-offline-access
 		--oidc-auth-request-extra-params --certificate-authority
 		--certificate-authority-data --insecure-skip-tls-verify
 		--token-cache-storage --token-cache-dir --skew"
@@ -70,6 +70,7 @@ _kubectl_mfa_values() {
 	case $1 in
 	--token-cache-storage) _kubectl_mfa_add -W "auto keyring disk none" -- "$2" ;;
 	--fido2) _kubectl_mfa_add -W "required off" -- "$2" ;;
+	--oidc-offline-access) _kubectl_mfa_add -W "auto on off" -- "$2" ;;
 	--certificate-authority | --fido2-credentials | --kubeconfig | \
 		--oidc-client-secret-file)
 		_kubectl_mfa_files -f "$2" ;;

@@ -15,6 +15,7 @@
 #include "base/util.h"
 #include "commands.h"
 #include "key/credfile.h"
+#include "oidc/oauth.h"
 #include "store/store.h"
 #include "token/record.h"
 
@@ -171,6 +172,29 @@ out:
 	kmfa_credfile_free(&f);
 }
 
+/*
+ * The scopes this configuration's logins ask for.  status stays off the
+ * network, so `auto` is said as the rule it is (setup resolves it).
+ */
+static void
+scopes_line(const struct kmfa_config *cfg)
+{
+	struct kmfa_report_scope sc;
+	const char *mode = cfg->offline_access != NULL ? cfg->offline_access :
+	    "auto";
+	char *scope = NULL;
+
+	kmfa_report_enter(&sc);
+	if (kmfa_oauth_scope(cfg, 0, &scope) == KMFA_OK)
+		printf("scopes:    %s, offline_access %s\n", scope,
+		    strcmp(mode, "on") == 0 ? "too (--oidc-offline-access=on)" :
+		    strcmp(mode, "off") == 0 ? "not asked for "
+		    "(--oidc-offline-access=off)" : "when the issuer lists it "
+		    "(auto)");
+	kmfa_report_leave(&sc);
+	free(scope);
+}
+
 int
 kmfa_cmd_status(struct kmfa_config *cfg)
 {
@@ -226,8 +250,10 @@ kmfa_cmd_status(struct kmfa_config *cfg)
 			if (i > 0)
 				putchar('\n');
 			print_entry(st, rec, until, now);
-			if (!cfg->all)
+			if (!cfg->all) {
+				scopes_line(cfg);
 				keys_line(cfg, NULL);
+			}
 		}
 		kmfa_record_free(&rec);
 	}

@@ -21,6 +21,7 @@
 #include "oidc/http.h"
 #include "oidc/oauth.h"
 #include "oidc/refresh.h"
+#include "oidc/revoke.h"
 #include "store/lock.h"
 #include "store/store.h"
 #include "token/record.h"
@@ -45,6 +46,7 @@ struct flow {
 	struct kmfa_http *http;
 	struct kmfa_discovery *oidc;
 	int64_t deadline;
+	int drop_refresh;	/* the login must not carry f->old's over */
 };
 
 static void
@@ -166,41 +168,27 @@ keep_sealed(const struct flow *f, struct kmfa_record *rec)
  * token is validated even when the access token is what kubectl gets: it
  * is the IdP's signed statement of who logged in.
  */
+/*
+ * The record for tokens whose subject is known: sub from a validated ID
+ * token (id_exp its expiry, which caps an access token's), or, for a
+ * refresh answer without an ID token under --oidc-use-access-token, the
+ * stored record's subject (id_exp 0: no ID token to cap by).
+ */
 static int
-build_record(struct flow *f, const struct kmfa_tokens *tok,
-    const char *old_refresh, struct kmfa_record **out)
+fill_record(struct flow *f, const struct kmfa_tokens *tok, const char *sub,
+    int64_t id_exp, const char *old_refresh, struct kmfa_record **out)
 {
-	struct kmfa_buf jwks = { 0 };
-	struct kmfa_jwt_claims *claims = NULL;
-	struct kmfa_jwt_expect want;
 	struct kmfa_record *rec = NULL;
 	const char *refresh;
 	int64_t now = kmfa_now();
-	int r = KMFA_ERR_TOKEN;
+	int r = KMFA_ERR_NOMEM;
 
 	*out = NULL;
-	if (tok->id_token == NULL) {
-		r = kmfa_fail(KMFA_ERR_TOKEN, "the identity provider "
-		    "returned no ID token (is the openid scope allowed?)");
-		goto out;
-	}
-	if ((r = kmfa_discovery_fetch_jwks(f->http, f->oidc, &jwks)) != KMFA_OK)
-		goto out;
-	want.issuer = f->cfg->issuer;
-	want.client_id = f->cfg->client_id;
-	want.now = now;
-	want.leeway = CLOCK_LEEWAY;
-	if ((r = kmfa_jwt_verify(tok->id_token, jwks.data, jwks.len, &want,
-	    &claims)) != KMFA_OK)
-		goto out;
-	if ((r = require_claims(f->cfg, claims)) != KMFA_OK)
-		goto out;
-	r = KMFA_ERR_NOMEM;
 	if ((rec = kmfa_record_new()) == NULL ||
 	    (rec->identity = strdup(f->identity)) == NULL ||
 	    (rec->issuer = strdup(f->cfg->issuer)) == NULL ||
 	    (rec->client_id = strdup(f->cfg->client_id)) == NULL ||
-	    (rec->subject = strdup(claims->sub)) == NULL)
+	    (rec->subject = strdup(sub)) == NULL)
 		goto out;
 	if (f->cfg->use_access_token) {
 		if (tok->access_token == NULL || tok->expires_in <= 0) {
@@ -212,12 +200,17 @@ build_record(struct flow *f, const struct kmfa_tokens *tok,
 		if ((rec->token = strdup(tok->access_token)) == NULL)
 			goto out;
 		rec->token_exp = now + tok->expires_in;
-		if (rec->token_exp > claims->exp)
-			rec->token_exp = claims->exp;
+		if (id_exp != 0 && rec->token_exp > id_exp)
+			rec->token_exp = id_exp;
 	} else {
+		if (tok->id_token == NULL) {
+			/* build_record checked: unreachable */
+			r = kmfa_fail(KMFA_ERR_INTERNAL, "no ID token");
+			goto out;
+		}
 		if ((rec->token = strdup(tok->id_token)) == NULL)
 			goto out;
-		rec->token_exp = claims->exp;
+		rec->token_exp = id_exp;
 	}
 	rec->obtained_at = now;
 	if (f->touched) {
@@ -253,7 +246,8 @@ build_record(struct flow *f, const struct kmfa_tokens *tok,
 			if ((rec->refresh = strdup(refresh)) == NULL)
 				goto out;
 		}
-	} else if (f->old != NULL && f->old->refresh != NULL) {
+	} else if (!f->drop_refresh && f->old != NULL &&
+	    f->old->refresh != NULL) {
 		if ((rec->refresh = strdup(f->old->refresh)) == NULL)
 			goto out;
 		rec->refresh_sealed = f->old->refresh_sealed;
@@ -270,6 +264,46 @@ build_record(struct flow *f, const struct kmfa_tokens *tok,
 	r = KMFA_OK;
 out:
 	kmfa_record_free(&rec);
+	return r;
+}
+
+static int
+build_record(struct flow *f, const struct kmfa_tokens *tok,
+    const char *old_refresh, struct kmfa_record **out)
+{
+	struct kmfa_buf jwks = { 0 };
+	struct kmfa_jwt_claims *claims = NULL;
+	struct kmfa_jwt_expect want;
+	int r = KMFA_ERR_TOKEN;
+
+	*out = NULL;
+	if (tok->id_token == NULL) {
+		/*
+		 * Only a login gets here without one (try_refresh handles a
+		 * refresh answer without it).  Zitadel's device grant sent
+		 * none before zitadel/oidc#500
+		 * (https://github.com/zitadel/oidc/issues/426).
+		 */
+		r = kmfa_fail(KMFA_ERR_TOKEN, "the identity provider "
+		    "answered the login without an ID token although openid "
+		    "was asked for (is the openid scope allowed for this "
+		    "client? Zitadel releases before zitadel/oidc#500, Dec 2023, "
+		    "send none on the device grant: upgrade it)");
+		goto out;
+	}
+	if ((r = kmfa_discovery_fetch_jwks(f->http, f->oidc, &jwks)) != KMFA_OK)
+		goto out;
+	want.issuer = f->cfg->issuer;
+	want.client_id = f->cfg->client_id;
+	want.now = kmfa_now();
+	want.leeway = CLOCK_LEEWAY;
+	if ((r = kmfa_jwt_verify(tok->id_token, jwks.data, jwks.len, &want,
+	    &claims)) != KMFA_OK)
+		goto out;
+	if ((r = require_claims(f->cfg, claims)) != KMFA_OK)
+		goto out;
+	r = fill_record(f, tok, claims->sub, claims->exp, old_refresh, out);
+out:
 	kmfa_jwt_claims_free(&claims);
 	kmfa_buf_wipe(&jwks);
 	return r;
@@ -349,6 +383,39 @@ open_refresh(struct flow *f, char **out)
 	return r;
 }
 
+/*
+ * Forget the stored refresh token: revoke token (the newest one the IdP
+ * issued) where the IdP offers revocation, take it out of the stored
+ * record now, and keep the login that follows from carrying it over.
+ * Best effort: failing to revoke or to store is said, not fatal, since
+ * the login that follows replaces the record anyway.
+ */
+static void
+drop_refresh(struct flow *f, const char *token)
+{
+	struct kmfa_report_scope sc;
+	int r;
+
+	f->drop_refresh = 1;
+	kmfa_report_enter(&sc);
+	if (kmfa_discovery_revocation_usable(f->oidc, f->cfg)) {
+		r = kmfa_revoke_refresh_token(f->http, f->oidc, f->cfg, token);
+		if (r != KMFA_OK)
+			kmfa_warn("could not revoke the refresh token at %s: %s",
+			    f->cfg->issuer, kmfa_report_reason(r));
+	}
+	if (f->old != NULL && f->old->refresh != NULL) {
+		kmfa_freezero_str(f->old->refresh);
+		f->old->refresh = NULL;
+		f->old->refresh_sealed = 0;
+		if (kmfa_store_save(f->store, f->key, f->old) != KMFA_OK)
+			kmfa_warn("could not drop the stored refresh token: %s",
+			    kmfa_report_cause() != NULL ? kmfa_report_cause() :
+			    "unknown error");
+	}
+	kmfa_report_leave(&sc);
+}
+
 enum refresh_outcome {
 	REFRESH_DONE,		/* *out holds the new record */
 	REFRESH_FAILED,		/* end the login with *rp */
@@ -374,9 +441,33 @@ try_refresh(struct flow *f, const char *refresh, struct kmfa_record **out,
 
 	kmfa_report_enter(&sc);
 	r = kmfa_refresh_tokens(f->http, f->oidc, f->cfg, refresh, &tok);
-	if (r == KMFA_OK && tok->id_token == NULL) {
+	if (r == KMFA_OK && tok->id_token == NULL &&
+	    f->cfg->use_access_token && f->old != NULL &&
+	    f->old->subject != NULL) {
+		/*
+		 * OpenID Connect Core §12.2 lets a refresh answer leave the
+		 * ID token out (Okta, Entra: kubernetes/kubernetes#36847,
+		 * int128/kubelogin#536).  kubectl gets the access token, and
+		 * this one is the IdP's answer to the refresh token it issued
+		 * for the stored subject: use it as it is.
+		 */
+		kmfa_debug("the refresh answer had no ID token; using its "
+		    "access token");
+		if ((r = fill_record(f, tok, f->old->subject, 0, refresh,
+		    out)) == KMFA_OK)
+			o = REFRESH_DONE;
+		else
+			o = REFRESH_FAILED;
+	} else if (r == KMFA_OK && tok->id_token == NULL) {
+		/*
+		 * In ID-token mode there is nothing to hand kubectl: log in
+		 * again, and drop the refresh token so that no later run
+		 * leans on it (it would only ever bring this answer again).
+		 */
 		kmfa_info("the refresh answer had no ID token; logging in "
 		    "again");
+		drop_refresh(f, tok->refresh_token != NULL ?
+		    tok->refresh_token : refresh);
 	} else if (r == KMFA_OK) {
 		/* A refresh must not turn into somebody else
 		 * (OpenID Connect Core §12.2). */

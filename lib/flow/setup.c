@@ -21,6 +21,7 @@
 #include "jose/jwk.h"
 #include "oidc/discovery.h"
 #include "oidc/http.h"
+#include "oidc/oauth.h"
 
 static void
 note(struct kmfa_setup_report *rep, int problem, const char *fmt, ...)
@@ -96,7 +97,8 @@ kmfa_setup_check(const struct kmfa_config *cfg, struct kmfa_setup_report *rep)
 	struct kmfa_http *h = NULL;
 	struct kmfa_discovery *o = NULL;
 	struct kmfa_buf jwks = { 0 };
-	int r, good_alg = 0;
+	char *scope = NULL;
+	int r, good_alg = 0, offline = 0;
 
 	memset(rep, 0, sizeof(*rep));
 	if (cfg->issuer == NULL || cfg->client_id == NULL)
@@ -121,11 +123,17 @@ kmfa_setup_check(const struct kmfa_config *cfg, struct kmfa_setup_report *rep)
 	    "urn:ietf:params:oauth:grant-type:device_code"))
 		note(rep, 1, "grant_types_supported lacks the device_code "
 		    "grant");
-	if (o->nscopes_supported > 0 && !listed(o->scopes_supported,
+	if ((r = kmfa_discovery_offline_access(o, cfg, &offline)) !=
+	    KMFA_OK || (r = kmfa_oauth_scope(cfg, offline, &scope)) != KMFA_OK)
+		goto out;
+	note(rep, 0, "scopes: a login will ask for \"%s\"", scope);
+	if (!offline && o->nscopes_supported > 0 && !listed(o->scopes_supported,
 	    o->nscopes_supported, "offline_access"))
 		note(rep, 0, "scopes_supported lacks offline_access: the IdP "
 		    "may issue no refresh tokens, so every expiry means a "
 		    "browser login");
+	if (kmfa_discovery_pkce_s256(o))
+		note(rep, 0, "PKCE: S256 on the device grant");
 	for (size_t i = 0; i < o->nalgs_supported; i++)
 		if (kmfa_jwk_alg_lookup(o->algs_supported[i]) != NULL)
 			good_alg = 1;
@@ -144,12 +152,19 @@ kmfa_setup_check(const struct kmfa_config *cfg, struct kmfa_setup_report *rep)
 	if (o->revocation_endpoint == NULL)
 		note(rep, 0, "no revocation_endpoint: logout can only delete "
 		    "tokens locally");
+	else if (!kmfa_discovery_revocation_usable(o, cfg))
+		kmfa_warn("revocation_endpoint_auth_methods_supported offers "
+		    "no method this client can use (%s): logout will not be "
+		    "able to revoke the refresh token, only delete it here",
+		    cfg->client_secret != NULL ? "it authenticates with "
+		    "client_secret_basic" : "a public client needs \"none\"");
 	r = KMFA_OK;
 	for (size_t i = 0; i < rep->nnotes; i++)
 		if (rep->notes[i].problem)
 			r = kmfa_fail(KMFA_ERR_IDP, "%s is not usable: %s",
 			    cfg->issuer, rep->notes[i].text);
 out:
+	free(scope);
 	kmfa_buf_wipe(&jwks);
 	kmfa_discovery_free(&o);
 	kmfa_http_free(&h);

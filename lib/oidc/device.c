@@ -50,6 +50,8 @@ kmfa_device_auth_free(struct kmfa_device_auth **dp)
 	if (dp == NULL || (da = *dp) == NULL)
 		return;
 	kmfa_freezero_str(da->device_code);
+	kmfa_pkce_wipe(&da->pk);
+	free(da->scope);
 	free(da->user_code);
 	free(da->verification_uri);
 	free(da->verification_uri_complete);
@@ -181,10 +183,13 @@ kmfa_device_authorize(struct kmfa_http *h, const struct kmfa_discovery *d,
 {
 	int r = KMFA_ERR_IDP;
 	struct kmfa_buf form = { 0 }, body = { 0 };
+	struct kmfa_pkce pk;
 	char *scope = NULL, shown[KMFA_ANSWER_URL_SHOWN];
 	long status = 0;
+	int offline = 0, pkce = 0;
 
 	*out = NULL;
+	memset(&pk, 0, sizeof(pk));
 	if (d->device_authorization_endpoint == NULL) {
 		r = kmfa_fail(KMFA_ERR_IDP, "the identity provider offers no "
 		    "device login (no device_authorization_endpoint in its "
@@ -193,11 +198,28 @@ kmfa_device_authorize(struct kmfa_http *h, const struct kmfa_discovery *d,
 	}
 	kmfa_printable(shown, sizeof(shown),
 	    d->device_authorization_endpoint);
-	if ((r = kmfa_oauth_scope(cfg, &scope)) != KMFA_OK ||
+	if ((r = kmfa_discovery_offline_access(d, cfg, &offline)) !=
+	    KMFA_OK ||
+	    (r = kmfa_oauth_scope(cfg, offline, &scope)) != KMFA_OK ||
 	    (r = kmfa_oauth_form_client(&form, cfg)) != KMFA_OK ||
 	    (r = kmfa_http_form_add(&form, "scope", scope)) != KMFA_OK ||
 	    (r = kmfa_oauth_form_extra_params(&form, cfg)) != KMFA_OK)
 		goto out;
+	/*
+	 * RFC 7636 on the device grant: Keycloak demands it of a client that
+	 * enforces PKCE (https://github.com/keycloak/keycloak/issues/9710,
+	 * https://github.com/int128/kubelogin/issues/1470); the method is
+	 * always explicit, since Dex takes a missing one for plain.
+	 */
+	if ((pkce = kmfa_discovery_pkce_s256(d)) &&
+	    ((r = kmfa_pkce_new(&pk)) != KMFA_OK ||
+	    (r = kmfa_http_form_add(&form, "code_challenge", pk.challenge)) !=
+	    KMFA_OK ||
+	    (r = kmfa_http_form_add(&form, "code_challenge_method", "S256")) !=
+	    KMFA_OK))
+		goto out;
+	kmfa_debug("device authorization: scope \"%s\"%s", scope,
+	    pkce ? ", PKCE S256" : "");
 	if ((r = kmfa_oauth_post(h, d->device_authorization_endpoint, cfg,
 	    &form, &status, &body)) != KMFA_OK)
 		goto out;
@@ -209,8 +231,13 @@ kmfa_device_authorize(struct kmfa_http *h, const struct kmfa_discovery *d,
 	if ((r = kmfa_device_parse_auth(body.data, body.len, out)) !=
 	    KMFA_OK)
 		goto out;
+	(*out)->scope = scope;
+	scope = NULL;	/* transferred */
+	(*out)->pkce = pkce;
+	(*out)->pk = pk;
 	r = KMFA_OK;
 out:
+	kmfa_pkce_wipe(&pk);
 	free(scope);
 	kmfa_buf_wipe(&form);
 	kmfa_buf_wipe(&body);
@@ -237,12 +264,28 @@ poll_step(const char *error, const char *desc, int64_t *interval)
 		    (long long)*interval);
 		return KMFA_ERR_NOTFOUND;
 	}
-	if (strcmp(error, "access_denied") == 0)
+	/*
+	 * Microsoft Entra ID says authorization_declined for a denial
+	 * (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-device-code).
+	 */
+	if (strcmp(error, "access_denied") == 0 ||
+	    strcmp(error, "authorization_declined") == 0)
 		return kmfa_fail(KMFA_ERR_IDP, "the login was denied at the "
 		    "identity provider");
 	if (strcmp(error, "expired_token") == 0)
 		return kmfa_fail(KMFA_ERR_IDP, "the device code expired before "
 		    "the login was approved");
+	/*
+	 * The same code presented again after expired_token: Auth0 answers
+	 * invalid_grant then
+	 * (https://auth0.com/docs/quickstart/native/device/interactive).
+	 * Never reached twice (the poll stops at the first), but a device
+	 * code that the IdP no longer knows is an expiry to the user.
+	 */
+	if (strcmp(error, "invalid_grant") == 0)
+		return kmfa_fail(KMFA_ERR_IDP, "the identity provider no longer "
+		    "accepts the device code (invalid_grant: expired or already "
+		    "used); log in again");
 	kmfa_printable(shown, sizeof(shown), error);
 	return kmfa_fail(KMFA_ERR_IDP, "the identity provider ended the "
 	    "device login: %s%s%s%s", shown,
@@ -329,6 +372,10 @@ kmfa_device_poll(struct kmfa_http *h, const struct kmfa_discovery *d,
 	    KMFA_OK ||
 	    (r = kmfa_oauth_form_client(&form, cfg)) != KMFA_OK)
 		goto out;
+	/* RFC 7636 §4.5, with the challenge's own grant. */
+	if (da->pkce && (r = kmfa_http_form_add(&form, "code_verifier",
+	    da->pk.verifier)) != KMFA_OK)
+		goto out;
 
 	for (;;) {
 		int64_t wait;
@@ -360,10 +407,17 @@ kmfa_device_poll(struct kmfa_http *h, const struct kmfa_discovery *d,
 			r = kmfa_oauth_parse_tokens(body.data, body.len, out);
 			goto out;
 		}
-		if (kmfa_oauth_parse_error(body.data, body.len, error,
+		/*
+		 * Any 4xx with an OAuth error is judged by its `error`, not
+		 * its status (see kmfa_device_poll_step); a 5xx is the
+		 * server failing, whatever its body says.
+		 */
+		if (status < 400 || status > 499 ||
+		    kmfa_oauth_parse_error(body.data, body.len, error,
 		    sizeof(error), desc, sizeof(desc)) != KMFA_OK) {
 			r = kmfa_fail(KMFA_ERR_IDP, "device login: %s answered "
-			    "HTTP %ld without an OAuth error", shown, status);
+			    "HTTP %ld%s", shown, status, status >= 400 &&
+			    status <= 499 ? " without an OAuth error" : "");
 			goto out;
 		}
 		if ((r = poll_step(error, desc, &interval)) !=

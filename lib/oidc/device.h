@@ -19,6 +19,7 @@
 #include "oidc/discovery.h"
 #include "oidc/http.h"
 #include "oidc/oauth.h"
+#include "oidc/pkce.h"
 #include "token/config.h"
 
 /* Bounds on what the IdP may ask of the device flow (RFC 8628 §3.2). */
@@ -35,12 +36,19 @@ struct kmfa_device_auth {
 	char *verification_uri_complete; /* the same, or NULL */
 	int64_t expires_in;		/* seconds, 1..KMFA_DEVICE_EXPIRES_MAX */
 	int64_t interval;		/* seconds, 1..KMFA_POLL_INTERVAL_MAX */
+	char *scope;			/* what kmfa_device_authorize asked for */
+	int pkce;			/* 1: the request carried a challenge */
+	struct kmfa_pkce pk;		/* its verifier, a secret; wiped */
 };
 
 /*
- * RFC 8628 §3.1: POST client_id, scope (kmfa_oauth_scope) and
- * cfg->extra_params to the device authorization endpoint; the client
- * secret, when configured, goes in HTTP Basic (RFC 6749 §2.3.1).
+ * RFC 8628 §3.1: POST client_id, scope (kmfa_oauth_scope, offline_access
+ * as kmfa_discovery_offline_access decides) and cfg->extra_params to the
+ * device authorization endpoint; the client secret, when configured, goes
+ * in HTTP Basic (RFC 6749 §2.3.1).  When discovery lists S256
+ * (kmfa_discovery_pkce_s256) the request carries a fresh PKCE challenge
+ * and code_challenge_method=S256, always spelled out (a server may take a
+ * missing method for plain), and kmfa_device_poll sends the verifier.
  * KMFA_ERR_IDP when the IdP has no such endpoint or refuses; the answer is
  * checked as kmfa_device_parse_auth does.
  */
@@ -77,8 +85,12 @@ int kmfa_device_poll(struct kmfa_http *h, const struct kmfa_discovery *d,
 void kmfa_device_interrupt(void);
 
 /*
- * The decision on one poll answer (RFC 8628 §3.5).  error is the OAuth
- * `error` code, NULL for a success.  KMFA_OK: stop, tokens arrived;
+ * The decision on one poll answer (RFC 8628 §3.5), on the OAuth `error`
+ * code alone: providers send authorization_pending and slow_down with
+ * statuses other than RFC 6749's 400 (Google, Dex before 2.44: 401,
+ * PingAM: 403), so the poll reads the `error` of any 4xx answer.
+ * Microsoft Entra ID's authorization_declined is a denial like
+ * access_denied.  error is NULL for a success.  KMFA_OK: stop, tokens arrived;
  * KMFA_ERR_NOTFOUND: poll again (authorization_pending; slow_down, which
  * also adds 5 s to *interval, up to KMFA_POLL_INTERVAL_MAX); anything else
  * is the failure, its cause recorded.

@@ -35,6 +35,9 @@ kmfa_discovery_free(struct kmfa_discovery **dp)
 	kmfa_answer_strings_free(&d->algs_supported, &d->nalgs_supported);
 	kmfa_answer_strings_free(&d->grant_types_supported,
 	    &d->ngrant_types_supported);
+	kmfa_answer_strings_free(&d->pkce_methods, &d->npkce_methods);
+	kmfa_answer_strings_free(&d->revocation_auth_methods,
+	    &d->nrevocation_auth_methods);
 	free(d);
 	*dp = NULL;
 }
@@ -101,6 +104,92 @@ out:
 	return r;
 }
 
+static int
+listed(char *const *list, size_t n, const char *what)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i], what) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The refusal for a document whose issuer is not the configured one, with
+ * the fix where the mismatch is a known Microsoft Entra ID mistake: the
+ * multi-tenant endpoints (common, organizations) answer the literal issuer
+ * "https://login.microsoftonline.com/{tenantid}/v2.0", which no token ever
+ * carries (https://github.com/coreos/go-oidc/issues/344), and v1 issuers
+ * (https://sts.windows.net/<tenant>/) are not the v2 endpoints whose
+ * device grant this program speaks
+ * (https://learn.microsoft.com/entra/identity-platform/id-token-claims-reference).
+ */
+static int
+issuer_mismatch(const char *doc_issuer, const char *cfg_issuer)
+{
+	static const char fix[] = "use --oidc-issuer-url="
+	    "https://login.microsoftonline.com/<tenant-id>/v2.0 (the tenant's "
+	    "ID, the same issuer the API server checks)";
+	char got[KMFA_ANSWER_URL_SHOWN], want[KMFA_ANSWER_URL_SHOWN];
+
+	kmfa_printable(got, sizeof(got), doc_issuer);
+	kmfa_printable(want, sizeof(want), cfg_issuer);
+	if (strstr(doc_issuer, "{tenantid}") != NULL)
+		return kmfa_fail(KMFA_ERR_CONFIG, "discovery: '%s' is a "
+		    "multi-tenant endpoint (its issuer is '%s'): %s", want,
+		    got, fix);
+	if (strncmp(doc_issuer, "https://sts.windows.net/", 24) == 0 ||
+	    strncmp(cfg_issuer, "https://sts.windows.net/", 24) == 0)
+		return kmfa_fail(KMFA_ERR_CONFIG, "discovery: '%s' is a "
+		    "Microsoft Entra v1 issuer (the document says '%s'): %s",
+		    want, got, fix);
+	return kmfa_fail(KMFA_ERR_IDP, "discovery: issuer '%s' does not "
+	    "match the configured '%s'", got, want);
+}
+
+int
+kmfa_discovery_offline_access(const struct kmfa_discovery *d,
+    const struct kmfa_config *cfg, int *on)
+{
+	const char *v = cfg->offline_access;
+
+	*on = 0;
+	if (v == NULL || strcmp(v, "auto") == 0) {
+		*on = d->nscopes_supported == 0 ||
+		    listed(d->scopes_supported, d->nscopes_supported,
+		    "offline_access");
+		return KMFA_OK;
+	}
+	if (strcmp(v, "on") == 0) {
+		*on = 1;
+		return KMFA_OK;
+	}
+	if (strcmp(v, "off") == 0)
+		return KMFA_OK;
+	return kmfa_fail(KMFA_ERR_USAGE, "--oidc-offline-access takes auto, "
+	    "on or off");
+}
+
+int
+kmfa_discovery_pkce_s256(const struct kmfa_discovery *d)
+{
+	return listed(d->pkce_methods, d->npkce_methods, "S256");
+}
+
+int
+kmfa_discovery_revocation_usable(const struct kmfa_discovery *d,
+    const struct kmfa_config *cfg)
+{
+	if (d->revocation_endpoint == NULL)
+		return 0;
+	if (d->nrevocation_auth_methods == 0)
+		return 1;
+	if (cfg->client_secret != NULL)
+		return listed(d->revocation_auth_methods,
+		    d->nrevocation_auth_methods, "client_secret_basic");
+	return listed(d->revocation_auth_methods, d->nrevocation_auth_methods,
+	    "none");
+}
+
 int
 kmfa_discovery_parse(const char *json, size_t len,
     const struct kmfa_config *cfg, struct kmfa_discovery **out)
@@ -108,7 +197,6 @@ kmfa_discovery_parse(const char *json, size_t len,
 	int r = KMFA_ERR_IDP;
 	cJSON *doc = NULL;
 	struct kmfa_discovery *d = NULL;
-	char got[KMFA_ANSWER_URL_SHOWN], want[KMFA_ANSWER_URL_SHOWN];
 	int lo = 0;
 
 	*out = NULL;
@@ -128,10 +216,7 @@ kmfa_discovery_parse(const char *json, size_t len,
 	 * the tokens (whose `iss` must equal it too) to the configured URL.
 	 */
 	if (strcmp(d->issuer, cfg->issuer) != 0) {
-		kmfa_printable(got, sizeof(got), d->issuer);
-		kmfa_printable(want, sizeof(want), cfg->issuer);
-		r = kmfa_fail(KMFA_ERR_IDP, "discovery: issuer '%s' does not "
-		    "match the configured '%s'", got, want);
+		r = issuer_mismatch(d->issuer, cfg->issuer);
 		goto out;
 	}
 	if ((r = get_endpoint(doc, "token_endpoint", 1, lo,
@@ -150,6 +235,12 @@ kmfa_discovery_parse(const char *json, size_t len,
 	    &d->algs_supported, &d->nalgs_supported)) != KMFA_OK ||
 	    (r = kmfa_answer_strings(doc, "grant_types_supported", "discovery",
 	    &d->grant_types_supported, &d->ngrant_types_supported)) !=
+	    KMFA_OK ||
+	    (r = kmfa_answer_strings(doc, "code_challenge_methods_supported",
+	    "discovery", &d->pkce_methods, &d->npkce_methods)) != KMFA_OK ||
+	    (r = kmfa_answer_strings(doc,
+	    "revocation_endpoint_auth_methods_supported", "discovery",
+	    &d->revocation_auth_methods, &d->nrevocation_auth_methods)) !=
 	    KMFA_OK)
 		goto out;
 	*out = d;

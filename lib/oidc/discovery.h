@@ -32,6 +32,11 @@ struct kmfa_discovery {
 	size_t nalgs_supported;
 	char **grant_types_supported;
 	size_t ngrant_types_supported;
+	char **pkce_methods;		/* code_challenge_methods_supported */
+	size_t npkce_methods;
+	char **revocation_auth_methods;	/* revocation_endpoint_auth_methods_
+					 * supported */
+	size_t nrevocation_auth_methods;
 };
 
 /*
@@ -49,6 +54,32 @@ int kmfa_discovery_parse(const char *json, size_t len,
     const struct kmfa_config *cfg, struct kmfa_discovery **out);
 
 void kmfa_discovery_free(struct kmfa_discovery **dp);
+
+/*
+ * Whether the login asks for offline_access (a refresh token): cfg's
+ * --oidc-offline-access "on" or "off" as given; "auto" (or unset) when the
+ * document lists it in scopes_supported or lists no scopes at all (Google
+ * lists three and refuses the rest with invalid_scope).  KMFA_ERR_USAGE for
+ * any other value.
+ */
+int kmfa_discovery_offline_access(const struct kmfa_discovery *d,
+    const struct kmfa_config *cfg, int *on);
+
+/*
+ * Whether the device grant carries PKCE (RFC 7636): when the document
+ * lists S256 in code_challenge_methods_supported.  Never plain: a server
+ * that offers only plain gets no PKCE at all.
+ */
+int kmfa_discovery_pkce_s256(const struct kmfa_discovery *d);
+
+/*
+ * Whether revocation can take this client's authentication: the document
+ * lists no revocation_endpoint_auth_methods_supported (RFC 8414 §2: then
+ * client_secret_basic), or lists client_secret_basic for a client with a
+ * secret, or "none" for one without.  0 means logout cannot revoke.
+ */
+int kmfa_discovery_revocation_usable(const struct kmfa_discovery *d,
+    const struct kmfa_config *cfg);
 
 /* The issuer's JWKS document from d->jwks_uri, as it came. */
 int kmfa_discovery_fetch_jwks(struct kmfa_http *h,

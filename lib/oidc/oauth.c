@@ -244,14 +244,16 @@ scope_has(const struct kmfa_buf *b, const char *s, size_t n)
 }
 
 int
-kmfa_oauth_scope(const struct kmfa_config *cfg, char **out)
+kmfa_oauth_scope(const struct kmfa_config *cfg, int offline_access,
+    char **out)
 {
 	int r = KMFA_ERR_CONFIG;
 	struct kmfa_buf b = { 0 };
 	char shown[64];
 
 	*out = NULL;
-	if (kmfa_buf_append(&b, "openid offline_access", 21) != 0) {
+	if (kmfa_buf_append(&b, "openid", 6) != 0 || (offline_access &&
+	    kmfa_buf_append(&b, " offline_access", 15) != 0)) {
 		r = kmfa_fail(KMFA_ERR_NOMEM, "out of memory");
 		goto out;
 	}

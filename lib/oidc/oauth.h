@@ -90,10 +90,12 @@ int kmfa_oauth_form_extra_params(struct kmfa_buf *form,
     const struct kmfa_config *cfg);
 
 /*
- * The scope parameter: "openid offline_access" and then cfg->scopes in
- * order, each scope once (RFC 6749 §3.3).  KMFA_ERR_CONFIG for a scope that
- * is empty or holds a character §3.3 forbids.  Caller frees.
+ * The scope parameter: "openid", "offline_access" when offline_access is
+ * set (kmfa_discovery_offline_access decides), then cfg->scopes in order,
+ * each scope once (RFC 6749 §3.3).  KMFA_ERR_CONFIG for a scope that is
+ * empty or holds a character §3.3 forbids.  Caller frees.
  */
-int kmfa_oauth_scope(const struct kmfa_config *cfg, char **out);
+int kmfa_oauth_scope(const struct kmfa_config *cfg, int offline_access,
+    char **out);
 
 #endif

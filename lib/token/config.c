@@ -81,6 +81,15 @@ static const struct opt opts[] = {
 	{ "oidc-use-access-token", KMFA_VAL_FLAG, KMFA_OPTSET_OIDC,
 	    EXEC | HINT, "access", AT(use_access_token) },
 	/*
+	 * Not in the identity: offline_access decides whether a refresh
+	 * token comes with the login, not whose token it is or what it
+	 * claims, so a cached token stays right for either value (and `auto`
+	 * is resolved against discovery, which the identity never sees).  In
+	 * the hint, so that the login it prints asks for what get-token would.
+	 */
+	{ "oidc-offline-access", KMFA_VAL_STRING, KMFA_OPTSET_OIDC,
+	    EXEC | HINT, NULL, AT(offline_access) },
+	/*
 	 * What the IdP is trusted by decides which tokens are acceptable: a
 	 * token fetched without verification must not answer an entry that
 	 * verifies.  The path, not the file's contents, names the trust: the
@@ -475,6 +484,12 @@ kmfa_config_finish(struct kmfa_config *cfg)
 	 * must refuse the same configurations as the full program. */
 	if (cfg->timeout == 0)
 		return kmfa_fail(KMFA_ERR_USAGE, "--timeout must be more than 0s");
+	if (cfg->offline_access != NULL &&
+	    strcmp(cfg->offline_access, "auto") != 0 &&
+	    strcmp(cfg->offline_access, "on") != 0 &&
+	    strcmp(cfg->offline_access, "off") != 0)
+		return kmfa_fail(KMFA_ERR_USAGE, "--oidc-offline-access takes "
+		    "auto, on or off");
 	return KMFA_OK;
 }
 

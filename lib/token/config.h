@@ -34,6 +34,8 @@ struct kmfa_config {
 	char *scopes[KMFA_MAX_LIST];	/* --oidc-extra-scope, repeatable */
 	size_t nscopes;
 	int use_access_token;		/* --oidc-use-access-token */
+	char *offline_access;		/* --oidc-offline-access auto|on|off;
+					 * NULL is auto (oidc/discovery.h) */
 	char *extra_params[KMFA_MAX_LIST]; /* --oidc-auth-request-extra-params k=v */
 	size_t nextra_params;
 	char *ca_file;			/* --certificate-authority */

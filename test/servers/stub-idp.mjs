@@ -8,7 +8,13 @@
 //   node stub-idp.mjs --cert PEM --key PEM --scenario NAME [--client-id ID]
 //                     [--log FILE] [--interval N] [--sub NAME]
 //                     [--client-secret SECRET] [--issued-log FILE]
-//                     [--acr VALUE]
+//                     [--acr VALUE] [--profile NAME]
+//
+// --profile makes the stub answer as one identity provider does on the wire
+// (see PROFILES below: issuer path, endpoint paths, discovery contents, the
+// device answer's shape, the poll's statuses, PKCE, offline_access, refresh
+// answers, claims), each quirk with the public source it comes from.  The
+// default, generic, is the stub as it always was.
 //
 // --client-secret makes the client confidential: device authorization and
 // token requests must then authenticate with HTTP Basic (RFC 6749 §2.3.1,
@@ -44,6 +50,7 @@ const opts = parse({
   'client-secret': { type: 'string' },
   'issued-log': { type: 'string' },
   acr: { type: 'string' },
+  profile: { type: 'string', default: 'generic' },
 });
 need(opts, 'cert', 'key', 'scenario');
 const log = requestLog(opts.log);
@@ -76,6 +83,169 @@ function clientOk(client) {
     );
 }
 
+// Identity providers as they answer on the wire.  Every field is a quirk of
+// that provider, with the public source it was taken from (collected for
+// issue 11); what a field means:
+//   issuerPath      the issuer's path after https://127.0.0.1:PORT
+//   paths           endpoint paths under the issuer (device, token, revoke)
+//   scopes          discovery scopes_supported
+//   pkceMethods     discovery code_challenge_methods_supported (absent: none)
+//   requirePkce     device authorization without an S256 challenge is refused
+//   ignorePkce      the device endpoint reads no PKCE parameters
+//   plainDefault    a challenge without a method is plain (RFC 7636 §4.3)
+//   noRevocation    discovery has no revocation_endpoint
+//   revocationAuth  discovery revocation_endpoint_auth_methods_supported
+//   verificationUrl the device answer says verification_url, not _uri
+//   noComplete      no verification_uri_complete
+//   message         the device answer carries a human-readable message
+//   pendingStatus   HTTP status of authorization_pending (default 400)
+//   slowDownStatus  HTTP status of slow_down (default 400)
+//   deniedError     the error code of a denial (default access_denied)
+//   expiredThenInvalidGrant  expired_token once, then invalid_grant
+//   rejectOfflineAccess  invalid_scope for a request with offline_access
+//   refreshWithoutOffline  a refresh token even without offline_access
+//   refreshNoIdToken       refresh answers carry no id_token
+//   amr, acr        the ID token's claims (absent: none)
+//   accessTokenAudience  access tokens are JWTs for this audience
+// Refresh tokens come only with offline_access unless refreshWithoutOffline.
+// The interval stays --interval (1 s in the tests) for every profile, to keep
+// the suite fast: the absent and the odd interval have tests of their own.
+const PROFILES = {
+  generic: { amr: ['hwk', 'mfa'], refreshWithoutOffline: true },
+  google: {
+    // https://accounts.google.com/.well-known/openid-configuration:
+    // scopes openid, email, profile only; PKCE plain and S256; a revocation
+    // endpoint without auth methods; no amr or acr in claims_supported.
+    scopes: ['openid', 'email', 'profile'],
+    pkceMethods: ['plain', 'S256'],
+    paths: { device: '/device/code', token: '/token', revoke: '/revoke' },
+    // https://github.com/cli/oauth/pull/24
+    verificationUrl: true,
+    // https://github.com/pipacs/o2/pull/130 (no _complete; pending and
+    // slow_down not as 400: the exact codes are unverified, 428 and 403
+    // are what client code handles)
+    noComplete: true,
+    pendingStatus: 428,
+    slowDownStatus: 403,
+    // https://github.com/lukaszraczylo/traefikoidc/issues/44
+    rejectOfflineAccess: true,
+    // The device flow's token answer carries a refresh token without
+    // offline_access (https://developers.google.com/identity/protocols/oauth2/limited-input-device;
+    // the research marks this unverified against a live tenant).
+    refreshWithoutOffline: true,
+  },
+  entra: {
+    // https://learn.microsoft.com/entra/identity-platform/v2-protocols-oidc
+    issuerPath: '/00000000-0000-4000-8000-000000000001/v2.0',
+    paths: { device: '/oauth2/v2.0/devicecode', token: '/oauth2/v2.0/token' },
+    // Recorded tenant discovery documents: offline_access listed, no
+    // code_challenge_methods_supported, no revocation_endpoint.
+    scopes: ['openid', 'profile', 'email', 'offline_access'],
+    noRevocation: true,
+    // https://learn.microsoft.com/entra/identity-platform/v2-oauth2-device-code:
+    // a `message`, no verification_uri_complete, authorization_declined.
+    message: true,
+    noComplete: true,
+    deniedError: 'authorization_declined',
+    // https://learn.microsoft.com/entra/identity-platform/id-token-claims-reference
+    // and https://github.com/MicrosoftDocs/azure-docs/issues/85021: no amr
+    // in v2 ID tokens.
+  },
+  okta: {
+    // https://developer.okta.com/docs/guides/step-up-authentication/main/
+    issuerPath: '/oauth2/default',
+    // https://developer.okta.com/docs/guides/device-authorization-grant/main/
+    paths: { device: '/v1/device/authorize', token: '/v1/token', revoke: '/v1/revoke' },
+    scopes: ['openid', 'profile', 'email', 'offline_access'],
+    // https://github.com/kubernetes/kubernetes/issues/36847
+    refreshNoIdToken: true,
+    // A custom authorization server's access tokens are JWTs for its
+    // audience (https://developer.okta.com/docs/guides/step-up-authentication/main/
+    // shows iss .../oauth2/default), which an API server can check with
+    // --oidc-client-id api://default.
+    accessTokenAudience: 'api://default',
+    amr: ['pwd'],
+    acr: 'urn:okta:loa:2fa:any',
+  },
+  keycloak: {
+    // https://github.com/int128/kubelogin/issues/1470
+    issuerPath: '/realms/k8s',
+    paths: {
+      device: '/protocol/openid-connect/auth/device',
+      token: '/protocol/openid-connect/token',
+      revoke: '/protocol/openid-connect/revoke',
+    },
+    scopes: ['openid', 'profile', 'email', 'offline_access'],
+    pkceMethods: ['plain', 'S256'],
+    // https://github.com/keycloak/keycloak/issues/9710: a client that
+    // enforces PKCE refuses a device request without it.
+    requirePkce: true,
+  },
+  dex: {
+    // https://github.com/dexidp/dex/blob/ab64ed778070e983cbb10cfc07ea4bb397d14312/server/discovery/discovery.go:
+    // offline_access always listed, PKCE S256 and plain, no revocation
+    // endpoint, no amr or acr.
+    paths: { device: '/device/code', token: '/token' },
+    scopes: ['openid', 'email', 'groups', 'profile', 'offline_access'],
+    pkceMethods: ['S256', 'plain'],
+    noRevocation: true,
+    // https://github.com/dexidp/dex/blob/fbcc76f779310be2f9cbd44d8fcdcfb9303913b1/server/deviceflowhandlers.go
+    plainDefault: true,
+    // https://github.com/dexidp/dex/pull/4204: 401 before v2.44.
+    pendingStatus: 401,
+  },
+  auth0: {
+    // https://auth0.com/docs/quickstart/native/device/interactive
+    issuerPath: '/',
+    paths: { device: '/oauth/device/code', token: '/oauth/token', revoke: '/oauth/revoke' },
+    scopes: ['openid', 'profile', 'email', 'offline_access'],
+    expiredThenInvalidGrant: true,
+    // https://auth0.com/docs/mfa/guides/configure-step-up-web-apps
+    amr: ['mfa'],
+  },
+  authentik: {
+    // https://docs.goauthentik.io/providers/oauth2/ (the per-application
+    // issuer form is unverified)
+    issuerPath: '/application/o/kubectl/',
+    paths: { device: '/device/', token: '/token/', revoke: '/revoke/' },
+    scopes: ['openid', 'email', 'profile', 'offline_access'],
+    // https://github.com/goauthentik/authentik/blob/0f238a93937197412c4c20cbf25f2e98b573f99c/authentik/providers/oauth2/views/device_backchannel.py:
+    // the device endpoint reads only client_id and scope.
+    ignorePkce: true,
+    pkceMethods: ['plain', 'S256'],
+    // https://github.com/goauthentik/authentik/blob/014e22c3d0949e6826125bb82525f4d1bbaa5c55/authentik/providers/oauth2/id_token.py
+    amr: ['pwd', 'mfa'],
+    acr: 'goauthentik.io/providers/oauth2/default',
+  },
+  zitadel: {
+    // https://zitadel.com/apis/openidoauth/scopes
+    paths: { device: '/oauth/v2/device_authorization', token: '/oauth/v2/token', revoke: '/oauth/v2/revoke' },
+    scopes: ['openid', 'profile', 'email', 'offline_access'],
+    // https://github.com/zitadel/zitadel/blob/22fdecf433680445a3dcb7426054579c9105ad5c/internal/api/oidc/amr.go
+    amr: ['pwd', 'user', 'mfa'],
+  },
+  ping: {
+    // PingAM: https://docs.pingidentity.com/pingam/8/am-oauth2/oauth2-device-flow.html
+    // (pending as HTTP 403; code_challenge accepted on the device endpoint).
+    issuerPath: '/as',
+    paths: { device: '/device_authz.oauth2', token: '/token.oauth2', revoke: '/revoke_token.oauth2' },
+    scopes: ['openid', 'profile', 'email', 'offline_access'],
+    pkceMethods: ['S256'],
+    pendingStatus: 403,
+    // https://developer.pingidentity.com/pingone-api/foundations/authentication-concepts/authorization-and-authentication-by-application-type/native-and-single-page-applications.html
+    // (acr is the sign-on policy's name; unverified in ID tokens)
+    acr: 'Multi_Factor',
+  },
+};
+const P = PROFILES[opts.profile];
+if (!P) {
+  process.stderr.write(`stub-idp.mjs: unknown profile ${opts.profile}\n`);
+  process.exit(2);
+}
+const PATHS = {
+  device: '/device/auth', token: '/token', revoke: '/revoke', ...P.paths,
+};
+
 let noteIssued = () => {};
 if (opts['issued-log']) {
   const fs = await import('node:fs');
@@ -105,6 +275,9 @@ const SCENARIOS = new Set([
   'absurd_interval', // interval 100000000 and a negative expires_in
   'refresh_invalid_grant', // device flow ok, refresh answers invalid_grant
   'no_id_token_on_refresh', // refresh answer has no id_token
+  'no_id_token', // device grant answer has no id_token (Zitadel before zitadel/oidc#500)
+  'placeholder_issuer', // discovery's issuer holds {tenantid} (Entra common/organizations)
+  'revocation_needs_secret', // revocation_endpoint_auth_methods_supported: client_secret_basic only; revoke refuses a public client
   // For the hostile-input matrix (test/e2e/hostile.sh):
   'wrong_curve', // ES256 header, signed (SHA-256) with a P-384 key the JWKS publishes as ES256
   'discovery_500', // the discovery document answers 500 with an HTML body
@@ -171,8 +344,10 @@ function sign(alg, key, input) {
 function idToken(issuer) {
   const now = Math.floor(Date.now() / 1000);
   const claims = {
-    iss: issuer, sub: opts.sub, aud: clientId, iat: now, exp: now + 600, auth_time: now, amr: ['hwk', 'mfa'],
+    iss: issuer, sub: opts.sub, aud: clientId, iat: now, exp: now + 600, auth_time: now,
   };
+  if (P.amr) claims.amr = P.amr;
+  if (P.acr) claims.acr = P.acr;
   if (opts.acr !== undefined) claims.acr = opts.acr;
   let key = rsa;
   let alg = 'RS256';
@@ -210,20 +385,42 @@ function idToken(issuer) {
 
 // Device codes and refresh tokens this stub issued.  Refresh tokens rotate
 // on every use; an old one stays good (no reuse detection here).
-const deviceCodes = new Map(); // device_code -> { polls, expires }
-const refreshTokens = new Set();
+const deviceCodes = new Map(); // device_code -> { polls, offline, challenge, method }
+const refreshTokens = new Map(); // refresh token -> { offline }
 
-function tokenResponse(issuer, { refresh }) {
-  const rt = random();
-  refreshTokens.add(rt);
+function tokenResponse(issuer, { refresh, offline }) {
   const body = {
-    access_token: random(), token_type: 'Bearer', expires_in: 600, scope: 'openid offline_access', refresh_token: rt,
+    access_token: P.accessTokenAudience ? accessJwt(issuer) : random(), token_type: 'Bearer', expires_in: 600,
+    scope: offline ? 'openid offline_access' : 'openid',
   };
-  if (!(refresh && scenario === 'no_id_token_on_refresh')) body.id_token = idToken(issuer);
-  noteIssued('refresh_token', body.refresh_token);
+  if (offline || P.refreshWithoutOffline) {
+    body.refresh_token = random();
+    refreshTokens.set(body.refresh_token, { offline });
+  }
+  if (!(refresh && (scenario === 'no_id_token_on_refresh' || P.refreshNoIdToken))
+    && !(!refresh && scenario === 'no_id_token')) body.id_token = idToken(issuer);
+  if (body.refresh_token) noteIssued('refresh_token', body.refresh_token);
   noteIssued('access_token', body.access_token);
   if (body.id_token) noteIssued('id_token', body.id_token);
   return body;
+}
+
+function accessJwt(issuer) {
+  const now = Math.floor(Date.now() / 1000);
+  const claims = {
+    iss: issuer, sub: opts.sub, aud: P.accessTokenAudience, cid: clientId, iat: now, exp: now + 600, jti: random(8),
+  };
+  const input = `${b64({ alg: 'RS256', typ: 'JWT', kid: rsa.kid })}.${b64(claims)}`;
+  return `${input}.${sign('RS256', rsa.privateKey, input).toString('base64url')}`;
+}
+
+// RFC 7636 §4.6: does the verifier answer the challenge?
+function pkceOk(dc, verifier) {
+  if (!dc.challenge) return verifier === null || !P.plainDefault;
+  if (verifier === null) return false;
+  const got = dc.method === 'S256'
+    ? crypto.createHash('sha256').update(verifier).digest('base64url') : verifier;
+  return got === dc.challenge;
 }
 
 // The hostile bodies, for answers a JSON parser must survive.
@@ -261,12 +458,33 @@ async function readForm(req) {
 
 const oauthError = (error, status = 400) => ({ status, json: { error, error_description: `stub: ${error}` } });
 
-function deviceAuthorization(issuer, form, client) {
+function deviceAuthorization(issuer, form, client, rec) {
   if (!clientOk(client)) return oauthError('invalid_client', 401);
+  const scopes = (form.get('scope') ?? '').split(' ');
+  const offline = scopes.includes('offline_access');
+  let challenge = form.get('code_challenge');
+  let method = form.get('code_challenge_method');
+  Object.assign(rec, { scope: form.get('scope'), pkce: challenge ? (method ?? 'none') : 'absent' });
+  if (P.rejectOfflineAccess && offline) {
+    return {
+      status: 400,
+      json: { error: 'invalid_scope', error_description: 'Some requested scopes were invalid. {invalid=[offline_access]}' },
+    };
+  }
+  if (P.ignorePkce) {
+    challenge = null;
+  } else if (challenge) {
+    method ??= P.plainDefault ? 'plain' : 'S256';
+  }
+  if (P.requirePkce && (!challenge || method !== 'S256')) {
+    return { status: 400, json: { error: 'invalid_request', error_description: 'Missing parameter: code_challenge_method' } };
+  }
   const deviceCode = random();
   const letters = () => Array.from({ length: 4 }, () => 'BCDFGHJKLMNPQRSTVWXZ'[crypto.randomInt(20)]).join('');
   const userCode = `${letters()}-${letters()}`;
-  deviceCodes.set(deviceCode, { polls: 0 });
+  deviceCodes.set(deviceCode, {
+    polls: 0, offline, challenge, method,
+  });
   const json = {
     device_code: deviceCode,
     user_code: userCode,
@@ -275,6 +493,12 @@ function deviceAuthorization(issuer, form, client) {
     expires_in: 600,
     interval,
   };
+  if (P.verificationUrl) {
+    json.verification_url = json.verification_uri;
+    delete json.verification_uri;
+  }
+  if (P.noComplete) delete json.verification_uri_complete;
+  if (P.message) json.message = `To sign in, use a web browser to open the page ${issuer}/device and enter the code ${userCode} to authenticate.`;
   if (scenario === 'no_device_code') delete json.device_code;
   if (scenario === 'escape_user_code') json.user_code = '\u001b[2J\u001b]0;owned\u0007BCDF-GHJK';
   if (scenario === 'escape_verification_uri') json.verification_uri = `${issuer}/device\u001b[2J`;
@@ -282,20 +506,30 @@ function deviceAuthorization(issuer, form, client) {
   return { status: 200, json, answer: 'device_code' };
 }
 
-function token(issuer, form, client) {
+function token(issuer, form, client, rec) {
   if (!clientOk(client)) return oauthError('invalid_client', 401);
   const hostile = hostileBody();
   if (hostile) return { ...hostile, answer: scenario };
   const grant = form.get('grant_type');
   if (grant === 'urn:ietf:params:oauth:grant-type:device_code') {
     const dc = deviceCodes.get(form.get('device_code') ?? '');
+    rec.verifier = form.has('code_verifier');
     if (!dc) return oauthError('invalid_grant');
+    if (!pkceOk(dc, form.get('code_verifier'))) {
+      return { status: 400, json: { error: 'invalid_grant', error_description: 'PKCE verification failed' } };
+    }
     dc.polls += 1;
     switch (scenario) {
       case 'slow_down':
-        if (dc.polls <= 2) return oauthError('slow_down');
+        if (dc.polls <= 2) return oauthError('slow_down', P.slowDownStatus ?? 400);
         break;
-      case 'access_denied': case 'expired_token': case 'server_error':
+      case 'access_denied':
+        return oauthError(P.deniedError ?? 'access_denied');
+      case 'expired_token':
+        // Auth0: expired_token once, invalid_grant after.
+        if (P.expiredThenInvalidGrant && dc.polls > 1) return oauthError('invalid_grant');
+        return oauthError(scenario);
+      case 'server_error':
         return oauthError(scenario);
       case 'refresh_invalid_grant_denied':
         return oauthError('access_denied');
@@ -310,30 +544,49 @@ function token(issuer, form, client) {
       case 'unknown_error':
         return oauthError('kmfa_unheard_of_error');
       default:
-        if (dc.polls === 1) return oauthError('authorization_pending');
+        if (dc.polls === 1) return oauthError('authorization_pending', P.pendingStatus ?? 400);
     }
     deviceCodes.delete(form.get('device_code'));
-    return { status: 200, json: tokenResponse(issuer, { refresh: false }), answer: 'tokens' };
+    return { status: 200, json: tokenResponse(issuer, { refresh: false, offline: dc.offline }), answer: 'tokens' };
   }
   if (grant === 'refresh_token') {
     const rt = form.get('refresh_token') ?? '';
-    if (!refreshTokens.has(rt) || scenario === 'refresh_invalid_grant'
+    const held = refreshTokens.get(rt);
+    if (!held || scenario === 'refresh_invalid_grant'
       || scenario === 'refresh_invalid_grant_denied') return oauthError('invalid_grant');
-    return { status: 200, json: tokenResponse(issuer, { refresh: true }), answer: 'tokens' };
+    return { status: 200, json: tokenResponse(issuer, { refresh: true, offline: held.offline }), answer: 'tokens' };
   }
   return oauthError('unsupported_grant_type');
 }
 
 let issuer = '';
+// The abstract route of a path under the issuer: /device/auth, /token and
+// /revoke stand for the profile's own paths, so the scenarios below hold
+// for every profile.
+const issuerPath = (P.issuerPath ?? '').replace(/\/$/, '');
+function routeOf(raw) {
+  const path = raw.replace(/\/{2,}/g, '/');
+  if (!path.startsWith(`${issuerPath}/`)) return path;
+  const rel = path.slice(issuerPath.length);
+  if (rel === PATHS.device) return '/device/auth';
+  if (rel === PATHS.token) return '/token';
+  if (rel === PATHS.revoke && !P.noRevocation) return '/revoke';
+  if (Object.values(PATHS).includes(rel)) return `${rel}#profile`; // another profile's path
+  return rel;
+}
 const { server, port } = await listenTls(opts.cert, opts.key, async (req, res) => {
-  const path = new URL(req.url, issuer).pathname;
+  // Not new URL(): a path starting "//" (an issuer ending in "/" with a
+  // path appended) would read as a host.
+  const path = req.url.split('?')[0];
+  const rel = routeOf(path);
   const rec = { method: req.method, path, scenario };
+  if (opts.profile !== 'generic') rec.endpoint = rel;
   let out;
   try {
     const form = req.method === 'POST' ? await readForm(req) : new URLSearchParams();
-    if (path === '/token' && req.method === 'POST') rec.grant_type = form.get('grant_type');
+    if (rel === '/token' && req.method === 'POST') rec.grant_type = form.get('grant_type');
     if (req.method === 'POST') rec.client_auth = clientOf(req, form).method;
-    const route = `${req.method} ${path}`;
+    const route = `${req.method} ${rel}`;
     const hangs = (scenario === 'hang' && (route === 'POST /device/auth' || route === 'POST /token'))
       || (scenario === 'hang_token' && route === 'POST /token');
     if (hangs) {
@@ -353,18 +606,23 @@ const { server, port } = await listenTls(opts.cert, opts.key, async (req, res) =
           json: {
             issuer: scenario === 'issuer_mismatch' ? `${issuer}/elsewhere` : issuer,
             device_authorization_endpoint: scenario === 'endpoint_downgrade'
-              ? 'http://192.0.2.1/device/auth' : `${issuer}/device/auth`,
-            token_endpoint: scenario === 'endpoint_downgrade' ? 'http://192.0.2.1/token' : `${issuer}/token`,
-            jwks_uri: `${issuer}/jwks`,
-            revocation_endpoint: `${issuer}/revoke`,
+              ? 'http://192.0.2.1/device/auth' : `${base}${PATHS.device}`,
+            token_endpoint: scenario === 'endpoint_downgrade' ? 'http://192.0.2.1/token' : `${base}${PATHS.token}`,
+            jwks_uri: `${base}/jwks`,
+            revocation_endpoint: `${base}${PATHS.revoke}`,
             response_types_supported: ['code'],
             subject_types_supported: ['public'],
             id_token_signing_alg_values_supported: ['RS256', 'PS256', 'ES256'],
             grant_types_supported: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
-            scopes_supported: ['openid', 'offline_access'],
+            scopes_supported: P.scopes ?? ['openid', 'offline_access'],
             token_endpoint_auth_methods_supported: ['none'],
           },
         };
+        if (P.pkceMethods) out.json.code_challenge_methods_supported = P.pkceMethods;
+        if (P.noRevocation) delete out.json.revocation_endpoint;
+        if (P.revocationAuth) out.json.revocation_endpoint_auth_methods_supported = P.revocationAuth;
+        if (scenario === 'revocation_needs_secret') out.json.revocation_endpoint_auth_methods_supported = ['client_secret_basic'];
+        if (scenario === 'placeholder_issuer') out.json.issuer = `https://127.0.0.1:${port}/{tenantid}/v2.0`;
         if (scenario === 'no_device_endpoint') delete out.json.device_authorization_endpoint;
         break;
       case 'GET /jwks': {
@@ -376,12 +634,16 @@ const { server, port } = await listenTls(opts.cert, opts.key, async (req, res) =
         break;
       }
       case 'POST /device/auth':
-        out = deviceAuthorization(issuer, form, clientOf(req, form));
+        out = deviceAuthorization(issuer, form, clientOf(req, form), rec);
         break;
       case 'POST /token':
-        out = token(issuer, form, clientOf(req, form));
+        out = token(issuer, form, clientOf(req, form), rec);
         break;
       case 'POST /revoke':
+        if (scenario === 'revocation_needs_secret' && clientOf(req, form).method !== 'basic') {
+          out = oauthError('invalid_client', 401);
+          break;
+        }
         // RFC 7009 2.2: 200 whether or not the token was known.
         refreshTokens.delete(form.get('token') ?? '');
         out = { status: 200, type: 'text/plain', body: '' };
@@ -420,6 +682,9 @@ const { server, port } = await listenTls(opts.cert, opts.key, async (req, res) =
   });
   res.end(body);
 });
-issuer = `https://127.0.0.1:${port}`;
+// The issuer as configured (Auth0's and Authentik's end in a slash), and
+// the base the endpoints hang from.
+const base = `https://127.0.0.1:${port}${issuerPath}`;
+issuer = `${base}${(P.issuerPath ?? '').endsWith('/') ? '/' : ''}`;
 exitOnSignals(server);
 ready({ port, issuer });

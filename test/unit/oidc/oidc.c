@@ -20,6 +20,7 @@
 #include "oidc/discovery.h"
 #include "oidc/http.h"
 #include "oidc/oauth.h"
+#include "oidc/pkce.h"
 #include "oidc/refresh.h"
 #include "oidc/revoke.h"
 #include "token/config.h"
@@ -112,6 +113,33 @@ test_poll_expired_token_stops(void **state)
 	    KMFA_ERR_IDP);
 	assert_cause_has("the device code expired before the login was "
 	    "approved");
+}
+
+/* Entra's denial (https://learn.microsoft.com/entra/identity-platform/
+ * v2-oauth2-device-code) is a denial. */
+static void
+test_poll_authorization_declined_is_a_denial(void **state)
+{
+	int64_t iv = 5;
+
+	(void)state;
+	assert_int_equal(kmfa_device_poll_step("authorization_declined", &iv),
+	    KMFA_ERR_IDP);
+	assert_cause_has("the login was denied at the identity provider");
+}
+
+/* Auth0 answers invalid_grant for a device code past expired_token
+ * (https://auth0.com/docs/quickstart/native/device/interactive). */
+static void
+test_poll_invalid_grant_says_log_in_again(void **state)
+{
+	int64_t iv = 5;
+
+	(void)state;
+	assert_int_equal(kmfa_device_poll_step("invalid_grant", &iv),
+	    KMFA_ERR_IDP);
+	assert_cause_has("no longer accepts the device code (invalid_grant");
+	assert_cause_has("log in again");
 }
 
 static void
@@ -512,6 +540,123 @@ parse_disc(const char *issuer, const char *json, struct kmfa_discovery **o)
 }
 
 static void
+test_discovery_offline_access_and_pkce(void **state)
+{
+	static const char *const docs[] = {
+		/* Google: three scopes, no offline_access; plain and S256
+		 * (https://accounts.google.com/.well-known/openid-configuration) */
+		"{\"issuer\":\"https://i.example\",\"token_endpoint\":"
+		"\"https://i.example/t\",\"jwks_uri\":\"https://i.example/k\","
+		"\"scopes_supported\":[\"openid\",\"email\",\"profile\"],"
+		"\"code_challenge_methods_supported\":[\"plain\",\"S256\"]}",
+		/* Entra: offline_access listed, no PKCE methods */
+		"{\"issuer\":\"https://i.example\",\"token_endpoint\":"
+		"\"https://i.example/t\",\"jwks_uri\":\"https://i.example/k\","
+		"\"scopes_supported\":[\"openid\",\"offline_access\"]}",
+		/* no scopes listed at all; plain only */
+		"{\"issuer\":\"https://i.example\",\"token_endpoint\":"
+		"\"https://i.example/t\",\"jwks_uri\":\"https://i.example/k\","
+		"\"code_challenge_methods_supported\":[\"plain\"]}",
+	};
+	static const int want_auto[] = { 0, 1, 1 }, want_pkce[] = { 1, 0, 0 };
+	struct kmfa_config cfg;
+	struct kmfa_discovery *o = NULL;
+	int on;
+
+	(void)state;
+	kmfa_config_init(&cfg);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(parse_disc("https://i.example", docs[i], &o),
+		    KMFA_OK);
+		assert_int_equal(kmfa_discovery_pkce_s256(o), want_pkce[i]);
+		cfg.offline_access = NULL;
+		assert_int_equal(kmfa_discovery_offline_access(o, &cfg, &on),
+		    KMFA_OK);
+		assert_int_equal(on, want_auto[i]);
+		cfg.offline_access = (char *)"auto";
+		assert_int_equal(kmfa_discovery_offline_access(o, &cfg, &on),
+		    KMFA_OK);
+		assert_int_equal(on, want_auto[i]);
+		cfg.offline_access = (char *)"on";
+		assert_int_equal(kmfa_discovery_offline_access(o, &cfg, &on),
+		    KMFA_OK);
+		assert_int_equal(on, 1);
+		cfg.offline_access = (char *)"off";
+		assert_int_equal(kmfa_discovery_offline_access(o, &cfg, &on),
+		    KMFA_OK);
+		assert_int_equal(on, 0);
+		cfg.offline_access = (char *)"yes";
+		assert_int_equal(kmfa_discovery_offline_access(o, &cfg, &on),
+		    KMFA_ERR_USAGE);
+		assert_cause_has("--oidc-offline-access takes auto, on or off");
+		kmfa_discovery_free(&o);
+	}
+	cfg.offline_access = NULL;
+	kmfa_config_free(&cfg);
+}
+
+static void
+test_discovery_revocation_auth_methods(void **state)
+{
+	static const char doc[] =
+	    "{\"issuer\":\"https://i.example\",\"token_endpoint\":"
+	    "\"https://i.example/t\",\"jwks_uri\":\"https://i.example/k\","
+	    "\"revocation_endpoint\":\"https://i.example/r\","
+	    "\"revocation_endpoint_auth_methods_supported\":"
+	    "[\"client_secret_basic\",\"private_key_jwt\"]}";
+	static const char open_doc[] =
+	    "{\"issuer\":\"https://i.example\",\"token_endpoint\":"
+	    "\"https://i.example/t\",\"jwks_uri\":\"https://i.example/k\","
+	    "\"revocation_endpoint\":\"https://i.example/r\"}";
+	struct kmfa_config cfg;
+	struct kmfa_discovery *o = NULL;
+
+	(void)state;
+	kmfa_config_init(&cfg);
+	assert_int_equal(parse_disc("https://i.example", doc, &o), KMFA_OK);
+	/* A public client cannot use a list without "none". */
+	assert_false(kmfa_discovery_revocation_usable(o, &cfg));
+	cfg.client_secret = (char *)"s";
+	assert_true(kmfa_discovery_revocation_usable(o, &cfg));
+	cfg.client_secret = NULL;
+	kmfa_discovery_free(&o);
+	assert_int_equal(parse_disc("https://i.example", open_doc, &o),
+	    KMFA_OK);
+	assert_true(kmfa_discovery_revocation_usable(o, &cfg));
+	kmfa_discovery_free(&o);
+	kmfa_config_free(&cfg);
+}
+
+/* Entra's multi-tenant and v1 issuers: one line with the fix
+ * (https://github.com/coreos/go-oidc/issues/344). */
+static void
+test_discovery_entra_issuers_say_the_fix(void **state)
+{
+	static const char common[] =
+	    "{\"issuer\":\"https://login.microsoftonline.com/{tenantid}/v2.0\","
+	    "\"token_endpoint\":\"https://login.microsoftonline.com/t\","
+	    "\"jwks_uri\":\"https://login.microsoftonline.com/k\"}";
+	static const char v1[] =
+	    "{\"issuer\":\"https://sts.windows.net/1234/\","
+	    "\"token_endpoint\":\"https://login.microsoftonline.com/t\","
+	    "\"jwks_uri\":\"https://login.microsoftonline.com/k\"}";
+	struct kmfa_discovery *o = NULL;
+
+	(void)state;
+	assert_int_equal(parse_disc(
+	    "https://login.microsoftonline.com/common/v2.0", common, &o),
+	    KMFA_ERR_CONFIG);
+	assert_null(o);
+	assert_cause_has("multi-tenant endpoint");
+	assert_cause_has("use --oidc-issuer-url=https://login.microsoftonline"
+	    ".com/<tenant-id>/v2.0");
+	assert_int_equal(parse_disc("https://login.microsoftonline.com/1234",
+	    v1, &o), KMFA_ERR_CONFIG);
+	assert_cause_has("Microsoft Entra v1 issuer");
+	assert_cause_has("<tenant-id>/v2.0");
+}
+
+static void
 test_discovery_good(void **state)
 {
 	struct kmfa_discovery *o = NULL;
@@ -701,19 +846,22 @@ test_scope_always_openid_offline_access_deduplicated(void **state)
 
 	(void)state;
 	kmfa_config_init(&cfg);
-	assert_int_equal(kmfa_oauth_scope(&cfg, &scope), KMFA_OK);
+	assert_int_equal(kmfa_oauth_scope(&cfg, 1, &scope), KMFA_OK);
 	assert_string_equal(scope, "openid offline_access");
+	free(scope);
+	assert_int_equal(kmfa_oauth_scope(&cfg, 0, &scope), KMFA_OK);
+	assert_string_equal(scope, "openid");
 	free(scope);
 	for (size_t i = 0; i < 5; i++)
 		cfg.scopes[cfg.nscopes++] = strdup(extra[i]);
-	assert_int_equal(kmfa_oauth_scope(&cfg, &scope), KMFA_OK);
+	assert_int_equal(kmfa_oauth_scope(&cfg, 1, &scope), KMFA_OK);
 	assert_string_equal(scope,
 	    "openid offline_access email profile groups");
 	free(scope);
 	/* "open" is not "openid": whole tokens only. */
 	free(cfg.scopes[0]);
 	cfg.scopes[0] = strdup("open");
-	assert_int_equal(kmfa_oauth_scope(&cfg, &scope), KMFA_OK);
+	assert_int_equal(kmfa_oauth_scope(&cfg, 1, &scope), KMFA_OK);
 	assert_string_equal(scope,
 	    "openid offline_access open profile email groups");
 	free(scope);
@@ -722,14 +870,14 @@ test_scope_always_openid_offline_access_deduplicated(void **state)
 	kmfa_config_init(&cfg);
 	cfg.scopes[cfg.nscopes++] = strdup("a b");
 	kmfa_report_clear();
-	assert_int_equal(kmfa_oauth_scope(&cfg, &scope), KMFA_ERR_CONFIG);
+	assert_int_equal(kmfa_oauth_scope(&cfg, 1, &scope), KMFA_ERR_CONFIG);
 	assert_null(scope);
 	free(cfg.scopes[0]);
 	cfg.scopes[0] = strdup("a,,b");
-	assert_int_equal(kmfa_oauth_scope(&cfg, &scope), KMFA_ERR_CONFIG);
+	assert_int_equal(kmfa_oauth_scope(&cfg, 1, &scope), KMFA_ERR_CONFIG);
 	free(cfg.scopes[0]);
 	cfg.scopes[0] = strdup("q\"");
-	assert_int_equal(kmfa_oauth_scope(&cfg, &scope), KMFA_ERR_CONFIG);
+	assert_int_equal(kmfa_oauth_scope(&cfg, 1, &scope), KMFA_ERR_CONFIG);
 	kmfa_config_free(&cfg);
 }
 
@@ -746,8 +894,20 @@ struct idp {
 
 /* answers: bodies with status, after the discovery answer the idp adds. */
 static void
+idp_start_doc(struct idp *p, const char *doc_extra, const char *secret,
+    size_t n, const int *status, const char *const *bodies);
+
+static void
 idp_start(struct idp *p, const char *secret, size_t n, const int *status,
     const char *const *bodies)
+{
+	idp_start_doc(p, "", secret, n, status, bodies);
+}
+
+/* doc_extra: more discovery members, each with a leading comma. */
+static void
+idp_start_doc(struct idp *p, const char *doc_extra, const char *secret,
+    size_t n, const int *status, const char *const *bodies)
 {
 	char *disc = NULL;
 
@@ -758,8 +918,8 @@ idp_start(struct idp *p, const char *secret, size_t n, const int *status,
 	assert_true(kmfa_asprintf(&disc, "{\"issuer\":\"%s\","
 	    "\"token_endpoint\":\"%s/token\",\"jwks_uri\":\"%s/jwks\","
 	    "\"device_authorization_endpoint\":\"%s/device\","
-	    "\"revocation_endpoint\":\"%s/revoke\"}", p->issuer, p->issuer,
-	    p->issuer, p->issuer, p->issuer) > 0);
+	    "\"revocation_endpoint\":\"%s/revoke\"%s}", p->issuer, p->issuer,
+	    p->issuer, p->issuer, p->issuer, doc_extra) > 0);
 	p->answers[0] = lb_answer(200, disc);
 	free(disc);
 	for (size_t i = 0; i < n; i++)
@@ -856,6 +1016,104 @@ test_device_login_stops_polling_when_tokens_arrive(void **state)
 		    "device_code=DEVCODE&client_id=kube+cli"));
 	}
 	kmfa_oauth_tokens_free(&t);
+	kmfa_device_auth_free(&da);
+}
+
+/*
+ * Google as the issue describes it: no offline_access in scopes_supported
+ * (so none asked for), S256 listed (so PKCE, the verifier on every poll),
+ * `verification_url` for verification_uri (https://github.com/cli/oauth/pull/24),
+ * and a pending poll answered with a status other than 400
+ * (https://github.com/pipacs/o2/pull/130).
+ */
+static void
+test_device_login_google_shape_with_pkce(void **state)
+{
+	static const int status[] = { 200, 428, 403, 200 };
+	static const char *const bodies[] = {
+		"{\"device_code\":\"DEVCODE\",\"user_code\":\"ABCD-EFGH\","
+		"\"verification_url\":\"https://www.google.com/device\","
+		"\"expires_in\":60,\"interval\":1}",
+		"{\"error\":\"authorization_pending\"}",
+		"{\"error\":\"slow_down\"}",
+		"{\"access_token\":\"AT\",\"id_token\":\"x.y.z\","
+		"\"expires_in\":60}",
+	};
+	struct idp p;
+	struct kmfa_device_auth *da = NULL;
+	struct kmfa_tokens *t = NULL;
+	char challenge[KMFA_PKCE_CHALLENGE_LEN + 1], verifier[64];
+	const char *c, *v;
+
+	(void)state;
+	idp_start_doc(&p, ",\"scopes_supported\":[\"openid\",\"email\"],"
+	    "\"code_challenge_methods_supported\":[\"plain\",\"S256\"]",
+	    NULL, 4, status, bodies);
+	assert_int_equal(kmfa_device_authorize(p.h, p.o, &p.cfg, &da),
+	    KMFA_OK);
+	assert_string_equal(da->verification_uri,
+	    "https://www.google.com/device");
+	assert_null(da->verification_uri_complete);
+	assert_string_equal(da->scope, "openid email");
+	assert_true(da->pkce);
+	/* slow_down makes the second wait 6 s: allow for it. */
+	assert_int_equal(kmfa_device_poll(p.h, p.o, &p.cfg, da,
+	    kmfa_now() + 30, NULL, NULL, &t), KMFA_OK);
+	assert_string_equal(t->id_token, "x.y.z");
+	idp_stop(&p);
+	assert_int_equal(p.s.nreq, 5);
+	assert_non_null(strstr(p.s.req[1], "&scope=openid+email&"));
+	assert_null(strstr(p.s.req[1], "offline_access"));
+	assert_non_null(c = strstr(p.s.req[1], "&code_challenge="));
+	assert_non_null(strstr(p.s.req[1], "&code_challenge_method=S256"));
+	for (size_t i = 2; i < 5; i++) {
+		assert_non_null(v = strstr(p.s.req[i], "&code_verifier="));
+		v += strlen("&code_verifier=");
+		assert_true(strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
+		    "opqrstuvwxyz0123456789-_") == KMFA_PKCE_VERIFIER_LEN);
+		memcpy(verifier, v, KMFA_PKCE_VERIFIER_LEN);
+		verifier[KMFA_PKCE_VERIFIER_LEN] = '\0';
+		/* The verifier answers the challenge the request carried. */
+		assert_int_equal(kmfa_pkce_challenge(verifier, challenge),
+		    KMFA_OK);
+		assert_memory_equal(c + strlen("&code_challenge="), challenge,
+		    KMFA_PKCE_CHALLENGE_LEN);
+	}
+	kmfa_oauth_tokens_free(&t);
+	kmfa_device_auth_free(&da);
+}
+
+/* No S256 in discovery: no PKCE parameter at all; a 5xx ends the poll
+ * whatever its body says. */
+static void
+test_device_login_no_pkce_and_5xx_ends(void **state)
+{
+	static const int status[] = { 200, 503 };
+	static const char *const bodies[] = {
+		"{\"device_code\":\"DEVCODE\",\"user_code\":\"ABCD-EFGH\","
+		"\"verification_uri\":\"https://idp.example/device\","
+		"\"message\":\"To sign in, use a web browser\","
+		"\"expires_in\":60,\"interval\":1}",
+		"{\"error\":\"authorization_pending\"}",
+	};
+	struct idp p;
+	struct kmfa_device_auth *da = NULL;
+	struct kmfa_tokens *t = NULL;
+
+	(void)state;
+	idp_start_doc(&p, ",\"code_challenge_methods_supported\":[\"plain\"]",
+	    NULL, 2, status, bodies);
+	assert_int_equal(kmfa_device_authorize(p.h, p.o, &p.cfg, &da),
+	    KMFA_OK);
+	assert_false(da->pkce);
+	assert_int_equal(kmfa_device_poll(p.h, p.o, &p.cfg, da,
+	    kmfa_now() + 30, NULL, NULL, &t), KMFA_ERR_IDP);
+	assert_null(t);
+	assert_cause_has("answered HTTP 503");
+	assert_cause_lacks("without an OAuth error");
+	idp_stop(&p);
+	assert_null(strstr(p.s.req[1], "code_challenge"));
+	assert_null(strstr(p.s.req[2], "code_verifier"));
 	kmfa_device_auth_free(&da);
 }
 
@@ -1086,6 +1344,13 @@ main(void)
 		cmocka_unit_test_setup(test_device_login_denied_ends_with_one_line, setup),
 		cmocka_unit_test_setup(test_device_login_gives_up_at_the_deadline, setup),
 		cmocka_unit_test_setup(test_device_authorization_refused_and_basic_auth, setup),
+		cmocka_unit_test_setup(test_device_login_google_shape_with_pkce, setup),
+		cmocka_unit_test_setup(test_device_login_no_pkce_and_5xx_ends, setup),
+		cmocka_unit_test_setup(test_discovery_offline_access_and_pkce, setup),
+		cmocka_unit_test_setup(test_discovery_revocation_auth_methods, setup),
+		cmocka_unit_test_setup(test_discovery_entra_issuers_say_the_fix, setup),
+		cmocka_unit_test_setup(test_poll_authorization_declined_is_a_denial, setup),
+		cmocka_unit_test_setup(test_poll_invalid_grant_says_log_in_again, setup),
 		cmocka_unit_test_setup(test_refresh_invalid_grant_then_revoke, setup),
 		cmocka_unit_test_setup(test_revoke_without_endpoint_is_notfound, setup),
 		cmocka_unit_test_setup(test_discovery_answer_not_200, setup),

@@ -37,6 +37,7 @@ static const char *const every[] = {
 	"--oidc-extra-scope", "email",
 	"--oidc-extra-scope=ev\nil",
 	"--oidc-use-access-token",
+	"--oidc-offline-access", "off",
 	"--oidc-auth-request-extra-params", "b=2",
 	"--oidc-auth-request-extra-params=acr_values=mfa",
 	"--certificate-authority", "/etc/ca.pem",
@@ -91,7 +92,8 @@ static const char every_hint[] =
     "--oidc-extra-scope=email --oidc-extra-scope=ev\nil "
     "--oidc-auth-request-extra-params=b=2 "
     "--oidc-auth-request-extra-params=acr_values=mfa "
-    "--oidc-use-access-token --certificate-authority=/etc/ca.pem "
+    "--oidc-use-access-token --oidc-offline-access=off "
+    "--certificate-authority=/etc/ca.pem "
     "--certificate-authority-data=LS0tLS1= --insecure-skip-tls-verify "
     "--fido2=off --fido2-credentials=/tmp/creds.json --fido2-uv "
     "--require-amr=hwk --require-acr=urn:mfa";
@@ -108,6 +110,7 @@ static const char *const every_setup[] = {
 	"--oidc-auth-request-extra-params=b=2",
 	"--oidc-auth-request-extra-params=acr_values=mfa",
 	"--oidc-use-access-token",
+	"--oidc-offline-access=off",
 	"--certificate-authority=/etc/ca.pem",
 	"--certificate-authority-data=LS0tLS1=",
 	"--insecure-skip-tls-verify",
