@@ -2,6 +2,7 @@
 #
 #   make            build bin/kubectl-mfa (front) and the full program
 #   make deps       install the Debian and npm packages build and tests need
+#   make deps-check say what is missing, install nothing
 #   make test       build and run every test (last line: N passed, N failed)
 #   make check      the same under ASan+UBSan
 #   make valgrind   unit tests and end-to-end plugin runs under memcheck
@@ -78,7 +79,7 @@ FRONT := $(BUILD)/bin/kubectl-mfa
 CORE  := $(BUILD)/libexec/kubectl-mfa/kubectl-mfa-core
 SOFTKEY := $(if $(SOFTKEY_SRCS),$(BUILD)/test/softkey/kmfa-softkey)
 
-.PHONY: all deps test check demo install uninstall clean lint bench bench-quick \
+.PHONY: all deps deps-check test check demo install uninstall clean lint bench bench-quick \
         unit-tests test-bins fuzz valgrind
 
 all: $(FRONT) $(CORE)
@@ -137,7 +138,7 @@ test-bins: all $(UNIT_BINS) $(SOFTKEY)
 # `make test TESTS="unit/ e2e/core"`; empty runs everything.
 TESTS ?=
 CHECK_SUITES ?=
-test: deps-check test-bins
+test: deps test-bins
 	KMFA_BUILD=$(abspath $(BUILD)) bash test/run $(TESTS)
 
 # ASan+UBSan: abort on the first report, and fail on any leak.
@@ -146,21 +147,22 @@ check:
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	    $(MAKE) BUILD=build-asan SAN=1 TESTS="$(CHECK_SUITES)" test
 
-demo: deps-check all $(SOFTKEY)
+demo: deps all $(SOFTKEY)
 	KMFA_BUILD=$(abspath $(BUILD)) bash test/demo.sh
 
 # VG_SUITES="e2e/core ..." narrows or widens the end-to-end part.
-valgrind: deps-check test-bins
+valgrind: deps test-bins
 	KMFA_BUILD=$(abspath $(BUILD)) bash test/valgrind.sh
 
-bench: deps-check all
+bench: deps all
 	KMFA_BUILD=$(abspath $(BUILD)) bash bench/run
 
-bench-quick: deps-check all
+bench-quick: deps all
 	BENCH_QUICK=1 KMFA_BUILD=$(abspath $(BUILD)) bash bench/run
 
-# deps installs; deps-check makes `make test` and `make demo` install what
-# they need first, as the README promises, and costs nothing when present.
+# deps installs what is missing; `make test`, `make demo` and the others
+# depend on it, as the README promises, and it costs nothing when all is
+# there.  deps-check only reports.
 DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libcjson-dev \
     libfido2-dev libssl-dev libsecret-1-dev libdbus-1-dev libqrencode-dev \
     libcmocka-dev libcbor-dev gnome-keyring libsecret-tools dbus-daemon \

@@ -29,6 +29,14 @@ ARGS=(get-token --oidc-issuer-url="$IDP_URL" --oidc-client-id=kubectl
 	--token-cache-storage=disk --browser-command="$KMFA_BROWSER")
 write_kubeconfig "$T/kubeconfig" "$API_URL" v1 -- kubectl-mfa "${ARGS[@]}"
 export KUBECONFIG=$T/kubeconfig
+# Here /usr/bin/kubectl is the Cloud SDK's version dispatcher, which runs
+# the exec plugin even for `kubectl config view`; the demo talks to a plain
+# kubectl binary beside it, as a user's kubectl would behave.
+KUBECTL=$(ls /usr/lib/google-cloud-sdk/bin/kubectl.1.[0-9]* 2>/dev/null | sort -V | tail -1)
+KUBECTL=${KUBECTL:-$(command -v kubectl)}
+[ -n "$KUBECTL" ] || fail "no kubectl on this machine"
+mkdir -p "$T/kbin" && ln -sf "$KUBECTL" "$T/kbin/kubectl"
+export PATH=$T/kbin:$PATH
 
 # kubectl needs a terminal for a login (nobody present means exit 3); give
 # it one when the demo itself runs without.
@@ -42,7 +50,8 @@ run kubectl-mfa enroll --name yubikey --fido2-device="$SOFTKEY_DEV" || fail "enr
 run kubectl-mfa keys list
 
 step "2. The kubeconfig's user runs kubectl-mfa as an exec credential plugin"
-sed -n '/users:/,$p' <(kubectl config view) | sed 's/^/    /'
+# Read from the file itself: nothing is asked of kubectl or the plugin yet.
+jq '{users}' "$KUBECONFIG" | sed 's/^/    /'
 
 step "3. First kubectl command: touch the key, then log in at the IdP (device flow)"
 say "The browser is a script here: it approves the code as alice."
