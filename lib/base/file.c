@@ -268,17 +268,33 @@ mono_ms(void)
  * retried on a short timer rather than SIGALRM, which would disturb
  * libcurl and libfido2.
  */
-int
-kmfa_file_lock(const char *lockpath, int64_t wait_ms, int *fdp)
-{
-	int64_t deadline = mono_ms() + wait_ms;
-	int fd, r;
+struct kmfa_file_lock {
+	int fd;
+};
 
-	*fdp = -1;
+int
+kmfa_file_lock(const char *lockpath, int64_t wait_ms, const char *hint,
+    struct kmfa_file_lock **out)
+{
+	struct kmfa_file_lock *l = NULL;
+	int64_t deadline = mono_ms() + wait_ms;
+	char *dir = NULL, *slash;
+	int fd = -1, r = KMFA_ERR_NOMEM;
+
+	*out = NULL;
+	if ((dir = strdup(lockpath)) == NULL)
+		goto out;
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if ((r = kmfa_file_mkdir_private(dir)) != KMFA_OK)
+			goto out;
+	}
 	if ((fd = open(lockpath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-	    0600)) < 0)
-		return kmfa_fail(KMFA_ERR_IO, "cannot open lock %s: %s",
-		    lockpath, strerror(errno));
+	    0600)) < 0) {
+		r = kmfa_fail(KMFA_ERR_IO, "cannot open lock %s: %s", lockpath,
+		    strerror(errno));
+		goto out;
+	}
 	for (;;) {
 		struct timespec pause = { 0, 20 * 1000 * 1000 };
 
@@ -287,15 +303,37 @@ kmfa_file_lock(const char *lockpath, int64_t wait_ms, int *fdp)
 		if (errno != EWOULDBLOCK && errno != EINTR) {
 			r = kmfa_fail(KMFA_ERR_IO, "cannot lock %s: %s",
 			    lockpath, strerror(errno));
-			close(fd);
-			return r;
+			goto out;
 		}
 		if (mono_ms() >= deadline) {
-			close(fd);
-			return KMFA_ERR_LOCKED;
+			r = kmfa_fail(KMFA_ERR_LOCKED, "another kubectl-mfa has "
+			    "held %s for over %lld s%s%s", lockpath,
+			    (long long)(wait_ms / 1000), hint != NULL ? "; " : "",
+			    hint != NULL ? hint : "");
+			goto out;
 		}
 		nanosleep(&pause, NULL);
 	}
-	*fdp = fd;
-	return KMFA_OK;
+	r = KMFA_ERR_NOMEM;
+	if ((l = malloc(sizeof(*l))) == NULL)
+		goto out;
+	l->fd = fd;
+	fd = -1;	/* transferred */
+	*out = l;
+	r = KMFA_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return r;
+}
+
+void
+kmfa_file_unlock(struct kmfa_file_lock **lp)
+{
+	if (lp == NULL || *lp == NULL)
+		return;
+	close((*lp)->fd);	/* releases the flock */
+	free(*lp);
+	*lp = NULL;
 }

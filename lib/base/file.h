@@ -28,13 +28,16 @@ int kmfa_file_mkdir_private(const char *dir);
 int kmfa_file_write_atomic(const char *path, const void *data, size_t len);
 
 /*
- * Take an exclusive flock on lockpath (created 0600 if missing), waiting
- * at most wait_ms; *fd is the open descriptor, and closing it releases the
- * lock.  KMFA_ERR_LOCKED with no cause recorded when another process still
- * holds it then (the caller knows who waits for what and says so);
- * KMFA_ERR_IO with a cause for anything else.
+ * An exclusive flock on lockpath (the file created 0600 and its folder
+ * 0700 when missing), taken with a wait of at most wait_ms.
+ * KMFA_ERR_LOCKED, with a cause naming the file and hint (may be NULL),
+ * when another process still holds it then; KMFA_ERR_IO with a cause for
+ * anything else.  kmfa_file_unlock releases it and sets *lp to NULL.
  */
-int kmfa_file_lock(const char *lockpath, int64_t wait_ms, int *fd);
+struct kmfa_file_lock;
+int kmfa_file_lock(const char *lockpath, int64_t wait_ms, const char *hint,
+    struct kmfa_file_lock **out);
+void kmfa_file_unlock(struct kmfa_file_lock **lp);
 
 /* Remove path; a missing file is not an error. */
 int kmfa_file_remove(const char *path);

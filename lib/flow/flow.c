@@ -582,7 +582,7 @@ kmfa_flow_run(const struct kmfa_config *cfg, const struct kmfa_execinfo *ei,
     struct kmfa_flow_result *res)
 {
 	struct flow f;
-	struct kmfa_lock *lock = NULL;
+	struct kmfa_file_lock *lock = NULL;
 	struct kmfa_record *rec = NULL;
 	const char *why = NULL;
 	struct kmfa_report_scope sc;

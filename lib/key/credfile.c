@@ -691,66 +691,27 @@ kmfa_credfile_default_name(const struct kmfa_credfile *f, char **out)
 	return KMFA_ERR_INTERNAL;	/* pigeonhole: unreachable */
 }
 
-struct kmfa_credfile_lock {
-	int fd;
-};
-
-/* The same bounded flock as the cache lock (kmfa_file_lock). */
+/* The same bounded flock as the cache lock, on "<path>.lock". */
 int
 kmfa_credfile_lock(const char *path, int64_t wait_ms,
-    struct kmfa_credfile_lock **out)
+    struct kmfa_file_lock **out)
 {
-	struct kmfa_credfile_lock *l = NULL;
-	char *lpath = NULL, *dir = NULL, *slash;
-	int fd = -1, r = KMFA_ERR_NOMEM;
+	char *lpath = NULL;
+	int r;
 
 	*out = NULL;
-	if (kmfa_asprintf(&lpath, "%s.lock", path) < 0 ||
-	    (dir = strdup(path)) == NULL)
-		goto out;
-	if ((slash = strrchr(dir, '/')) != NULL) {
-		if (slash == dir)
-			slash[1] = '\0';
-		else
-			*slash = '\0';
-		if ((r = kmfa_file_mkdir_private(dir)) != KMFA_OK)
-			goto out;
-	}
-	if ((r = kmfa_file_lock(lpath, wait_ms, &fd)) == KMFA_ERR_LOCKED)
-		r = kmfa_fail(KMFA_ERR_LOCKED, "another kubectl-mfa has held "
-		    "%s for over %lld s", lpath, (long long)(wait_ms / 1000));
-	if (r != KMFA_OK)
-		goto out;
-	r = KMFA_ERR_NOMEM;
-	if ((l = malloc(sizeof(*l))) == NULL)
-		goto out;
-	l->fd = fd;
-	fd = -1;	/* transferred */
-	*out = l;
-	r = KMFA_OK;
-out:
-	if (fd >= 0)
-		close(fd);
+	if (kmfa_asprintf(&lpath, "%s.lock", path) < 0)
+		return KMFA_ERR_NOMEM;
+	r = kmfa_file_lock(lpath, wait_ms, NULL, out);
 	free(lpath);
-	free(dir);
 	return r;
-}
-
-void
-kmfa_credfile_unlock(struct kmfa_credfile_lock **lp)
-{
-	if (lp == NULL || *lp == NULL)
-		return;
-	close((*lp)->fd);	/* releases the flock */
-	free(*lp);
-	*lp = NULL;
 }
 
 int
 kmfa_credfile_update(const char *path, int64_t wait_ms,
     int (*apply)(struct kmfa_credfile *fresh, void *arg), void *arg)
 {
-	struct kmfa_credfile_lock *l = NULL;
+	struct kmfa_file_lock *l = NULL;
 	struct kmfa_credfile *f = NULL;
 	int r;
 
@@ -767,7 +728,7 @@ kmfa_credfile_update(const char *path, int64_t wait_ms,
 	r = kmfa_credfile_save(f);
 out:
 	kmfa_credfile_free(&f);
-	kmfa_credfile_unlock(&l);	/* after the save: the rename is inside */
+	kmfa_file_unlock(&l);	/* after the save: the rename is inside */
 	return r;
 }
 

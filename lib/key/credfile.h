@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/file.h"
 #include "key/seal.h"
 
 /*
@@ -95,10 +96,8 @@ void kmfa_credfile_free(struct kmfa_credfile **f);
  * write back an older sign counter.  Waits at most wait_ms; KMFA_ERR_LOCKED
  * with a cause naming the lock when another process still holds it then.
  */
-struct kmfa_credfile_lock;
 int kmfa_credfile_lock(const char *path, int64_t wait_ms,
-    struct kmfa_credfile_lock **out);
-void kmfa_credfile_unlock(struct kmfa_credfile_lock **lp);
+    struct kmfa_file_lock **out);
 
 /*
  * Under the lock: load the file afresh, let apply change it, and save it

@@ -9,14 +9,15 @@
 
 #include <stdint.h>
 
-struct kmfa_lock;
+#include "base/file.h"
+
 
 /*
  * Lock `<dir>/<key>.lock`, waiting at most wait_ms.  KMFA_ERR_LOCKED when
  * another process still holds it then.
  */
 int kmfa_lock_acquire(const char *dir, const char *key, int64_t wait_ms,
-    struct kmfa_lock **out);
-void kmfa_lock_release(struct kmfa_lock **lp);
+    struct kmfa_file_lock **out);
+void kmfa_lock_release(struct kmfa_file_lock **lp);
 
 #endif

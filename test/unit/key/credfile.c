@@ -580,7 +580,7 @@ test_mac_covers_the_security_fields(void **state)
 static void
 test_lock_is_exclusive_and_bounded(void **state)
 {
-	struct kmfa_credfile_lock *a = NULL, *b = NULL;
+	struct kmfa_file_lock *a = NULL, *b = NULL;
 	char path[128];
 
 	(void)state;
@@ -591,10 +591,10 @@ test_lock_is_exclusive_and_bounded(void **state)
 	assert_null(b);
 	assert_non_null(strstr(kmfa_report_cause(), "credentials.json.lock"));
 	kmfa_report_clear();
-	kmfa_credfile_unlock(&a);
+	kmfa_file_unlock(&a);
 	assert_null(a);
 	assert_int_equal(kmfa_credfile_lock(path, 0, &b), KMFA_OK);
-	kmfa_credfile_unlock(&b);
+	kmfa_file_unlock(&b);
 }
 
 int
