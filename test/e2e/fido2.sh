@@ -270,6 +270,15 @@ UVGET=(get-token --oidc-issuer-url "$IDP_URL" --oidc-client-id kubectl
 pin_run 4321 -- "$KMFA" "${UVGET[@]}"
 check "a login with the right PIN succeeds" \
 	'[ $PIN_RC -eq 0 ] && jq -e .status.token "$T/p.out" >/dev/null && grep -q "8 tries left" "$T/p.tty"'
+# A key that verified the PIN but leaves the UV flag out of what it signs:
+# libfido2 checks UV only when built-in UV was asked for, so the plugin's
+# own flag check is what refuses it.
+rm -rf "$T/uv-cache"
+softkey_ctl pinkey mode touch,nouv
+pin_run 4321 -- "$KMFA" "${UVGET[@]}"
+softkey_ctl pinkey mode touch
+check "a key whose assertion lacks the UV flag: exit 4, no token, says why" \
+	'[ $PIN_RC -eq 4 ] && [ ! -s "$T/p.out" ] && tail -1 "$T/p.err" | grep -q "did not confirm user verification"'
 rm -rf "$T/uv-cache"
 pin_run 0000 -- "$KMFA" "${UVGET[@]}"
 check "a wrong PIN: asked again, then exit 4 and a clear line" \
