@@ -46,9 +46,12 @@ at_exit() { _kmfa_cleanups+=("$1"); }
 ok() { echo "ok - $1"; }
 # skip NAME WHY: a case that cannot run on this machine, counted and shown.
 skip() { echo "skip - $1: $2"; }
+# With KMFA_FAIL_FAST=1 (make mutate sets it) the first failure ends the
+# script: one failed case is all a mutation run needs to know.
 not_ok() {
 	echo "not ok - $1${2:+: $2}"
 	_kmfa_failed=1
+	[ "${KMFA_FAIL_FAST:-0}" != 1 ] || exit 1
 }
 # check NAME COMMAND...: one case that passes when COMMAND succeeds.
 # check NAME 'CONDITION': with one string, it is evaluated as shell, so
