@@ -159,6 +159,14 @@ bench: deps-check all
 bench-quick: deps-check all
 	BENCH_QUICK=1 KMFA_BUILD=$(abspath $(BUILD)) bash bench/run
 
+# One-line mutants of the security rules (test/mutate/mutants), each built
+# and tested alone in a copy of the tree; MUTANTS="ID ..." picks some.
+# Too slow for CI (about half an hour); its result goes in each note.
+.PHONY: mutate
+MUTANTS ?=
+mutate: deps-check
+	bash test/mutate/run $(MUTANTS)
+
 # deps installs; deps-check makes `make test` and `make demo` install what
 # they need first, as the README promises, and costs nothing when present.
 DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libcjson-dev \

@@ -124,17 +124,18 @@ keep_stderr() {
 kept_stderr_count() { find "$KMFA_STDERR_DIR" -type f | wc -l; }
 
 # issued_patterns LOG...: every token an IdP logged as issued (idp.mjs and
-# stub-idp.mjs --issued-log: JSON lines {kind, value}), one a line, and the
-# signature part of each JWT on its own (a token cut short still leaks
-# it).  Parts shorter than 16 characters are left out: they would match
-# ordinary text (an alg none token's empty signature would match all).
+# stub-idp.mjs --issued-log: JSON lines {kind, value}), one a line, and
+# each token's consecutive 16-character pieces: any 31 characters of a
+# token hold one whole piece, so a token cut short or split is found too.
+# Tokens shorter than 16 characters are left out (they would match
+# ordinary text).
 issued_patterns() {
 	local log
 	for log in "$@"; do
 		[ -s "$log" ] || continue
 		jq -r .value "$log"
-	done | awk 'length($0) >= 16 { print }
-		/^[^.]+\.[^.]+\.[^.]+$/ { n = split($0, p, "."); if (length(p[n]) >= 16) print p[n] }' |
+	done | awk 'length($0) >= 16 { print
+			for (i = 1; i + 15 <= length($0); i += 16) print substr($0, i, 16) }' |
 		sort -u
 }
 # issued_leaks LOG FILE...: the FILEs that hold any token LOG says the IdP

@@ -127,15 +127,18 @@ check "the unattended failure prints one line and nothing on stdout" \
 # process must not wait for it.  The lock is this configuration's (the
 # entry's name with .lock); the holder must be seen holding it before the
 # timed run and still holding it after, or the case proves nothing.
+# The holder reads its release from a FIFO this script keeps open for
+# reading and writing, so that neither side blocks if the other is gone.
 lockf=${f%.json}.lock
 mkfifo "$T/hold"
-flock "$lockf" -c "read x <'$T/hold'" &
+exec {hold}<>"$T/hold"
+flock "$lockf" -c "read x" <&$hold &
 holder=$!
 timeout 5 bash -c "while flock -n '$lockf' true; do sleep 0.01; done"; held=$?
 unattended "$KMFA" "${ARGS[@]}"
 flock -n "$lockf" true; free_after=$?
 alive=0; kill -0 $holder 2>/dev/null && alive=1
-echo >"$T/hold"; wait $holder
+echo >&$hold; wait $holder; exec {hold}>&-
 check "the lock holder holds the entry's lock before and after the timed run" \
 	'[ -f "$lockf" ] && [ $held -eq 0 ] && [ $free_after -ne 0 ] && [ $alive -eq 1 ]'
 check "unattended does not wait for a lock another login holds ($ms ms)" \
