@@ -78,12 +78,15 @@ _unique() {
 # IDP_LOG (its request log), IDP_ISSUED (every token it issues, as JSON
 # lines {kind, value}: see issued_leaks in test/lib.sh), IDP_PID.  Flags:
 # --id-token-ttl S, --client-id ID, --amr V, --acr V, --no-refresh,
-# --interval N, --issued-log FILE (instead of $T/NAME-issued.jsonl).
+# --interval N, --issued-log FILE (instead of $T/issued/NAME.jsonl, a
+# folder of its own so that scans of $T's logs do not find the tokens it
+# lists on purpose).
 start_idp() {
 	make_pki; _need_node_modules
 	local name a prev=; name=$(_unique idp)
 	IDP_LOG=$T/$name-requests.jsonl
-	IDP_ISSUED=$T/$name-issued.jsonl
+	mkdir -p "$T/issued" && chmod 700 "$T/issued"
+	IDP_ISSUED=$T/issued/$name.jsonl
 	for a in "$@"; do
 		[ "$prev" = --issued-log ] && IDP_ISSUED=$a
 		prev=$a
