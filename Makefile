@@ -160,6 +160,14 @@ bench: deps all
 bench-quick: deps all
 	BENCH_QUICK=1 KMFA_BUILD=$(abspath $(BUILD)) bash bench/run
 
+# One-line mutants of the security rules (test/mutate/mutants), each built
+# and tested alone in a copy of the tree; MUTANTS="ID ..." picks some.
+# Too slow for CI (about half an hour); its result goes in each note.
+.PHONY: mutate
+MUTANTS ?=
+mutate: deps
+	bash test/mutate/run $(MUTANTS)
+
 # deps installs what is missing; `make test`, `make demo` and the others
 # depend on it, as the README promises, and it costs nothing when all is
 # there.  deps-check only reports.

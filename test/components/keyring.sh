@@ -9,7 +9,9 @@
 #   start_keyring       a bus and gnome-keyring with an unlocked default
 #                       "login" collection, sets KEYRING_PID
 #   keyring_lock        lock the login collection (no prompt is needed to lock)
-#   keyring_has_owner   true when org.freedesktop.secrets has an owner now
+#   keyring_has_owner   0 when org.freedesktop.secrets has an owner now,
+#                       1 when the bus says it has none, 2 when the bus
+#                       did not answer (never taken for "no owner")
 
 KEYRING_PASSWORD=kmfa-test-keyring
 
@@ -30,8 +32,12 @@ keyring_has_owner() {
 	local out
 	out=$(_bus_call --dest=org.freedesktop.DBus /org/freedesktop/DBus \
 	    org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets) ||
-		return 1
-	contains "$out" true
+		return 2
+	case $out in
+	*true*) return 0 ;;
+	*false*) return 1 ;;
+	esac
+	return 2
 }
 
 start_session_bus() {
@@ -73,7 +79,12 @@ start_keyring() {
 			die "gnome-keyring-daemon exited: $(tail -3 "$T/keyring.log")"
 		sleep 0.05
 	done
-	keyring_has_owner || die "org.freedesktop.secrets has no owner after 10 s"
+	keyring_has_owner
+	case $? in
+	0) ;;
+	1) die "org.freedesktop.secrets has no owner after 10 s" ;;
+	*) die "the session bus does not answer NameHasOwner" ;;
+	esac
 	out=$(_bus_call --dest=org.freedesktop.secrets /org/freedesktop/secrets \
 	    org.freedesktop.Secret.Service.ReadAlias string:default) ||
 		die "ReadAlias default failed"

@@ -75,12 +75,22 @@ _unique() {
 }
 
 # start_idp [idp.mjs flags]: the real IdP.  Sets IDP_URL (the issuer),
-# IDP_LOG (its request log), IDP_PID.  Flags: --id-token-ttl S,
-# --client-id ID, --amr V, --acr V, --no-refresh, --interval N.
+# IDP_LOG (its request log), IDP_ISSUED (every token it issues, as JSON
+# lines {kind, value}: see issued_leaks in test/lib.sh), IDP_PID.  Flags:
+# --id-token-ttl S, --client-id ID, --amr V, --acr V, --no-refresh,
+# --interval N, --issued-log FILE (instead of $T/issued/NAME.jsonl, a
+# folder of its own so that scans of $T's logs do not find the tokens it
+# lists on purpose).
 start_idp() {
 	make_pki; _need_node_modules
-	local name; name=$(_unique idp)
+	local name a prev=; name=$(_unique idp)
 	IDP_LOG=$T/$name-requests.jsonl
+	mkdir -p "$T/issued" && chmod 700 "$T/issued"
+	IDP_ISSUED=$T/issued/$name.jsonl
+	for a in "$@"; do
+		[ "$prev" = --issued-log ] && IDP_ISSUED=$a
+		prev=$a
+	done
 	# Each IdP in a script signs with its own key (like separate IdPs),
 	# made by openssl rather than inside Node: see idp.mjs.
 	[ -f "$T/pki/$name-signing.key" ] ||
@@ -89,7 +99,8 @@ start_idp() {
 		die "start_idp: openssl genpkey failed"
 	start_server "$name" "$KMFA_NODE" "$KMFA_SERVERS/idp.mjs" \
 		--cert "$T/pki/server.pem" --key "$T/pki/server.key" --log "$IDP_LOG" \
-		--signing-key "$T/pki/$name-signing.key" "$@"
+		--signing-key "$T/pki/$name-signing.key" \
+		--issued-log "$IDP_ISSUED" "$@"
 	IDP_URL=$(jq -r .issuer <<<"$REPLY")
 	eval "IDP_PID=\$${name}_PID"
 }

@@ -62,10 +62,10 @@ check "no command: exit 2, one line on stderr" '[ $rc -eq 2 ] && one_line "$(cat
 # 3. version.
 expect_exit 0 "$KMFA" version
 check "version prints 'kubectl-mfa X.Y.Z'" \
-	'[ -z "$ERR" ] && [[ $OUT =~ ^kubectl-mfa\ [0-9]+\.[0-9]+\.[0-9]+$ ]]'
+	'[ "$RC" -eq 0 ] && [ -z "$ERR" ] && [[ $OUT =~ ^kubectl-mfa\ [0-9]+\.[0-9]+\.[0-9]+$ ]]'
 V=$OUT
 expect_exit 0 "$KMFA" --version
-check "--version prints the same" [ "$OUT" = "$V" ]
+check "--version prints the same" '[ "$RC" -eq 0 ] && [ "$OUT" = "$V" ]'
 
 # --- a real login (--fido2 off) against the IdP -----------------------------
 start_idp --id-token-ttl 600 --issued-log "$T/issued.jsonl"
@@ -77,10 +77,11 @@ ID=(--oidc-issuer-url "$IDP_URL" --oidc-client-id kubectl --fido2 off
 LOGIN=(--browser-command "$KMFA_BROWSER" --timeout 30s)
 
 expect_exit 1 "$KMFA" status "${ID[@]}"
-check "status with nothing cached: exit 1, says none cached" contains "$OUT" "none cached"
+check "status with nothing cached: exit 1, says none cached" \
+	'[ "$RC" -eq 1 ] && contains "$OUT" "none cached"'
 expect_exit 1 "$KMFA" status "${ID[@]}" --json
 check "status --json with nothing cached: exit 1, cached and valid false" \
-	'jq -e ".cached == false and .valid == false" <<<"$OUT" >/dev/null'
+	'[ "$RC" -eq 1 ] && jq -e ".cached == false and .valid == false" <<<"$OUT" >/dev/null'
 
 on_tty "$KMFA" login "${ID[@]}" "${LOGIN[@]}"; rc=$?
 check "login (--fido2 off): exit 0, nothing on stdout, a success line with subject and expiry" \
@@ -104,7 +105,7 @@ check "status without --min-valid: exit 0 for a valid token" [ "$RC" -eq 0 ]
 expect_exit 0 "$KMFA" status "${ID[@]}" --json
 printf '%s\n' "$OUT" >"$T/status.json"
 check "status --json: exactly one JSON document" \
-	'[ "$(jq -s length "$T/status.json")" -eq 1 ] && jq -e "type == \"object\"" "$T/status.json" >/dev/null'
+	'[ "$RC" -eq 0 ] && [ "$(jq -s length "$T/status.json")" -eq 1 ] && jq -e "type == \"object\"" "$T/status.json" >/dev/null'
 check "status --json: the documented fields, with their types" \
 	'jq -e "(.subject | type) == \"string\" and (.valid | type) == \"boolean\" and
 		(.valid_until | type) == \"string\" and (.seconds_left | type) == \"number\" and
@@ -121,7 +122,7 @@ check "status --json: seconds_left agrees with valid_until" \
 	 [ "$left" -le $((EXP - 30 - now + 1)) ] && [ "$left" -ge $((EXP - 30 - now - 5)) ] && [ "$left" -gt 500 ]'
 expect_exit 1 "$KMFA" status "${ID[@]}" --json --min-valid 15m
 check "status --json --min-valid 15m: exit 1 and the same document" \
-	'[ "$(jq -r .subject <<<"$OUT")" = alice ] && [ "$(jq -r .valid <<<"$OUT")" = true ]'
+	'[ "$RC" -eq 1 ] && [ "$(jq -r .subject <<<"$OUT")" = alice ] && [ "$(jq -r .valid <<<"$OUT")" = true ]'
 
 # 6. Logout with revocation seen at the IdP.
 rev0=$(idp_count /token/revocation)
@@ -130,10 +131,10 @@ check "logout: exit 0, revoked at the IdP and says so" \
 	'[ "$RC" -eq 0 ] && [ "$(idp_count /token/revocation)" -eq $((rev0 + 1)) ] &&
 	 contains "$ERR" "revoked at $IDP_URL" && [ ! -e "$ENTRY" ]'
 expect_exit 1 "$KMFA" status "${ID[@]}"
-check "status after logout: exit 1" contains "$OUT" "none cached"
+check "status after logout: exit 1" '[ "$RC" -eq 1 ] && contains "$OUT" "none cached"'
 expect_exit 0 "$KMFA" logout "${ID[@]}" --certificate-authority "$T/pki/ca.pem"
 check "logout with nothing cached: exit 0, nothing revoked" \
-	'[ "$(idp_count /token/revocation)" -eq $((rev0 + 1)) ] && contains "$ERR" "0 cached tokens removed"'
+	'[ "$RC" -eq 0 ] && [ "$(idp_count /token/revocation)" -eq $((rev0 + 1)) ] && contains "$ERR" "0 cached tokens removed"'
 
 # 7. status --all and logout --all over two entries (another scope is
 # another cache entry).
@@ -143,20 +144,21 @@ check "two logins make two cache entries" \
 	'[ $r1$r2 = 00 ] && [ "$(find "$XDG_CACHE_HOME/kubectl-mfa" -name "*.json" | wc -l)" -eq 2 ]'
 expect_exit 0 "$KMFA" status --all --token-cache-storage disk
 check "status --all: exit 0, both entries shown" \
-	'[ "$(grep -c "^subject:   alice" <<<"$OUT")" -eq 2 ]'
+	'[ "$RC" -eq 0 ] && [ "$(grep -c "^subject:   alice" <<<"$OUT")" -eq 2 ]'
 expect_exit 0 "$KMFA" status --all --token-cache-storage disk --json
 check "status --all --json: an array of two valid entries" \
-	'jq -e "type == \"array\" and length == 2 and all(.[]; .valid and .subject == \"alice\")" <<<"$OUT" >/dev/null'
+	'[ "$RC" -eq 0 ] && jq -e "type == \"array\" and length == 2 and all(.[]; .valid and .subject == \"alice\")" <<<"$OUT" >/dev/null'
 expect_exit 1 "$KMFA" status --all --token-cache-storage disk --min-valid 1h
 check "status --all --min-valid 1h: exit 1" [ "$RC" -eq 1 ]
 rev0=$(idp_count /token/revocation)
 expect_exit 0 "$KMFA" logout --all --token-cache-storage disk --certificate-authority "$T/pki/ca.pem"
 check "logout --all: both removed and both revoked" \
-	'[ "$(idp_count /token/revocation)" -eq $((rev0 + 2)) ] &&
+	'[ "$RC" -eq 0 ] && [ "$(idp_count /token/revocation)" -eq $((rev0 + 2)) ] &&
 	 [ "$(find "$XDG_CACHE_HOME/kubectl-mfa" -name "*.json" | wc -l)" -eq 0 ] &&
 	 contains "$ERR" "2 cached tokens removed"'
 expect_exit 1 "$KMFA" status --all --token-cache-storage disk
-check "status --all after logout --all: exit 1, no cached tokens" contains "$OUT" "no cached tokens"
+check "status --all after logout --all: exit 1, no cached tokens" \
+	'[ "$RC" -eq 1 ] && contains "$OUT" "no cached tokens"'
 
 # 8. A sealed refresh token: logout deletes it and says the IdP-side
 # revocation was skipped.
@@ -185,7 +187,8 @@ check "a refused touch: exit 4" [ $rc -eq 4 ]
 
 # 9. Unattended refusal (no terminal, nothing cached): exit 3, audited.
 setsid -w "$KMFA" get-token "${ID[@]}" "${LOGIN[@]}" >"$T/out" 2>"$T/err" </dev/null
-check "unattended get-token: exit 3" [ $? -eq 3 ]
+rc=$?
+check "unattended get-token: exit 3" '[ $rc -eq 3 ] && grep -q "nobody to log in" "$T/err"'
 
 # 10. The audit log.
 check "the audit log is a 0600 file in a 0700 folder" \

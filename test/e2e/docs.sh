@@ -19,11 +19,18 @@ COMMANDS=(get-token login status logout enroll keys setup version)
 
 # 1. The man page.
 groff -man -ww -z "$MAN" >"$T/groff.out" 2>&1
+rc=$?
 check "groff -man -ww -z: the man page has no warnings" \
-	'[ $? -eq 0 ] && [ ! -s "$T/groff.out" ]'
+	'[ $rc -eq 0 ] && [ ! -s "$T/groff.out" ]'
+# man-db's lint (it runs groff as man itself would).  A man without
+# --warnings (not man-db) makes the case a counted skip; the groff lint
+# above still holds.
 if man --help 2>/dev/null | grep -q -- --warnings; then
 	MANWIDTH=80 man --warnings -l "$MAN" >/dev/null 2>"$T/man.err"
-	check "man --warnings -l: no warnings" '[ $? -eq 0 ] && [ ! -s "$T/man.err" ]'
+	rc=$?
+	check "man --warnings -l: no warnings" '[ $rc -eq 0 ] && [ ! -s "$T/man.err" ]'
+else
+	skip "man --warnings -l: no warnings" "$(command -v man || echo "no man") has no --warnings"
 fi
 missing=
 for c in "${COMMANDS[@]}"; do

@@ -150,6 +150,9 @@ ID token: kid not in the JWKS | tty | 5 | no key in the issuer's JWKS for kid | 
 ID token: one flipped signature bit | tty | 5 | signature | stub_scenario bad_signature | kmfa "${S[@]}" |
 ID token: wrong iss | tty | 5 | iss 'https://127.0.0.1:1' is not the issuer | stub_scenario wrong_iss | kmfa "${S[@]}" |
 ID token: wrong aud | tty | 5 | aud does not contain the client id 'kubectl' | stub_scenario wrong_aud | kmfa "${S[@]}" |
+ID token: aud extends the client id (kubectl-evil) | tty | 5 | aud does not contain the client id 'kubectl' | stub_scenario aud_extends | kmfa "${S[@]}" |
+ID token: aud is the client id cut short (kubect) | tty | 5 | aud does not contain the client id 'kubectl' | stub_scenario aud_prefix | kmfa "${S[@]}" |
+ID token: aud lists only near misses of the client id | tty | 5 | aud does not contain the client id 'kubectl' | stub_scenario aud_near_misses | kmfa "${S[@]}" |
 ID token: expired | tty | 5 | ID token: expired at | stub_scenario expired | kmfa "${S[@]}" |
 ID token: nbf an hour ahead | tty | 5 | not valid before | stub_scenario nbf_future | kmfa "${S[@]}" |
 ID token: no exp | tty | 5 | has no exp | stub_scenario missing_exp | kmfa "${S[@]}" |

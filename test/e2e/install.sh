@@ -67,19 +67,22 @@ mv "$T/core.away" "$P/libexec/kubectl-mfa/kubectl-mfa-core"
 # The man page.
 if command -v man >/dev/null; then
 	MANPAGER=cat MANWIDTH=200 man -M "$P/share/man" kubectl-mfa >"$T/man.txt" 2>"$T/man.err"
+	rc=$?
 	check "man -M \$T/prefix/share/man kubectl-mfa renders" \
-		'[ $? -eq 0 ] && grep -q "kubectl-mfa - a FIDO2 security key" "$T/man.txt" &&
+		'[ $rc -eq 0 ] && grep -q "kubectl-mfa - a FIDO2 security key" "$T/man.txt" &&
 		 grep -q "EXIT STATUS" "$T/man.txt"'
 else
 	groff -man -Tutf8 "$P/share/man/man1/kubectl-mfa.1" >"$T/man.txt" 2>"$T/man.err"
+	rc=$?
 	check "the installed man page renders with groff (no man installed)" \
-		'[ $? -eq 0 ] && grep -q "EXIT STATUS" "$T/man.txt"'
+		'[ $rc -eq 0 ] && grep -q "EXIT STATUS" "$T/man.txt"'
 fi
 
 # Bash completion, loaded as bash-completion would load it.
 bash --norc --noprofile -c '. "$1" && complete -p kubectl-mfa' _ "$COMP" >"$T/out" 2>"$T/err"
+rc=$?
 check "the completion file loads without error and registers kubectl-mfa" \
-	'[ $? -eq 0 ] && [ ! -s "$T/err" ] && grep -q -- "-F _kubectl_mfa kubectl-mfa" "$T/out"'
+	'[ $rc -eq 0 ] && [ ! -s "$T/err" ] && grep -q -- "-F _kubectl_mfa kubectl-mfa" "$T/out"'
 check "kubectl-mfa st<TAB> -> status" '[ "$(complete_words "$COMP" kubectl-mfa st)" = status ]'
 check "kubectl-mfa <TAB> lists every command" \
 	'[ "$(complete_words "$COMP" kubectl-mfa "" | grep -v "^-" | tr "\n" " ")" = \
@@ -117,8 +120,9 @@ check "kubectl __complete mfa get-token --fido2 '' -> required, off" \
 
 # DESTDIR stages under it; PREFIX is the final location.
 mk install DESTDIR="$T/dest" PREFIX=/usr/local >"$T/make2.log" 2>&1
+rc=$?
 check "make install DESTDIR=... PREFIX=/usr/local stages every file under DESTDIR" \
-	'[ $? -eq 0 ] && cmp -s "$T/dest/usr/local/bin/kubectl-mfa" "$KMFA" &&
+	'[ $rc -eq 0 ] && cmp -s "$T/dest/usr/local/bin/kubectl-mfa" "$KMFA" &&
 	 cmp -s "$T/dest/usr/local/libexec/kubectl-mfa/kubectl-mfa-core" "$KMFA_CORE" &&
 	 [ -f "$T/dest/usr/local/share/man/man1/kubectl-mfa.1" ] &&
 	 [ -f "$T/dest/usr/local/share/bash-completion/completions/kubectl-mfa" ]'
@@ -126,8 +130,9 @@ check "the DESTDIR install names no path outside DESTDIR" \
 	'! grep -E "install .* /usr/local" "$T/make2.log" | grep -v "$T/dest" | grep -q .'
 
 mk uninstall PREFIX="$P" >"$T/make3.log" 2>&1
+rc=$?
 check "make uninstall removes what install put there" \
-	'[ ! -e "$P/bin/kubectl-mfa" ] && [ ! -e "$P/libexec/kubectl-mfa/kubectl-mfa-core" ] &&
+	'[ $rc -eq 0 ] && [ ! -e "$P/bin/kubectl-mfa" ] && [ ! -e "$P/libexec/kubectl-mfa/kubectl-mfa-core" ] &&
 	 [ ! -e "$P/share/man/man1/kubectl-mfa.1" ] && [ ! -e "$COMP" ]'
 
 finish

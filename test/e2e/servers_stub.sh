@@ -92,6 +92,9 @@ done
 declare -A shape=(
 	[wrong_iss]='.iss != $u'
 	[wrong_aud]='.aud == "someone-else"'
+	[aud_extends]='.aud == "kubectl-evil"'
+	[aud_prefix]='.aud == "kubect"'
+	[aud_near_misses]='.aud == ["kubectl-evil", "kubect", "KUBECTL", " kubectl"]'
 	[expired]='.exp < now'
 	[nbf_future]='.nbf > now'
 	[missing_exp]='has("exp") | not'
@@ -109,6 +112,16 @@ for s in "${!shape[@]}"; do
 		eval 'jwt_json "$(idt)" | jqe --arg u "$STUB_URL" "${shape[$s]}" &&
 		      [ "$(api_code "$API_URL" "$(idt)")" = 401 ]'
 done
+# One flipped bit, judged by Node's crypto rather than by the plugin or the
+# API server: the token does not verify, and flipping the bit back makes it.
+jws_check() { idt | "$KMFA_NODE" "$KMFA_SERVERS/jws-check.mjs" "$T/jwks.json"; }
+stub_scenario bad_signature && stub_login && curl_ca "$STUB_URL/jwks" >"$T/jwks.json"
+check "stub bad_signature: RS256 by the published key, exactly one signature bit flipped" \
+	eval 'jws_check | jqe ".alg == \"RS256\" and (.kid | startswith(\"rsa-\")) and
+	      .verifies == false and .verifies_with_middle_bit_flipped == true"'
+stub_scenario ok && stub_login
+check "jws-check.mjs: the stub's ok token verifies, and not with a bit flipped" \
+	eval 'jws_check | jqe ".verifies == true and .verifies_with_middle_bit_flipped == false"'
 stub_scenario alg_none && stub_login
 check "stub alg_none: header alg none, empty signature" \
 	eval 'jwt_json "$(idt)" 1 | jqe ".alg == \"none\"" && [ "$(idt | cut -d. -f3)" = "" ]'

@@ -264,6 +264,10 @@ const SCENARIOS = new Set([
   'unknown_error', // an error code no RFC defines, on the first poll
   'server_error', // error "server_error" (400), on the first poll
   'wrong_iss', 'wrong_aud', 'expired', 'bad_signature', 'alg_none',
+  // aud near misses, for a verifier that compares less than the whole string:
+  'aud_extends', // aud is the client id with more after it ("kubectl-evil")
+  'aud_prefix', // aud is the client id less its last character ("kubect")
+  'aud_near_misses', // aud is an array of near misses only: extended, cut, upper case, a leading space
   'hs256_with_public_key', 'unknown_kid', 'nbf_future', 'missing_exp',
   'non_string_sub', 'huge_payload', 'weak_rsa', 'amr_missing',
   'issuer_mismatch', // discovery names another issuer
@@ -354,6 +358,11 @@ function idToken(issuer) {
   switch (scenario) {
     case 'wrong_iss': claims.iss = 'https://127.0.0.1:1'; break;
     case 'wrong_aud': claims.aud = 'someone-else'; break;
+    case 'aud_extends': claims.aud = `${clientId}-evil`; break;
+    case 'aud_prefix': claims.aud = clientId.slice(0, -1); break;
+    case 'aud_near_misses':
+      claims.aud = [`${clientId}-evil`, clientId.slice(0, -1), clientId.toUpperCase(), ` ${clientId}`];
+      break;
     case 'expired': Object.assign(claims, { iat: now - 7200, exp: now - 3600 }); break;
     case 'nbf_future': claims.nbf = now + 3600; break;
     case 'missing_exp': delete claims.exp; break;

@@ -42,6 +42,8 @@ control_parse_mode(const char *s, enum sk_presence *presence,
 			*faults |= SK_FAULT_BADSIG;
 		else if (len == 6 && strncmp(word, "nohmac", len) == 0)
 			*faults |= SK_FAULT_NOHMAC;
+		else if (len == 4 && strncmp(word, "nouv", len) == 0)
+			*faults |= SK_FAULT_NOUV;
 		else if (len == 6 && strncmp(word, "unplug", len) == 0)
 			*faults |= SK_MODE_UNPLUG;
 		else
@@ -192,11 +194,12 @@ execute(struct softkey *sk, char *line, char *out, size_t cap)
 		return;
 	}
 	if (strcmp(line, "status") == 0 && arg == NULL) {
-		snprintf(out, cap, "ok mode=%s%s%s%s%s counter=%lu retries=%d "
+		snprintf(out, cap, "ok mode=%s%s%s%s%s%s counter=%lu retries=%d "
 		    "pin=%s connected=%s\n", presence_names[sk->presence],
 		    sk->faults & SK_FAULT_ROLLBACK ? ",rollback" : "",
 		    sk->faults & SK_FAULT_BADSIG ? ",badsig" : "",
 		    sk->faults & SK_FAULT_NOHMAC ? ",nohmac" : "",
+		    sk->faults & SK_FAULT_NOUV ? ",nouv" : "",
 		    sk->unplugged ? ",unplug" : "",
 		    (unsigned long)sk->state.counter, sk->state.pin_retries,
 		    sk->state.pin_set ? "yes" : "no",

@@ -3,7 +3,7 @@
  * a line and reads "ok" or "error <why>" back.  Commands:
  *
  *     mode MODE[,MODE...]   touch | notouch | refuse | rollback | badsig |
- *                           nohmac | unplug (faults combine with one
+ *                           nohmac | nouv | unplug (faults combine with one
  *                           presence mode; the list replaces the old one,
  *                           but only "plug" undoes "unplug")
  *     delay MS              touch delay in touch mode

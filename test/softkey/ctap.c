@@ -490,7 +490,9 @@ get_assertion(struct softkey *sk, const cbor_item_t *req, cbor_item_t **resp)
 	    cb_put(ext_out, cb_text("hmac-secret"), cb_bytes(hmac_out,
 	    hmac_len)) < 0))
 		goto out;
-	flags = (uint8_t)((up ? FLAG_UP : 0) | (uv ? FLAG_UV : 0) |
+	/* nouv: a key that verified the user but says it did not (or lies) */
+	flags = (uint8_t)((up ? FLAG_UP : 0) |
+	    (uv && !(sk->faults & SK_FAULT_NOUV) ? FLAG_UV : 0) |
 	    (ext_out != NULL ? FLAG_ED : 0));
 	ad_put(&ad, rp_hash, 32);
 	ad_put(&ad, &flags, 1);

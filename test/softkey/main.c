@@ -73,7 +73,7 @@ usage(void)
 	fputs("usage: kmfa-softkey --socket PATH --state FILE "
 	    "[--control PATH]\n"
 	    "         [--mode touch|notouch|refuse|rollback|badsig|nohmac|"
-	    "unplug[,...]]\n"
+	    "nouv|unplug[,...]]\n"
 	    "         [--touch-delay MS] [--touch-timeout MS] [--pin PIN]\n"
 	    "       kmfa-softkey --send-control PATH COMMAND...\n",
 	    stderr);

@@ -61,6 +61,7 @@ enum sk_presence {
 #define SK_FAULT_ROLLBACK 0x01	/* every assertion reports counter 1 */
 #define SK_FAULT_BADSIG 0x02	/* assertion signatures do not verify */
 #define SK_FAULT_NOHMAC 0x04	/* no hmac-secret extension */
+#define SK_FAULT_NOUV 0x08	/* UV flag left out even when the PIN verified */
 /* Not a fault but a state: in a mode list, "unplug" removes the key. */
 #define SK_MODE_UNPLUG 0x100
 
