@@ -369,7 +369,7 @@ open_refresh(struct flow *f, char **out)
 		 */
 		kmfa_info("the cached sealed refresh token does not open with "
 		    "the current master key (sealed before the keys were "
-		    "changed); dropped it, logging in again");
+		    "changed, or altered); dropped it, logging in again");
 		free(f->old->refresh);
 		f->old->refresh = NULL;
 		f->old->refresh_sealed = 0;

@@ -218,9 +218,11 @@ jq '.refresh |= (length / 2 | floor) as $i | .[0:$i] + (if .[$i:$i + 1] == "A" t
 	"$REQ" >"$REQ.new" && chmod 600 "$REQ.new" && mv "$REQ.new" "$REQ"
 r5=$(idp_count /token refresh_token); d5=$(idp_count /device/auth)
 attended "$KMFA" "${ARGS[@]}"; rc=$?
-check "an altered sealed refresh token does not open and reaches no IdP: exit 4" \
-	'[ $rc -eq 4 ] && [ ! -s "$T/a.out" ] && tail -1 "$T/a.err" | grep -q "does not open" &&
-	 [ "$(idp_count /token refresh_token)" -eq "$r5" ] && [ "$(idp_count /device/auth)" -eq "$d5" ]'
+# It is dropped after the verified touch, and the login falls back to the
+# device flow (issue 10: no dead end until logout); the touch stays required.
+check "an altered sealed refresh token does not open, reaches no IdP, and a device login follows" \
+	'[ $rc -eq 0 ] && grep -q "does not open" "$T/a.err" && grep -q "Touch your security key" "$T/a.err" &&
+	 [ "$(idp_count /token refresh_token)" -eq "$r5" ] && [ "$(idp_count /device/auth)" -eq $((d5 + 1)) ]'
 cp "$T/req.saved" "$REQ"
 
 # Unattended with a key enrolled: never waits for a touch.
