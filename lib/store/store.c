@@ -120,36 +120,22 @@ kmfa_store_reason(const struct kmfa_store *s)
  * stands for the root cause of a later failure.
  */
 static void
-mirror_remove(struct kmfa_store *s, const char *key)
+mirror_put(struct kmfa_store *s, const char *key,
+    const struct kmfa_record *rec)	/* rec NULL: remove the mirror */
 {
 	struct kmfa_report_scope sc;
 	char *path;
+	int r = KMFA_ERR_NOMEM;
 
 	if (s->rt == NULL)
 		return;
 	kmfa_report_enter(&sc);
-	if ((path = kmfa_cache_path(s->rt, key, ".json")) == NULL ||
-	    kmfa_file_remove(path) != KMFA_OK)
-		kmfa_warn("could not remove the runtime copy of the token: %s",
-		    kmfa_report_cause() != NULL ? kmfa_report_cause() : "failed");
-	kmfa_report_leave(&sc);
-	free(path);
-}
-
-static void
-mirror_write(struct kmfa_store *s, const char *key,
-    const struct kmfa_record *rec)
-{
-	struct kmfa_report_scope sc;
-	char *path;
-
-	if (s->rt == NULL)
-		return;
-	kmfa_report_enter(&sc);
-	if ((path = kmfa_cache_path(s->rt, key, ".json")) == NULL ||
-	    kmfa_cache_save(path, rec, 0) != KMFA_OK)
-		kmfa_warn("could not write the runtime copy of the token: %s",
-		    kmfa_report_cause() != NULL ? kmfa_report_cause() : "failed");
+	if ((path = kmfa_cache_path(s->rt, key, ".json")) != NULL)
+		r = rec != NULL ? kmfa_cache_save(path, rec, 0) :
+		    kmfa_file_remove(path);
+	if (r != KMFA_OK)
+		kmfa_warn("could not %s the runtime copy of the token: %s",
+		    rec != NULL ? "write" : "remove", kmfa_report_reason(r));
 	kmfa_report_leave(&sc);
 	free(path);
 }
@@ -199,12 +185,12 @@ mirror_refresh(struct kmfa_store *s, const char *key,
 	if (s->rt == NULL || rec->token == NULL || rec->token_exp <= kmfa_now() ||
 	    mirror_matches(s, key, rec))
 		return;
-	mirror_write(s, key, rec);
+	mirror_put(s, key, rec);
 	r = kmfa_keyring_load(key, &json, &len);
 	if (json != NULL)
 		kmfa_freezero(json, len + 1);
 	if (r == KMFA_ERR_NOTFOUND)
-		mirror_remove(s, key);
+		mirror_put(s, key, NULL);
 }
 
 static const char locked_load[] = "the keyring is locked, so the cached "
@@ -221,7 +207,7 @@ keyring_load(struct kmfa_store *s, const char *key, struct kmfa_record **out)
 	r = kmfa_keyring_load(key, &json, &len);
 	if (r == KMFA_ERR_NOTFOUND) {
 		/* The item is the truth; a mirror without one is an orphan. */
-		mirror_remove(s, key);
+		mirror_put(s, key, NULL);
 		goto out;
 	}
 	if (r == KMFA_ERR_LOCKED) {
@@ -285,7 +271,7 @@ keyring_save(struct kmfa_store *s, const char *key,
 		    "--token-cache-storage disk");
 	if (r != KMFA_OK)
 		goto out;
-	mirror_write(s, key, rec);
+	mirror_put(s, key, rec);
 	r = KMFA_OK;
 out:
 	kmfa_freezero_str(json);
@@ -343,7 +329,7 @@ kmfa_store_remove(struct kmfa_store *s, const char *key)
 			    "run logout again");
 	}
 	/* Even when the item stays, the hot path loses its copy. */
-	mirror_remove(s, key);
+	mirror_put(s, key, NULL);
 	if ((s->kind == KMFA_STORAGE_DISK || s->asked == KMFA_STORAGE_AUTO) &&
 	    s->dir != NULL)
 		rd = disk_remove(s, key);
