@@ -35,7 +35,7 @@ _kubectl_mfa_options() {
 		echo "--name --fido2-credentials --fido2-device --fido2-uv" \
 			"--timeout --audit-log $common"
 		;;
-	setup) echo "$oidc $fido2 $login --kubeconfig --user $common" ;;
+	setup) echo "$oidc $fido2 $login --kubeconfig --user --exec-command $common" ;;
 	version) echo "--help" ;;
 	esac
 }

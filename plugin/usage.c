@@ -147,10 +147,16 @@ kmfa_usage(const char *c)
 	else if (strcmp(c, "setup") == 0)
 		section("usage: kubectl-mfa setup --oidc-issuer-url URL "
 		    "--oidc-client-id ID [options]\n"
-		    "                         [--kubeconfig FILE --user NAME]\n\n"
+		    "                         [--kubeconfig FILE --user NAME]\n"
+		    "                         [--exec-command NAME]\n\n"
 		    "Checks the issuer's discovery document and prints a "
 		    "kubeconfig users[] entry;\nwith --kubeconfig and --user it "
-		    "writes the entry into that file.\n\n", 1, 1, 1);
+		    "writes the entry into that file.\n"
+		    "The entry runs this installed kubectl-mfa by its absolute "
+		    "path (what a kubectl\n1.35 kuberc allowlist can name; the "
+		    "kuberc that allows it goes to stderr);\n"
+		    "--exec-command NAME writes NAME instead, e.g. kubectl-mfa "
+		    "to find it on PATH.\n\n", 1, 1, 1);
 	else
 		kmfa_usage(NULL);
 }

@@ -171,3 +171,57 @@ out:
 		(void)unlink(tmp);
 	return r;
 }
+
+int
+kmfa_kubeconfig_front_path(char **out)
+{
+	char self[PATH_MAX], *front = NULL, *real = NULL, *slash = NULL;
+	ssize_t n;
+	int r = KMFA_ERR_NOMEM;
+
+	*out = NULL;
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0)
+		return kmfa_fail(KMFA_ERR_CONFIG, "cannot find this program's "
+		    "location: %s; name the command with --exec-command",
+		    strerror(errno));
+	self[n] = '\0';
+	/* Up from .../libexec/kubectl-mfa/kubectl-mfa-core to the prefix. */
+	for (int up = 0; up < 3; up++) {
+		if ((slash = strrchr(self, '/')) == NULL)
+			return kmfa_fail(KMFA_ERR_CONFIG, "this program is not "
+			    "installed as .../libexec/kubectl-mfa/kubectl-mfa-"
+			    "core; name the command with --exec-command");
+		*slash = '\0';
+	}
+	if (kmfa_asprintf(&front, "%s/bin/kubectl-mfa", self) < 0)
+		goto out;
+	/* The front's real location: what kubectl will compare. */
+	if ((real = realpath(front, NULL)) == NULL ||
+	    access(real, X_OK) != 0) {
+		r = kmfa_fail(KMFA_ERR_CONFIG, "no kubectl-mfa front at %s "
+		    "beside this program; name the command with --exec-command",
+		    front);
+		goto out;
+	}
+	*out = real;
+	real = NULL;
+	r = KMFA_OK;
+out:
+	free(front);
+	free(real);
+	return r;
+}
+
+int
+kmfa_kuberc_allow(struct kmfa_buf *b, const char *command, const char *indent)
+{
+	/* JSON strings are YAML flow scalars: a path needs no more care. */
+	if (kmfa_buf_printf(b, "%sapiVersion: kubectl.config.k8s.io/v1beta1\n"
+	    "%skind: Preference\n%scredentialPluginPolicy: Allowlist\n"
+	    "%scredentialPluginAllowlist:\n%s- name: ", indent, indent,
+	    indent, indent, indent) != 0 ||
+	    kmfa_buf_json_string(b, command) != 0 ||
+	    kmfa_buf_printf(b, "\n") != 0)
+		return KMFA_ERR_NOMEM;
+	return KMFA_OK;
+}

@@ -157,6 +157,10 @@ static const struct opt opts[] = {
 	{ "kubeconfig", KMFA_VAL_STRING, KMFA_OPTSET_SETUP,
 	    0, NULL, AT(kubeconfig) },
 	{ "user", KMFA_VAL_STRING, KMFA_OPTSET_SETUP, 0, NULL, AT(user) },
+	/* The `command:` setup writes; by default the absolute path of the
+	 * front beside this core, the name a kuberc allowlist can pin. */
+	{ "exec-command", KMFA_VAL_STRING, KMFA_OPTSET_SETUP,
+	    0, NULL, AT(exec_command) },
 };
 
 #undef EXEC

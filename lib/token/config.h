@@ -59,6 +59,9 @@ struct kmfa_config {
 	char *name;			/* --name (enroll) */
 	char *kubeconfig;		/* --kubeconfig (setup) */
 	char *user;			/* --user (setup) */
+	char *exec_command;		/* --exec-command (setup): the entry's
+					 * command; NULL: the installed front's
+					 * absolute path */
 	int all;			/* --all */
 	int json;			/* --json */
 	int help;			/* --help, -h */

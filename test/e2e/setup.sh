@@ -3,6 +3,9 @@
 # and prints a users[] entry that kubectl itself parses; with --kubeconfig
 # it writes the entry into an existing kubeconfig (everything else kept,
 # mode kept, replaced by rename) and real kubectl then works through it.
+# The entry's command is the front's absolute path (--exec-command NAME
+# writes another), and the kuberc that allows it under kubectl 1.35's
+# credential plugin policy is printed on stderr, in YAML kubectl parses.
 # Against a discovery document without a device endpoint, or an issuer
 # that does not answer, it fails with exit 5 and says why.
 . "$(dirname "$0")/../lib.sh"
@@ -14,6 +17,8 @@ export PATH=$KMFA_BUILD/bin:$PATH
 
 BASE=(--oidc-issuer-url "$IDP_URL" --oidc-client-id kubectl
 	--certificate-authority "$T/pki/ca.pem")
+# The command setup writes: the front beside the core, links resolved.
+FRONT=$(realpath "$KMFA")
 
 # 1. The checks go to stderr, the entry to stdout, and kubectl reads it.
 expect_exit 0 "$KMFA" setup "${BASE[@]}"
@@ -25,8 +30,8 @@ check "setup reports discovery, device endpoint and JWKS as ok on stderr" \
 printf '%s\n' "$OUT" >"$T/entry.yaml"
 check "stdout is a users[] entry that kubectl parses" \
 	'entry_users "$T/entry.yaml" >"$T/users.json" && [ "$(jq length "$T/users.json")" -eq 1 ]'
-check "the entry runs kubectl-mfa (client.authentication.k8s.io/v1, IfAvailable, no cluster info)" \
-	'jq -e ".[0].user.exec | .command == \"kubectl-mfa\" and
+check "the entry runs the front by its absolute path (client.authentication.k8s.io/v1, IfAvailable, no cluster info)" \
+	'jq -e --arg front "$FRONT" ".[0].user.exec | .command == \$front and
 		.apiVersion == \"client.authentication.k8s.io/v1\" and
 		.interactiveMode == \"IfAvailable\" and .provideClusterInfo == false" \
 		"$T/users.json" >/dev/null'
@@ -81,14 +86,15 @@ check "the user entry has the exec command, interactiveMode and args" \
 	   "$(jq -c -n --argjson a "$(json_args get-token "--oidc-issuer-url=$IDP_URL" \
 		--oidc-client-id=kubectl "--certificate-authority=$T/pki/ca.pem" \
 		--token-cache-storage=disk --fido2=off "--browser-command=$KMFA_BROWSER")" \
-		"[\"kubectl-mfa\", \"client.authentication.k8s.io/v1\", \"IfAvailable\", \$a]")" ]'
+		--arg front "$FRONT" \
+		"[\$front, \"client.authentication.k8s.io/v1\", \"IfAvailable\", \$a]")" ]'
 check "the client secret is not in the kubeconfig" '! grep -q 5ecret "$KC"'
 check "the kubeconfig keeps its mode (640)" [ "$(stat -c %a "$KC")" = 640 ]
 check "the kubeconfig was replaced by rename (new inode), no temporary files left" \
 	'[ "$(stat -c %i "$KC")" != "$ino_before" ] &&
 	 [ -z "$(find "$T" -maxdepth 1 -name "kc?*" ! -name kc.out ! -name kc.err)" ]'
 
-# Real kubectl through the written user: command kubectl-mfa found on PATH.
+# Real kubectl through the written user: the command by its absolute path.
 script -qec "$(printf '%q ' kubectl --kubeconfig "$KC" --user alice \
 	--cache-dir "$T/kcache" get --raw /version) >$T/kc.out 2>$T/kc.err" \
 	/dev/null >/dev/null </dev/null
@@ -166,5 +172,78 @@ expect_exit 2 "$KMFA" setup --oidc-client-id kubectl
 check "setup without --oidc-issuer-url: exit 2 with one line" \
 	'[ "$RC" -eq 2 ] && one_line "$ERR" && contains "$ERR" "--oidc-issuer-url"'
 check "the kubeconfig is still unchanged after the failures" cmp -s "$KC" "$T/kc.keep"
+
+# 8. kubectl 1.35's credential plugin policy.  The kuberc setup prints is
+# judged by kubectl itself: this machine's newest kubectl knows kuberc
+# (alpha, kubectl.config.k8s.io/v1alpha1, since 1.33) but not the policy
+# fields (1.35, v1beta1), so under v1alpha1 its strict decoding must parse
+# the YAML and name exactly the two policy fields as the ones it does not
+# know: valid YAML, those keys, nothing else.
+KUBECTL_RC=$(ls /usr/lib/google-cloud-sdk/bin/kubectl.1.[0-9]* 2>/dev/null | sort -V | tail -1)
+KUBECTL_RC=${KUBECTL_RC:-$(command -v kubectl)}
+# kuberc_of FILE: the kuberc in setup's stderr FILE, unindented.
+kuberc_of() { sed -n '/^  kuberc: /,$ { /^    /s/^    //p }' "$1"; }
+# kuberc_fields FILE: the fields kubectl's strict decoding of the kuberc
+# FILE (made v1alpha1) does not know, sorted, one line; "unparsed" when
+# it found no preferences in it at all.
+kuberc_fields() {
+	sed 's|^apiVersion: kubectl.config.k8s.io/v1beta1$|apiVersion: kubectl.config.k8s.io/v1alpha1|' \
+		"$1" >"$1.v1alpha1"
+	KUBECTL_KUBERC=true "$KUBECTL_RC" --kuberc "$1.v1alpha1" -v=5 version --client \
+		>"$1.out" 2>&1
+	if grep -q "no valid preferences" "$1.out"; then echo unparsed; return; fi
+	grep -o 'unknown field "[A-Za-z]*"' "$1.out" | sort -u | tr '\n' ' '
+}
+expect_exit 0 "$KMFA" setup "${BASE[@]}"
+kuberc_of "$T/err" >"$T/kuberc"
+check "setup prints a kuberc on stderr: policy Allowlist, the front's absolute path allowed" \
+	'[ "$(cat "$T/kuberc")" = "$(printf "%s\n" "apiVersion: kubectl.config.k8s.io/v1beta1" \
+		"kind: Preference" "credentialPluginPolicy: Allowlist" \
+		"credentialPluginAllowlist:" "- name: \"$FRONT\"")" ] && [ "$OUT" != "" ] &&
+	 ! contains "$OUT" kuberc'
+got=$(kuberc_fields "$T/kuberc")
+check "kubectl ($(basename "$KUBECTL_RC")) parses that kuberc; the fields it does not know yet are the policy's ($got)" \
+	'[ "$got" = "unknown field \"credentialPluginAllowlist\" unknown field \"credentialPluginPolicy\" " ]'
+# The judge can fail: a kuberc with its list indented wrong, or a misspelt field.
+printf 'apiVersion: kubectl.config.k8s.io/v1beta1\nkind: Preference\ncredentialPluginPolicy: Allowlist\n  credentialPluginAllowlist:\n- name: x\n' >"$T/bad.kuberc"
+printf 'apiVersion: kubectl.config.k8s.io/v1beta1\nkind: Preference\ncredentialPluginPolicy: Allowlist\ncredentialPluginAllowList:\n- name: x\n' >"$T/typo.kuberc"
+check "the kuberc check refuses a broken kuberc and a misspelt field" \
+	'[ "$(kuberc_fields "$T/bad.kuberc")" = unparsed ] &&
+	 [ "$(kuberc_fields "$T/typo.kuberc")" != "$got" ]'
+
+# --exec-command keeps a bare name (kubectl looks it up on PATH), in the
+# printed entry, the written one and the kuberc alike.
+expect_exit 0 "$KMFA" setup "${BASE[@]}" --exec-command kubectl-mfa
+printf '%s\n' "$OUT" >"$T/bare.yaml"
+kuberc_of "$T/err" >"$T/bare.kuberc"
+check "--exec-command kubectl-mfa: the printed entry's command and the kuberc's name are the bare name" \
+	'[ "$(entry_users "$T/bare.yaml" | jq -r ".[0].user.exec.command")" = kubectl-mfa ] &&
+	 [ "$(tail -1 "$T/bare.kuberc")" = "- name: \"kubectl-mfa\"" ]'
+expect_exit 0 "$KMFA" setup "${BASE[@]}" --exec-command kubectl-mfa --kubeconfig "$KC" --user bare
+check "--exec-command kubectl-mfa: the written entry's command is the bare name" \
+	'[ "$(kc_json "$KC" | jq -r ".users[] | select(.name == \"bare\") | .user.exec.command")" = kubectl-mfa ]'
+
+# Through a symbolic link to the front, the command is still the real
+# front: the file that runs, whatever link kubectl was given.
+mkdir -p "$T/links" && ln -s "$KMFA" "$T/links/kubectl-mfa"
+expect_exit 0 "$T/links/kubectl-mfa" setup "${BASE[@]}"
+printf '%s\n' "$OUT" >"$T/link.yaml"
+check "run through a symbolic link, setup writes the front's real path" \
+	'[ "$(entry_users "$T/link.yaml" | jq -r ".[0].user.exec.command")" = "$FRONT" ]'
+
+# A core with no front beside it cannot name one: exit 2 before any
+# request, one line pointing at --exec-command, which then works.
+mkdir -p "$T/lonely/libexec/kubectl-mfa"
+cp "$KMFA_CORE" "$T/lonely/libexec/kubectl-mfa/kubectl-mfa-core"
+before=$(wc -l <"$IDP_LOG")
+expect_exit 2 "$T/lonely/libexec/kubectl-mfa/kubectl-mfa-core" setup "${BASE[@]}"
+check "no front beside the core: exit 2, one line naming --exec-command, no request to the IdP" \
+	'[ "$RC" -eq 2 ] && one_line "$ERR" && contains "$ERR" "--exec-command" &&
+	 [ -z "$OUT" ] && [ "$(wc -l <"$IDP_LOG")" -eq "$before" ]'
+expect_exit 0 "$T/lonely/libexec/kubectl-mfa/kubectl-mfa-core" setup "${BASE[@]}" \
+	--exec-command /opt/kmfa/bin/kubectl-mfa
+printf '%s\n' "$OUT" >"$T/lonely.yaml"
+check "no front beside the core, --exec-command PATH: that path is the command" \
+	'[ "$(entry_users "$T/lonely.yaml" | jq -r ".[0].user.exec.command")" = /opt/kmfa/bin/kubectl-mfa ]'
 
 finish

@@ -63,6 +63,7 @@ static const char *const every[] = {
 	"--name=key-9",
 	"--kubeconfig", "/tmp/kc",
 	"--user=alice",
+	"--exec-command=/opt/kmfa/bin/kubectl-mfa",
 };
 
 static const char every_identity[] =
