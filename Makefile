@@ -178,6 +178,8 @@ DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libcjson-dev \
     valgrind hyperfine time clang libclang-rt-14-dev
 # make deb: debhelper builds the package, lintian judges it.
 DEB_PKGS += debhelper dpkg-dev lintian
+# e2e/examples parses the API server example (YAML) with it.
+DEB_PKGS += python3-yaml
 
 deps:
 	@bash .ci/deps $(DEB_PKGS)
