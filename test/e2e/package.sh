@@ -39,6 +39,11 @@ check "the front in /usr/bin, the core in /usr/libexec/kubectl-mfa, the man page
 	'[ -x /usr/bin/kubectl-mfa ] && [ -x /usr/libexec/kubectl-mfa/kubectl-mfa-core ] &&
 	 [ -f /usr/share/man/man1/kubectl-mfa.1.gz ] && [ -x /usr/bin/kubectl_complete-mfa ] &&
 	 [ -f /usr/share/bash-completion/completions/kubectl-mfa ]'
+check "the README and both examples (kubeconfig, API server) in /usr/share/doc/kubectl-mfa" \
+	'[ -f /usr/share/doc/kubectl-mfa/README.md.gz ] &&
+	 cmp -s /usr/share/doc/kubectl-mfa/examples/kubeconfig.example "$KMFA_SRC/kubeconfig.example" &&
+	 cmp -s /usr/share/doc/kubectl-mfa/examples/authentication-config.example.yaml \
+		"$KMFA_SRC/authentication-config.example.yaml"'
 check "the installed front is static, the core's libraries all resolve" \
 	'file -L /usr/bin/kubectl-mfa | grep -q "static-pie linked" &&
 	 ! ldd /usr/libexec/kubectl-mfa/kubectl-mfa-core | grep -q "not found"'
