@@ -47,7 +47,16 @@ struct flow {
 	struct kmfa_discovery *oidc;
 	int64_t deadline;
 	int drop_refresh;	/* the login must not carry f->old's over */
+	const char *unattended;	/* why nobody is present: only a refresh,
+				 * never a login (a CI profile) */
 };
+
+/*
+ * Unattended, a CI profile waits this long for the entry's lock: long
+ * enough for the refresh another job is making, never for a person's login
+ * (docs/DESIGN.md §3 step 4: CI never waits on a person).
+ */
+#define UNATTENDED_LOCK_MS 30000
 
 static void
 audit(const struct flow *f, const char *event, const char *subject, int r)
@@ -485,8 +494,9 @@ try_refresh(struct flow *f, const char *refresh, struct kmfa_record **out,
 	} else if (r == KMFA_ERR_NETWORK) {
 		o = REFRESH_FAILED;
 	} else {
-		kmfa_info("the refresh token was refused (%s); logging in "
-		    "again", kmfa_report_reason(r));
+		kmfa_info("the refresh token was refused (%s)%s",
+		    kmfa_report_reason(r), f->unattended != NULL ? "" :
+		    "; logging in again");
 	}
 	if (o == REFRESH_FAILED)
 		kmfa_report_pass(&sc);
@@ -495,6 +505,36 @@ try_refresh(struct flow *f, const char *refresh, struct kmfa_record **out,
 	kmfa_oauth_tokens_free(&tok);
 	*rp = r;
 	return o;
+}
+
+/*
+ * A CI profile can renew without a person: no security key is asked for
+ * (--fido2 off), and the loaded record holds a refresh token in the clear
+ * that is this configuration's own (a record of another identity under
+ * this name is not).
+ */
+static int
+ci_refreshable(const struct flow *f)
+{
+	return f->cfg->fido2 == KMFA_FIDO2_OFF && f->old != NULL &&
+	    f->old->refresh != NULL && !f->old->refresh_sealed &&
+	    f->old->identity != NULL &&
+	    strcmp(f->old->identity, f->identity) == 0;
+}
+
+/* The one line that says a person is needed, with the command to run. */
+static int
+nobody(struct flow *f, const char *why)
+{
+	char *hint = kmfa_flow_login_hint(f->cfg);
+	int r;
+
+	r = kmfa_fail(KMFA_ERR_UNATTENDED, "no valid token for %s and nobody "
+	    "to log in (%s); run in a terminal: %s", f->cfg->issuer, why,
+	    hint != NULL ? hint : "kubectl mfa login");
+	free(hint);
+	audit(f, "unattended", NULL, r);
+	return r;
 }
 
 static int
@@ -522,6 +562,12 @@ login(struct flow *f, struct kmfa_record **out)
 		if (r != KMFA_OK)
 			goto out;
 	}
+	/* Reloaded under the lock: it may have lost its refresh token. */
+	if (f->unattended != NULL && !ci_refreshable(f)) {
+		r = nobody(f, f->unattended);
+		event = NULL;
+		goto out;
+	}
 	if ((r = kmfa_http_new(f->cfg, &f->http)) != KMFA_OK)
 		goto out;
 	kmfa_http_set_deadline(f->http, f->deadline);
@@ -535,11 +581,19 @@ login(struct flow *f, struct kmfa_record **out)
 			goto out;
 		event = "login";
 	}
+	if (f->unattended != NULL) {
+		/* No refresh token, or a refused one: only a person logs in.
+		 * nobody() writes the audit event. */
+		r = nobody(f, f->unattended);
+		event = NULL;
+		goto out;
+	}
 	if ((r = device_flow(f, &tok)) != KMFA_OK)
 		goto out;
 	r = build_record(f, tok, NULL, out);
 out:
-	audit(f, event, *out != NULL ? (*out)->subject : NULL, r);
+	if (event != NULL)
+		audit(f, event, *out != NULL ? (*out)->subject : NULL, r);
 	kmfa_freezero_str(refresh);
 	kmfa_oauth_tokens_free(&tok);
 	return r;
@@ -614,19 +668,22 @@ kmfa_flow_run(const struct kmfa_config *cfg, const struct kmfa_execinfo *ei,
 	/*
 	 * Nobody present: fail now, before the lock, which a person's login
 	 * in another terminal may hold for minutes
-	 * (docs/DESIGN.md §3 step 4: CI never waits).
+	 * (docs/DESIGN.md §3 step 4: CI never waits).  Except a CI profile
+	 * (--fido2 off) with a refresh token: it asks for no factor, so a
+	 * refresh skips none, and it needs no person.  It refreshes under
+	 * the lock like anyone (one refresh for many jobs, and a rotating
+	 * refresh token used once), but never logs in.
 	 */
 	if (!kmfa_presence_attended(&why)) {
-		char *hint = kmfa_flow_login_hint(cfg);
-		r = kmfa_fail(KMFA_ERR_UNATTENDED, "no valid token for %s and "
-		    "nobody to log in (%s); run in a terminal: %s",
-		    cfg->issuer, why, hint != NULL ? hint : "kubectl mfa login");
-		free(hint);
-		audit(&f, "unattended", NULL, r);
-		goto out;
+		if (mode != KMFA_FLOW_GET_TOKEN || !ci_refreshable(&f)) {
+			r = nobody(&f, why);
+			goto out;
+		}
+		f.unattended = why;
 	}
 	kmfa_report_enter(&sc);
-	r = kmfa_lock_acquire(cfg->cache_dir, f.key, cfg->timeout * 1000, &lock);
+	r = kmfa_lock_acquire(cfg->cache_dir, f.key, f.unattended != NULL ?
+	    UNATTENDED_LOCK_MS : cfg->timeout * 1000, &lock);
 	if (r == KMFA_ERR_LOCKED) {
 		kmfa_report_pass(&sc);
 		goto out;

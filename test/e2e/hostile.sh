@@ -160,7 +160,7 @@ ID token: sub is a number | tty | 5 | sub is missing or not a non-empty string |
 ID token: 100 KB payload | tty | 5 | longer than 65536 bytes | stub_scenario huge_payload | kmfa "${S[@]}" |
 JWKS: RSA key of 1024 bits | tty | 5 | is 1024 bits; at least 2048 required | stub_scenario weak_rsa | kmfa "${S[@]}" |
 JWKS: P-384 key under ES256 | tty | 5 | is on P-384; ES256 requires P-256 | stub_scenario wrong_curve | kmfa "${S[@]}" |
-refresh needed but nobody present: no request at all | plain | 3 | nobody to log in | age_c | kmfa "${C[@]}" | [ "$(requests_since "$MAIN_LOG")" -eq 0 ]
+refresh needed, no refresh token, nobody present: no request at all | plain | 3 | nobody to log in | jq -c --argjson e "$(( $(date +%s) - 60 ))" 'del(.refresh) + {token_exp: $e}' "$T/c.template" >"$CFILE" | kmfa "${C[@]}" | [ "$(requests_since "$MAIN_LOG")" -eq 0 ]
 refresh answers invalid_grant, the device flow is denied: old entry kept | tty | 5 | denied | age_c; stub_scenario refresh_invalid_grant_denied | kmfa "${C[@]}" | [ "$(refused_refreshes)" -eq 1 ] && grep -q "refresh token was refused" "$T/mx.err"
 cache entry: random bytes | plain | 3 | nobody to log in | head -c 700 /dev/urandom >"$CFILE" | kmfa "${C[@]}" | grep -q "warning: cache entry .* is damaged" "$T/mx.err"
 cache entry: truncated | plain | 3 | nobody to log in | head -c 300 "$T/c.template" >"$CFILE" | kmfa "${C[@]}" | grep -q "is damaged" "$T/mx.err"
