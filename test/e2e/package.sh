@@ -6,16 +6,38 @@
 # next call from the cache; the man page and both completions are where
 # bash and man look; `apt-get purge` leaves nothing behind.
 #
-# It installs into the system, so it runs only when asked:
-# KMFA_TEST_PACKAGE=build/deb/kubectl-mfa_VERSION_ARCH.deb (.ci/run sets
-# it after `make deb`).  Without it the suite reports one counted skip.
-# Asked for, it fails when it cannot run (not root, package already
-# installed, apt-get failing): never a silent skip.
+# First, always, the package's sources against the project: the
+# changelog's version is the Makefile's, `make deps` installs every
+# Build-Depends, and each lintian override says why.
+#
+# The rest installs into the system, so it runs only when asked:
+# KMFA_TEST_PACKAGE=build/deb/kubectl-mfa_VERSION_ARCH.deb (.ci/run's
+# package stage sets it after `make deb`, which runs lintian).  Asked for,
+# it fails when it cannot run (not root, package already installed,
+# apt-get failing): never a silent skip.
 . "$(dirname "$0")/../lib.sh"
+
+D=$KMFA_SRC/debian
+# mkvar NAME: a Makefile variable's value, as make computes it.
+mkvar() { make -s -C "$KMFA_SRC" --no-print-directory --eval 'print-%: ; @echo $($*)' "print-$1"; }
+ver=$(cd "$KMFA_SRC" && dpkg-parsechangelog -S Version)
+check "debian/changelog's version ($ver) is the Makefile's VERSION" \
+	'[ "$ver" = "$(mkvar VERSION)" ]'
+bdeps=$(sed -n '/^Build-Depends:/,/^[A-Z]/p' "$D/control" | sed '1s/^Build-Depends://; $d' |
+	tr ',' '\n' | sed 's/([^)]*)//; s/^[[:space:]]*//; s/[[:space:]]*$//' | grep -v '^debhelper-compat$' | grep .)
+missing=$(for p in $bdeps; do grep -qw -- "$p" <<<"$(mkvar DEB_PKGS)" || echo "$p"; done)
+check "make deps installs every Build-Depends ($(wc -w <<<"$bdeps") packages${missing:+; missing: $missing})" \
+	'[ -n "$bdeps" ] && [ -z "$missing" ]'
+check "the binary package's Depends is computed (\${shlibs:Depends})" \
+	'grep -q "^Depends:.*\${shlibs:Depends}" "$D/control"'
+bare=$(awk '/^#/ { c = 1; next } /^$/ { c = 0; next } { if (!c) print; c = c }' \
+	"$D/kubectl-mfa.lintian-overrides")
+check "every lintian override follows a comment saying why${bare:+ (bare: $bare)}" \
+	'[ -z "$bare" ] && grep -q "^kubectl-mfa: " "$D/kubectl-mfa.lintian-overrides"'
 
 DEB=${KMFA_TEST_PACKAGE:-}
 if [ -z "$DEB" ]; then
-	skip "package" "KMFA_TEST_PACKAGE=FILE.deb not given (.ci/run gives it after make deb)"
+	echo "# installing the package: .ci/run's package stage (KMFA_TEST_PACKAGE=FILE.deb)"
 	finish
 fi
 case $DEB in /*) ;; *) DEB=$KMFA_SRC/$DEB ;; esac
