@@ -61,7 +61,7 @@ print_kuberc(const char *command)
 		r = KMFA_ERR_NOMEM;
 		goto out;
 	}
-	if ((r = kmfa_kuberc_allow(&b, command, "    ")) != KMFA_OK)
+	if ((r = kmfa_kubeconfig_kuberc_allow(&b, command, "    ")) != KMFA_OK)
 		goto out;
 	fputs(b.data, stderr);
 	r = KMFA_OK;

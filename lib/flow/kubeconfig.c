@@ -213,7 +213,8 @@ out:
 }
 
 int
-kmfa_kuberc_allow(struct kmfa_buf *b, const char *command, const char *indent)
+kmfa_kubeconfig_kuberc_allow(struct kmfa_buf *b, const char *command,
+    const char *indent)
 {
 	/* JSON strings are YAML flow scalars: a path needs no more care. */
 	if (kmfa_buf_printf(b, "%sapiVersion: kubectl.config.k8s.io/v1beta1\n"

@@ -34,7 +34,7 @@ int kmfa_kubeconfig_front_path(char **out);
  * naming it (a full path, or a bare name kubectl looks up on PATH).  Each
  * line starts with `indent`.  Appended to *b.
  */
-int kmfa_kuberc_allow(struct kmfa_buf *b, const char *command,
+int kmfa_kubeconfig_kuberc_allow(struct kmfa_buf *b, const char *command,
     const char *indent);
 
 #endif
