@@ -368,20 +368,25 @@ parse_grant(const char *v, enum grant *g)
 /*
  * A browser on this machine can reach our loopback listener: a desktop
  * session, not reached over SSH (the browser would be the far end's), not
- * inside a container (whose 127.0.0.1 is not the desktop's).  Only the
- * environment decides, not --browser-command: that option opened the
- * device flow's page before browser logins existed, and a configuration
- * that hands the URL to something else (a phone, a script) must not
- * change grants under its user.
+ * inside a container (whose 127.0.0.1 is not the desktop's).  A
+ * --browser-command says how a browser is opened here, which settles the
+ * SSH and container guesses, but not the desktop: that option opened the
+ * device flow's page before browser logins existed, and a headless
+ * configuration that hands the URL to something else (a phone, a script)
+ * must not change grants under its user.
  */
 static int
-desktop_browser(const char **why)
+desktop_browser(const struct kmfa_config *cfg, const char **why)
 {
 	const char *d = getenv("DISPLAY"), *w = getenv("WAYLAND_DISPLAY");
 
 	if ((d == NULL || *d == '\0') && (w == NULL || *w == '\0')) {
 		*why = "no desktop session";
 		return 0;
+	}
+	if (cfg->browser_command != NULL) {
+		*why = "a desktop session and --browser-command";
+		return 1;
 	}
 	if (getenv("SSH_CONNECTION") != NULL || getenv("SSH_TTY") != NULL) {
 		*why = "an SSH session";
@@ -404,7 +409,7 @@ choose_grant(const struct flow *f, enum grant g)
 
 	if (g != GRANT_AUTO)
 		return g;
-	if (desktop_browser(&why) && f->oidc->authorization_endpoint != NULL) {
+	if (desktop_browser(f->cfg, &why) && f->oidc->authorization_endpoint != NULL) {
 		kmfa_info("logging in with the browser (authorization code "
 		    "flow: %s; --grant-type device-code for the device flow)",
 		    why);
@@ -797,6 +802,10 @@ kmfa_flow_run(const struct kmfa_config *cfg, const struct kmfa_execinfo *ei,
 	 * before presence decides, not after a login that cannot work. */
 	if ((r = kmfa_http_check_url(cfg->issuer, "--oidc-issuer-url", NULL))
 	    != KMFA_OK)
+		return r;
+	/* Likewise a grant that does not exist. */
+	if ((r = parse_grant(cfg->grant_type, &(enum grant){ GRANT_AUTO })) !=
+	    KMFA_OK)
 		return r;
 	r = KMFA_ERR_NOMEM;
 	if ((f.identity = kmfa_config_identity(cfg)) == NULL)

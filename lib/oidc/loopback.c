@@ -189,14 +189,10 @@ kmfa_loopback_open(const char *listen_address, const char *redirect_url,
 	struct kmfa_loopback *l = NULL;
 	struct sockaddr_storage ss;
 	socklen_t sslen = 0;
-	char shown[64];
+	char shown[64], derived[HOST_MAX + 8];
 	int r, one = 1;
 
 	*out = NULL;
-	if (listen_address == NULL)
-		listen_address = DEFAULT_LISTEN;
-	if ((r = parse_listen(listen_address, &ss, &sslen)) != KMFA_OK)
-		return r;
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return kmfa_fail(KMFA_ERR_NOMEM, "out of memory");
 	l->fd = -1;
@@ -204,6 +200,23 @@ kmfa_loopback_open(const char *listen_address, const char *redirect_url,
 		l->conns[i].fd = -1;
 	if (redirect_url != NULL && (r = parse_redirect(redirect_url, l->host,
 	    l->path)) != KMFA_OK)
+		goto out;
+	/*
+	 * A redirect URI given without an address: listen where it points,
+	 * its port (80 when it names none) on the loopback of its family.
+	 */
+	if (listen_address == NULL && redirect_url != NULL) {
+		const char *rb = strrchr(l->host, ']'), *c = strrchr(l->host,
+		    ':');
+
+		(void)snprintf(derived, sizeof(derived), "%s:%s",
+		    l->host[0] == '[' ? "[::1]" : "127.0.0.1",
+		    c != NULL && (rb == NULL || c > rb) ? c + 1 : "80");
+		listen_address = derived;
+	}
+	if (listen_address == NULL)
+		listen_address = DEFAULT_LISTEN;
+	if ((r = parse_listen(listen_address, &ss, &sslen)) != KMFA_OK)
 		goto out;
 	kmfa_printable(shown, sizeof(shown), listen_address);
 	r = KMFA_ERR_IO;
