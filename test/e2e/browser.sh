@@ -111,11 +111,25 @@ check "a code the token endpoint refuses: exit 5, invalid_grant, nothing cached"
 hostile silent
 check "a client that connects and never speaks does not block the login" \
 	'[ "$RC" -eq 0 ] && grep -q "hostile silent: connected" "$BLOG" && [ "$(cache_files)" -eq 1 ]'
-hostile second
+# The plugin exits before its browser: wait (bounded) for the browser to
+# end, read-write so that the open never blocks.
+mkfifo "$T/done"
+exec {done_fd}<>"$T/done"
+KMFA_TEST_DONE=$T/done hostile second
+read -r -t 20 -u "$done_fd" _ || true
 check "a second callback finds nobody listening (the listener closed)" \
 	'[ "$RC" -eq 0 ] && [ "$(hostile_status second)" = 000 ] && [ "$(cache_files)" -eq 1 ]'
 check "no hostile run's stderr holds more than its one error line" \
 	'! grep -l "code=" "$KMFA_STDERR_DIR"/* >/dev/null 2>&1'
+
+# An ID token minted for another login (the stub's nonce is not ours).
+start_stub_idp authcode_wrong_nonce
+rm -rf "$CACHE"
+attended "$KMFA" get-token --oidc-issuer-url "$STUB_URL" --oidc-client-id kubectl \
+	--certificate-authority "$T/pki/ca.pem" --fido2 off --token-cache-storage disk \
+	--browser-command "$LOGIN" --grant-type authcode
+check "an ID token with another login's nonce: exit 5, one line, nothing cached" \
+	'[ "$RC" -eq 5 ] && [ "$(grep -c "nonce is not this login" "$T/a.err")" -eq 1 ] && [ ! -s "$T/a.out" ] && [ "$(cache_files)" -eq 0 ] && [ "$(stub_count /token)" -eq 1 ]'
 
 # 5. Eight kubectl processes on an empty cache: one browser login.
 rm -rf "$CACHE"; : >"$BLOG"
@@ -151,6 +165,7 @@ check "auto over SSH (DISPLAY set, no --browser-command) picks the device flow" 
 	'[ "$RC" -eq 5 ] && grep -q "device flow (an SSH session)" "$T/a.err" && [ "$(cache_files)" -eq 0 ]'
 
 # 7. Usage.
+rm -rf "$CACHE"
 expect_exit 2 "$KMFA" "${ARGS[@]}" --grant-type password
 check "an unknown --grant-type is exit 2" '[ "$RC" -eq 2 ] && contains "$ERR" "--grant-type takes"'
 attended "$KMFA" "${ARGS[@]}" --listen-address 0.0.0.0:0
@@ -160,6 +175,7 @@ rm -rf "$CACHE"
 attended "$KMFA" "${ARGS[@]}" --listen-address '[::1]:0'
 check "--listen-address [::1]:0 logs in over IPv6" \
 	'[ "$RC" -eq 0 ] && grep -q ExecCredential "$T/a.out"'
+rm -rf "$CACHE"
 unset_tty_out=$(setsid -w "$KMFA" "${ARGS[@]}" --grant-type authcode-keyboard \
 	--oidc-redirect-url urn:ietf:wg:oauth:2.0:oob 2>&1 </dev/null >/dev/null; echo "rc=$?")
 check "authcode-keyboard without a terminal is exit 3 (unattended)" \

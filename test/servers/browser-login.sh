@@ -24,6 +24,9 @@
 #     second       the real callback, then the same once more
 #   KMFA_TEST_THEN_OK=1    after wrong-state/no-code/host/huge, deliver the
 #                          real callback too
+#   KMFA_TEST_DONE         a FIFO: "done" is written to it when this script
+#                          ends, for a test that must see all it did (the
+#                          plugin may exit before its browser does)
 # It writes nothing to stdout (the plugin's stdout is kubectl's) and never
 # logs cookies, codes or states.
 set -u
@@ -48,7 +51,8 @@ https://*/auth\?*) ;;
 esac
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kmfa-browser.XXXXXX") || fail "mktemp"
-trap 'rm -rf "$work"' EXIT
+done_fifo=${KMFA_TEST_DONE:-}
+trap 'rm -rf "$work"; [ -z "$done_fifo" ] || echo done >"$done_fifo"' EXIT
 jar=$work/jar body=$work/body
 
 # req METHOD URL [curl args]: sets CODE and NEXT (absolute redirect target).
