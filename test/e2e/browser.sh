@@ -164,7 +164,25 @@ DISPLAY=:99 SSH_CONNECTION="10.0.0.1 1 10.0.0.2 22" attended "$KMFA" get-token "
 check "auto over SSH (DISPLAY set, no --browser-command) picks the device flow" \
 	'[ "$RC" -eq 5 ] && grep -q "device flow (an SSH session)" "$T/a.err" && [ "$(cache_files)" -eq 0 ]'
 
-# 7. Usage.
+# 7. setup says what the browser login needs and what to register.
+expect_exit 0 "$KMFA" setup "${COMMON[@]}" --grant-type authcode
+check "setup --grant-type authcode: the authorization endpoint, S256, the redirect URI to register" \
+	'contains "$ERR" "browser login: $IDP_URL/auth" && contains "$ERR" "PKCE: S256 on the browser login" && contains "$ERR" "redirect URI to register for client '"'kubectl'"': http://127.0.0.1/" && contains "$OUT" "--grant-type=authcode"'
+expect_exit 5 "$KMFA" setup --oidc-issuer-url "$STUB_URL" --oidc-client-id kubectl \
+	--certificate-authority "$T/pki/ca.pem" --grant-type authcode-keyboard
+check "setup --grant-type authcode-keyboard without --oidc-redirect-url: exit 5, says so" \
+	'contains "$ERR" "needs --oidc-redirect-url" && [ -z "$OUT" ]'
+stub_scenario ok || die "stub: cannot switch to ok"
+expect_exit 5 "$KMFA" setup --oidc-issuer-url "$STUB_URL" --oidc-client-id kubectl \
+	--certificate-authority "$T/pki/ca.pem" --grant-type authcode
+check "setup --grant-type authcode at an issuer without authorization_endpoint: exit 5, says so" \
+	'contains "$ERR" "advertises no authorization_endpoint" && [ -z "$OUT" ]'
+expect_exit 0 "$KMFA" setup --oidc-issuer-url "$STUB_URL" --oidc-client-id kubectl \
+	--certificate-authority "$T/pki/ca.pem"
+check "setup with auto at that issuer: a note, not a problem (the device flow is there)" \
+	'contains "$ERR" "auto uses the device flow"'
+
+# 8. Usage.
 rm -rf "$CACHE"
 expect_exit 2 "$KMFA" "${ARGS[@]}" --grant-type password
 check "an unknown --grant-type is exit 2" '[ "$RC" -eq 2 ] && contains "$ERR" "--grant-type takes"'
