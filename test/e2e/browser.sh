@@ -131,6 +131,38 @@ attended "$KMFA" get-token --oidc-issuer-url "$STUB_URL" --oidc-client-id kubect
 check "an ID token with another login's nonce: exit 5, one line, nothing cached" \
 	'[ "$RC" -eq 5 ] && [ "$(grep -c "nonce is not this login" "$T/a.err")" -eq 1 ] && [ ! -s "$T/a.out" ] && [ "$(cache_files)" -eq 0 ] && [ "$(stub_count /token)" -eq 1 ]'
 
+# authcode-keyboard: the provider shows where it sent the browser (here the
+# scripted browser hands that URL over), the user pastes it at the prompt
+# on the terminal.  kb_run SED: paste the URL through sed SED.
+kb_run() {
+	local spid w typed=0 i
+	rm -rf "$CACHE"; rm -f "$T/paste" "$T/kb.tty" "$T/kb.fifo"; mkfifo "$T/kb.fifo"
+	KMFA_TEST_PASTE=$T/paste script -fqec "$(printf '%q ' "$KMFA" "${ARGS[@]}" \
+		--grant-type authcode-keyboard --oidc-redirect-url http://127.0.0.1:9/) \
+		>$T/a.out 2>$T/a.err" "$T/kb.tty" <"$T/kb.fifo" >/dev/null &
+	spid=$!
+	exec {w}>"$T/kb.fifo"
+	# The prompt comes after the terminal's input is flushed: type then.
+	for ((i = 0; i < 1500; i++)); do
+		kill -0 "$spid" 2>/dev/null || break
+		if [ "$typed" = 0 ] && [ -s "$T/paste" ] &&
+			grep -q 'Paste the code' "$T/kb.tty" 2>/dev/null; then
+			printf '%s\r' "$(sed "$1" "$T/paste")" >&$w
+			typed=1
+		fi
+		sleep 0.02
+	done
+	wait "$spid"; RC=$?
+	exec {w}>&-
+	keep_stderr "$T/a.err"
+}
+kb_run 's/x/x/'
+check "authcode-keyboard: the pasted redirect URL logs in" \
+	'[ "$RC" -eq 0 ] && grep -q ExecCredential "$T/a.out" && [ "$(cache_files)" -eq 1 ] && ! grep -q "code=" "$T/kb.tty"'
+kb_run 's/state=[^&]*/state=forged/'
+check "authcode-keyboard: a pasted URL with another state is exit 5, nothing cached" \
+	'[ "$RC" -eq 5 ] && grep -q "not this login" "$T/a.err" && [ "$(cache_files)" -eq 0 ]'
+
 # 5. Eight kubectl processes on an empty cache: one browser login.
 rm -rf "$CACHE"; : >"$BLOG"
 auth_before=$(idp_count /token authorization_code)

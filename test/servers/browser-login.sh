@@ -24,6 +24,10 @@
 #     second       the real callback, then the same once more
 #   KMFA_TEST_THEN_OK=1    after wrong-state/no-code/host/huge, deliver the
 #                          real callback too
+#   KMFA_TEST_PASTE        a file: the redirect URL the IdP sent is written
+#                          there (mode 600, whole or not at all) instead of
+#                          being followed, as a provider's "copy this code"
+#                          page would show it, for authcode-keyboard
 #   KMFA_TEST_DONE         a FIFO: "done" is written to it when this script
 #                          ends, for a test that must see all it did (the
 #                          plugin may exit before its browser does)
@@ -101,6 +105,12 @@ for _ in 1 2 3 4 5 6 7 8 9 10; do
 	esac
 done
 [ -n "$callback" ] || fail "the IdP never redirected to the listener"
+if [ -n "${KMFA_TEST_PASTE:-}" ]; then
+	(umask 077 && printf '%s\n' "$callback" >"$KMFA_TEST_PASTE.new") &&
+		mv "$KMFA_TEST_PASTE.new" "$KMFA_TEST_PASTE" || fail "cannot write the paste file"
+	note "redirect shown for pasting"
+	exit 0
+fi
 origin=${callback%%/\?*}
 origin=${origin%/}
 query=${callback#*\?}
