@@ -514,7 +514,8 @@ authcode_flow(struct flow *f, enum grant g, struct kmfa_tokens **out)
 	if (g == GRANT_KEYBOARD)
 		r = read_pasted_code(f, ac, &code);
 	else
-		r = kmfa_loopback_wait(lb, ac->state, f->deadline, &code);
+		r = kmfa_loopback_wait(lb, ac->state, f->oidc->issuer,
+		    f->deadline, &code);
 	kmfa_loopback_free(&lb);
 	if (r != KMFA_OK)
 		goto out;

@@ -319,7 +319,7 @@ head_end(const char *buf, size_t len)
  */
 static int
 serve(struct kmfa_loopback *l, struct conn *c, size_t headlen,
-    const char *state, char **code, int *rp)
+    const char *state, const char *issuer, char **code, int *rp)
 {
 	struct kmfa_loopback_req req;
 	struct kmfa_report_scope sc;
@@ -329,8 +329,8 @@ serve(struct kmfa_loopback *l, struct conn *c, size_t headlen,
 
 	kmfa_report_enter(&sc);
 	if (kmfa_loopback_parse_request(c->buf, headlen, &req) == KMFA_OK)
-		vd = kmfa_loopback_judge(&req, l->host, l->path, state, &v,
-		    &why);
+		vd = kmfa_loopback_judge(&req, &(struct kmfa_loopback_expect){
+		    l->host, l->path, state, issuer }, &v, &why);
 	kmfa_report_leave(&sc);
 	explicit_bzero(&req, sizeof(req));
 	switch (vd) {
@@ -388,7 +388,7 @@ accept_one(struct kmfa_loopback *l, int64_t now_ms)
 /* Read what a connection has; 1 when the login ends (see serve). */
 static int
 read_conn(struct kmfa_loopback *l, struct conn *c, const char *state,
-    char **code, int *rp)
+    const char *issuer, char **code, int *rp)
 {
 	const char *end;
 	ssize_t n;
@@ -404,7 +404,8 @@ read_conn(struct kmfa_loopback *l, struct conn *c, const char *state,
 	c->len += (size_t)n;
 	c->buf[c->len] = '\0';
 	if ((end = head_end(c->buf, c->len)) != NULL)
-		return serve(l, c, (size_t)(end - c->buf), state, code, rp);
+		return serve(l, c, (size_t)(end - c->buf), state, issuer, code,
+		    rp);
 	if (c->len >= KMFA_LOOPBACK_HEAD_MAX) {
 		kmfa_debug("browser login: a request head over %d bytes; "
 		    "answered 431", KMFA_LOOPBACK_HEAD_MAX);
@@ -416,7 +417,7 @@ read_conn(struct kmfa_loopback *l, struct conn *c, const char *state,
 
 int
 kmfa_loopback_wait(struct kmfa_loopback *l, const char *state,
-    int64_t deadline, char **code)
+    const char *issuer, int64_t deadline, char **code)
 {
 	struct pollfd pfd[1 + KMFA_LOOPBACK_CONNS];
 	struct conn *which[1 + KMFA_LOOPBACK_CONNS];
@@ -462,7 +463,7 @@ kmfa_loopback_wait(struct kmfa_loopback *l, const char *state,
 		}
 		for (nfds_t i = 1; i < n; i++)
 			if (pfd[i].revents != 0 &&
-			    read_conn(l, which[i], state, code, &r))
+			    read_conn(l, which[i], state, issuer, code, &r))
 				goto out;
 		if (pfd[0].revents & POLLIN)
 			accept_one(l, mono_ms());
@@ -646,11 +647,11 @@ same(const char *a, const char *b)
 }
 
 enum kmfa_loopback_verdict
-kmfa_loopback_judge(const struct kmfa_loopback_req *req, const char *host,
-    const char *path, const char *state, char **out, const char **why)
+kmfa_loopback_judge(const struct kmfa_loopback_req *req,
+    const struct kmfa_loopback_expect *want, char **out, const char **why)
 {
 	enum kmfa_loopback_verdict vd = KMFA_LOOPBACK_REJECT;
-	char *st = NULL, *code = NULL, *err = NULL, *desc = NULL;
+	char *st = NULL, *code = NULL, *err = NULL, *desc = NULL, *iss = NULL;
 	const char *q;
 	size_t pl;
 	int r;
@@ -661,18 +662,25 @@ kmfa_loopback_judge(const struct kmfa_loopback_req *req, const char *host,
 		goto out;
 	/* A page on another name rebound to 127.0.0.1 says its own name. */
 	*why = "a foreign Host header";
-	if (req->host[0] == '\0' || strcasecmp(req->host, host) != 0)
+	if (req->host[0] == '\0' || strcasecmp(req->host, want->host) != 0)
 		goto out;
 	*why = "another path";
 	q = strchr(req->target, '?');
 	pl = q != NULL ? (size_t)(q - req->target) : strlen(req->target);
-	if (strlen(path) != pl || strncmp(req->target, path, pl) != 0 ||
+	if (strlen(want->path) != pl || strncmp(req->target, want->path,
+	    pl) != 0 ||
 	    q == NULL)
 		goto out;
 	q++;
 	*why = "no state or the wrong one";
 	if (kmfa_loopback_query_param(q, "state", &st) != KMFA_OK ||
-	    !same(st, state))
+	    !same(st, want->state))
+		goto out;
+	*why = "another issuer (iss)";
+	r = kmfa_loopback_query_param(q, "iss", &iss);
+	if ((r == KMFA_OK && want->issuer != NULL &&
+	    strcmp(iss, want->issuer) != 0) ||
+	    (r != KMFA_OK && r != KMFA_ERR_NOTFOUND))
 		goto out;
 	r = kmfa_loopback_query_param(q, "error", &err);
 	if (r == KMFA_OK) {
@@ -704,6 +712,7 @@ kmfa_loopback_judge(const struct kmfa_loopback_req *req, const char *host,
 out:
 	kmfa_freezero_str(code);
 	free(st);
+	free(iss);
 	free(err);
 	free(desc);
 	return vd;

@@ -44,14 +44,15 @@ int kmfa_loopback_open(const char *listen_address, const char *redirect_url,
 const char *kmfa_loopback_redirect_uri(const struct kmfa_loopback *l);
 
 /*
- * Serve until one valid callback for state arrives: KMFA_OK with *code (a
+ * Serve until one valid callback for state (and issuer, see
+ * kmfa_loopback_judge) arrives: KMFA_OK with *code (a
  * secret; free with kmfa_freezero_str).  KMFA_ERR_IDP for an error
  * callback (its `error` and `error_description`, printable, in the cause)
  * or when deadline (Unix seconds) passes first.  The listener is closed
  * before it returns, so a second callback finds nobody.
  */
 int kmfa_loopback_wait(struct kmfa_loopback *l, const char *state,
-    int64_t deadline, char **code);
+    const char *issuer, int64_t deadline, char **code);
 
 void kmfa_loopback_free(struct kmfa_loopback **lp);
 
@@ -86,15 +87,25 @@ enum kmfa_loopback_verdict {
 	KMFA_LOOPBACK_ERROR,	/* the provider's error: *error set */
 };
 
+/* What the callback must be. */
+struct kmfa_loopback_expect {
+	const char *host;	/* the redirect URI's authority */
+	const char *path;	/* its path */
+	const char *state;	/* this login's */
+	const char *issuer;	/* `iss`, when sent, equals it; NULL: unchecked */
+};
+
 /*
- * Judge a parsed request against what the callback must be: method GET,
- * the path of the redirect URI, Host equal to host (case-insensitive), a
- * `state` equal to state, then either a non-empty `code` or an `error`.
- * *why (static) says what a rejected request lacked.  *out is the code,
- * or for an error a printable one-line "ERROR (DESCRIPTION)"; free it.
+ * Judge a parsed request against want: method GET, want->path, Host equal
+ * to want->host (case-insensitive), `state` equal to want->state, an `iss`
+ * parameter, when present, equal to want->issuer (RFC 9207: a response
+ * from another authorization server, a mix-up), then either a non-empty
+ * `code` or an `error`.  *why (static) says what a rejected request
+ * lacked.  *out is the code, or for an error a printable one-line "ERROR
+ * (DESCRIPTION)"; free it.
  */
 enum kmfa_loopback_verdict kmfa_loopback_judge(
-    const struct kmfa_loopback_req *req, const char *host, const char *path,
-    const char *state, char **out, const char **why);
+    const struct kmfa_loopback_req *req,
+    const struct kmfa_loopback_expect *want, char **out, const char **why);
 
 #endif

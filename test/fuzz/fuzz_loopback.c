@@ -15,6 +15,9 @@
 
 #define HOST "127.0.0.1:40000"
 #define STATE "s0123456789abcdefghijklmnopqrstuvwxyzABCDEF"
+#define ISSUER "https://idp"
+
+static const struct kmfa_loopback_expect want = { HOST, "/", STATE, ISSUER };
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -40,7 +43,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		kmfa_report_clear();
 		return 0;
 	}
-	vd = kmfa_loopback_judge(&req, HOST, "/", STATE, &out, &why);
+	vd = kmfa_loopback_judge(&req, &want, &out, &why);
 	kmfa_report_clear();
 	switch (vd) {
 	case KMFA_LOOPBACK_CODE:

@@ -19,6 +19,9 @@
 
 #define HOST "127.0.0.1:40000"
 #define STATE "s0123456789abcdefghijklmnopqrstuvwxyzABCDEF"
+#define ISSUER "https://idp"
+
+static const struct kmfa_loopback_expect want = { HOST, "/", STATE, ISSUER };
 
 static int
 parse(const char *head, struct kmfa_loopback_req *req)
@@ -116,7 +119,7 @@ judge(const char *method, const char *target, const char *host,
 	(void)snprintf(req.method, sizeof(req.method), "%s", method);
 	(void)snprintf(req.target, sizeof(req.target), "%s", target);
 	(void)snprintf(req.host, sizeof(req.host), "%s", host);
-	vd = kmfa_loopback_judge(&req, HOST, "/", STATE, out, why);
+	vd = kmfa_loopback_judge(&req, &want, out, why);
 	kmfa_report_clear();
 	return vd;
 }
@@ -128,8 +131,8 @@ test_judge(void **state)
 	char *out = NULL;
 
 	(void)state;
-	assert_int_equal(judge("GET", "/?code=abc&state=" STATE "&iss=x",
-	    HOST, &out, &why), KMFA_LOOPBACK_CODE);
+	assert_int_equal(judge("GET", "/?code=abc&state=" STATE
+	    "&iss=https%3A%2F%2Fidp", HOST, &out, &why), KMFA_LOOPBACK_CODE);
 	assert_string_equal(out, "abc");
 	free(out);
 	/* The parameters in any order. */
@@ -178,6 +181,11 @@ test_judge_rejects(void **state)
 	    &why), KMFA_LOOPBACK_REJECT);
 	assert_int_equal(judge("GET", "/?code=a&code=b&state=" STATE, HOST,
 	    &out, &why), KMFA_LOOPBACK_REJECT);
+	/* RFC 9207: the response of another authorization server. */
+	assert_int_equal(judge("GET", "/?code=a&state=" STATE
+	    "&iss=https%3A%2F%2Fevil", HOST, &out, &why),
+	    KMFA_LOOPBACK_REJECT);
+	assert_string_equal(why, "another issuer (iss)");
 	/* An error without this login's state ends nothing. */
 	assert_int_equal(judge("GET", "/?error=access_denied", HOST, &out,
 	    &why), KMFA_LOOPBACK_REJECT);
