@@ -409,7 +409,8 @@ choose_grant(const struct flow *f, enum grant g)
 
 	if (g != GRANT_AUTO)
 		return g;
-	if (desktop_browser(f->cfg, &why) && f->oidc->authorization_endpoint != NULL) {
+	if (desktop_browser(f->cfg, &why) &&
+	    f->oidc->authorization_endpoint != NULL) {
 		kmfa_info("logging in with the browser (authorization code "
 		    "flow: %s; --grant-type device-code for the device flow)",
 		    why);
