@@ -21,7 +21,8 @@ _kubectl_mfa_options() {
 	local fido2="--fido2 --fido2-credentials --fido2-device --fido2-uv
 		--session-max"
 	local login="--timeout --audit-log --skip-open-browser --browser-command
-		--require-amr --require-acr"
+		--require-amr --require-acr
+		--grant-type --listen-address --oidc-redirect-url"
 	local common="--help -v"
 
 	case $1 in
@@ -84,6 +85,9 @@ _kubectl_mfa_values() {
 		_kubectl_mfa_files -f "$2"
 		;;
 	--browser-command) _kubectl_mfa_add -c -- "$2" ;;
+	--grant-type)
+		_kubectl_mfa_add -W "auto authcode authcode-keyboard device-code" -- "$2"
+		;;
 	esac	# a URL, an id, a duration: nothing to offer
 }
 

@@ -3,7 +3,8 @@
 # IdP (oidc-provider), an API server that checks tokens as kube-apiserver
 # does, the project's software security key, and the real kubectl, all in a
 # private temporary world (your own HOME, kubeconfig and keyring are never
-# touched).  The "browser" that approves the device-flow login is a script.
+# touched).  The "browser" that approves the device-flow login, and the one
+# that does the browser login, are scripts.
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -57,6 +58,17 @@ step "3. First kubectl command: touch the key, then log in at the IdP (device fl
 say "The browser is a script here: it approves the code as alice."
 run kubectl get --raw /version || fail "the first kubectl call failed"
 echo
+
+step "3b. The same login in a browser (authorization code + PKCE, RFC 8252)"
+say "For tenants that block the device flow: --grant-type=authcode (auto picks it"
+say "on a desktop). The browser is a script again: it logs in and consents as"
+say "alice, and the IdP sends it back to a one-shot listener on 127.0.0.1."
+run kubectl-mfa login --oidc-issuer-url="$IDP_URL" --oidc-client-id=kubectl \
+	--certificate-authority="$T/pki/ca.pem" --fido2-device="$SOFTKEY_DEV" \
+	--token-cache-storage=disk --grant-type=authcode \
+	--oidc-auth-request-extra-params=prompt=consent \
+	--browser-command="$KMFA_SERVERS/browser-login.sh" || fail "the browser login failed"
+say "Code exchanges at the IdP: $(idp_count /token authorization_code); device logins: $(idp_count /device/auth)"
 
 step "4. Second kubectl command: answered from the cache, no touch, no IdP"
 before=$(wc -l <"$IDP_LOG")

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/buf.h"
 #include "base/err.h"
@@ -16,9 +17,11 @@
 #include "jose/jwt.h"
 #include "key/fido2_touch.h"
 #include "key/seal.h"
+#include "oidc/authcode.h"
 #include "oidc/device.h"
 #include "oidc/discovery.h"
 #include "oidc/http.h"
+#include "oidc/loopback.h"
 #include "oidc/oauth.h"
 #include "oidc/refresh.h"
 #include "oidc/revoke.h"
@@ -346,6 +349,201 @@ out:
 	return r;
 }
 
+enum grant {
+	GRANT_AUTO,
+	GRANT_AUTHCODE,		/* the browser, back through the loopback */
+	GRANT_KEYBOARD,		/* the browser anywhere, the code pasted */
+	GRANT_DEVICE,
+};
+
+/* --grant-type, kubelogin's words. */
+static int
+parse_grant(const char *v, enum grant *g)
+{
+	if (v == NULL || strcmp(v, "auto") == 0)
+		*g = GRANT_AUTO;
+	else if (strcmp(v, "authcode") == 0)
+		*g = GRANT_AUTHCODE;
+	else if (strcmp(v, "authcode-keyboard") == 0)
+		*g = GRANT_KEYBOARD;
+	else if (strcmp(v, "device-code") == 0)
+		*g = GRANT_DEVICE;
+	else
+		return kmfa_fail(KMFA_ERR_USAGE, "--grant-type takes auto, "
+		    "authcode, authcode-keyboard or device-code");
+	return KMFA_OK;
+}
+
+/*
+ * A browser on this machine can reach our loopback listener: a desktop
+ * session, not reached over SSH (the browser would be the far end's), not
+ * inside a container (whose 127.0.0.1 is not the desktop's).  A
+ * --browser-command says how a browser is opened here, which settles the
+ * SSH and container guesses, but not the desktop: that option opened the
+ * device flow's page before browser logins existed, and a headless
+ * configuration that hands the URL to something else (a phone, a script)
+ * must not change grants under its user.
+ */
+static int
+desktop_browser(const struct kmfa_config *cfg, const char **why)
+{
+	const char *d = getenv("DISPLAY"), *w = getenv("WAYLAND_DISPLAY");
+
+	if ((d == NULL || *d == '\0') && (w == NULL || *w == '\0')) {
+		*why = "no desktop session";
+		return 0;
+	}
+	if (cfg->browser_command != NULL) {
+		*why = "a desktop session and --browser-command";
+		return 1;
+	}
+	if (getenv("SSH_CONNECTION") != NULL || getenv("SSH_TTY") != NULL) {
+		*why = "an SSH session";
+		return 0;
+	}
+	if (getenv("container") != NULL || access("/.dockerenv", F_OK) == 0 ||
+	    access("/run/.containerenv", F_OK) == 0) {
+		*why = "a container";
+		return 0;
+	}
+	*why = "a desktop session";
+	return 1;
+}
+
+/* auto, resolved against this machine and the issuer; said once. */
+static enum grant
+choose_grant(const struct flow *f, enum grant g)
+{
+	const char *why;
+
+	if (g != GRANT_AUTO)
+		return g;
+	if (desktop_browser(f->cfg, &why) &&
+	    f->oidc->authorization_endpoint != NULL) {
+		kmfa_info("logging in with the browser (authorization code "
+		    "flow: %s; --grant-type device-code for the device flow)",
+		    why);
+		return GRANT_AUTHCODE;
+	}
+	if (f->oidc->device_authorization_endpoint == NULL &&
+	    f->oidc->authorization_endpoint != NULL) {
+		kmfa_info("logging in with the browser (authorization code "
+		    "flow: the identity provider offers no device flow)");
+		return GRANT_AUTHCODE;
+	}
+	kmfa_info("logging in with the device flow (%s)",
+	    f->oidc->authorization_endpoint == NULL ? "the identity provider "
+	    "offers no browser login" : why);
+	return GRANT_DEVICE;
+}
+
+/*
+ * The code as the user pastes it: the bare code, or the whole URL the
+ * provider showed (then its state must be this login's).  PKCE binds the
+ * code to this login either way: a code the user was tricked into pasting
+ * was issued against another verifier and the exchange fails.
+ */
+static int
+read_pasted_code(const struct flow *f, const struct kmfa_authcode *ac,
+    char **code)
+{
+	struct kmfa_report_scope sc;
+	char *line = NULL, *st = NULL, why[160];
+	const char *q;
+	int r;
+
+	*code = NULL;
+	/* The terminal's failure is the login's, not a security key's. */
+	kmfa_report_enter(&sc);
+	r = kmfa_tty_read_pin(NULL, "Paste the code the identity provider "
+	    "shows (input hidden): ", (int)((f->deadline - kmfa_now()) * 1000),
+	    &line);
+	(void)snprintf(why, sizeof(why), "%s", kmfa_report_reason(r));
+	kmfa_report_leave(&sc);
+	if (r != KMFA_OK) {
+		r = kmfa_fail(KMFA_ERR_IDP, "no code was pasted (%s)", why);
+		goto out;
+	}
+	if ((q = strchr(line, '?')) != NULL && strstr(q, "code=") != NULL) {
+		if (kmfa_loopback_query_param(q + 1, "state", &st) != KMFA_OK ||
+		    strcmp(st, ac->state) != 0) {
+			r = kmfa_fail(KMFA_ERR_IDP, "the pasted URL is not this "
+			    "login's (no state or the wrong one)");
+			goto out;
+		}
+		if (kmfa_loopback_query_param(q + 1, "code", code) != KMFA_OK) {
+			r = kmfa_fail(KMFA_ERR_IDP, "the pasted URL holds no "
+			    "code");
+			goto out;
+		}
+	} else if (line[0] == '\0' || strpbrk(line, " \t") != NULL) {
+		r = kmfa_fail(KMFA_ERR_IDP, "the pasted text is not a code");
+		goto out;
+	} else {
+		*code = line;
+		line = NULL;	/* transferred */
+	}
+	r = KMFA_OK;
+out:
+	free(st);
+	kmfa_freezero_str(line);
+	return r;
+}
+
+static int
+authcode_flow(struct flow *f, enum grant g, struct kmfa_tokens **out)
+{
+	struct kmfa_loopback *lb = NULL;
+	struct kmfa_authcode *ac = NULL;
+	char *code = NULL;
+	const char *redirect;
+	int r;
+
+	*out = NULL;
+	if (g == GRANT_KEYBOARD) {
+		if ((redirect = f->cfg->redirect_url) == NULL) {
+			r = kmfa_fail(KMFA_ERR_USAGE, "--grant-type "
+			    "authcode-keyboard needs --oidc-redirect-url: the "
+			    "provider's page that shows the code (e.g. "
+			    "urn:ietf:wg:oauth:2.0:oob)");
+			goto out;
+		}
+	} else {
+		if ((r = kmfa_loopback_open(f->cfg->listen_address,
+		    f->cfg->redirect_url, &lb)) != KMFA_OK)
+			goto out;
+		redirect = kmfa_loopback_redirect_uri(lb);
+	}
+	if ((r = kmfa_authcode_begin(f->oidc, f->cfg, redirect, &ac)) !=
+	    KMFA_OK)
+		goto out;
+	fprintf(stderr, "kubectl-mfa: log in to %s in the browser; if none "
+	    "opens, open this URL:\n\n  %s\n\n", f->cfg->issuer, ac->url);
+	fflush(stderr);
+	kmfa_prompt_open_browser(f->cfg, ac->url);
+	if (g == GRANT_KEYBOARD)
+		r = read_pasted_code(f, ac, &code);
+	else
+		r = kmfa_loopback_wait(lb, ac->state, f->oidc->issuer,
+		    f->deadline, &code);
+	kmfa_loopback_free(&lb);
+	if (r != KMFA_OK)
+		goto out;
+	if ((r = kmfa_authcode_exchange(f->http, f->oidc, f->cfg, ac, code,
+	    out)) != KMFA_OK)
+		goto out;
+	/* No ID token: build_record says so.  One that is not this login's
+	 * never gets that far. */
+	if ((*out)->id_token != NULL && (r = kmfa_authcode_check_nonce(
+	    (*out)->id_token, ac->nonce)) != KMFA_OK)
+		kmfa_oauth_tokens_free(out);
+out:
+	kmfa_freezero_str(code);
+	kmfa_loopback_free(&lb);
+	kmfa_authcode_free(&ac);
+	return r;
+}
+
 /* The stored refresh token in plain text, or NULL when there is none. */
 static int
 open_refresh(struct flow *f, char **out)
@@ -543,10 +741,14 @@ login(struct flow *f, struct kmfa_record **out)
 	struct kmfa_tokens *tok = NULL;
 	char *refresh = NULL;
 	const char *event = "login";
+	enum grant g = GRANT_AUTO;
 	int r;
 
 	*out = NULL;
 	f->deadline = kmfa_now() + f->cfg->timeout;
+	/* A wrong word is a usage error before anyone touches a key. */
+	if ((r = parse_grant(f->cfg->grant_type, &g)) != KMFA_OK)
+		goto out;
 	/* Before open_refresh may drop it: sealing was in use for this entry. */
 	f->old_sealed = f->old != NULL && f->old->refresh != NULL &&
 	    f->old->refresh_sealed;
@@ -588,7 +790,11 @@ login(struct flow *f, struct kmfa_record **out)
 		event = NULL;
 		goto out;
 	}
-	if ((r = device_flow(f, &tok)) != KMFA_OK)
+	if ((g = choose_grant(f, g)) == GRANT_DEVICE)
+		r = device_flow(f, &tok);
+	else
+		r = authcode_flow(f, g, &tok);
+	if (r != KMFA_OK)
 		goto out;
 	r = build_record(f, tok, NULL, out);
 out:
@@ -652,6 +858,10 @@ kmfa_flow_run(const struct kmfa_config *cfg, const struct kmfa_execinfo *ei,
 	 * before presence decides, not after a login that cannot work. */
 	if ((r = kmfa_http_check_url(cfg->issuer, "--oidc-issuer-url", NULL))
 	    != KMFA_OK)
+		return r;
+	/* Likewise a grant that does not exist. */
+	if ((r = parse_grant(cfg->grant_type, &(enum grant){ GRANT_AUTO })) !=
+	    KMFA_OK)
 		return r;
 	r = KMFA_ERR_NOMEM;
 	if ((f.identity = kmfa_config_identity(cfg)) == NULL)

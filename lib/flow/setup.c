@@ -91,6 +91,69 @@ usable_keys(const char *jwks, size_t len)
 	return n;
 }
 
+enum browser_use {
+	BROWSER_NONE,		/* --grant-type device-code, or no endpoint */
+	BROWSER_AUTO,		/* auto: the browser on a desktop, else device */
+	BROWSER_FALLBACK,	/* auto, and the issuer has no device flow */
+	BROWSER_ONLY,		/* --grant-type authcode or authcode-keyboard */
+};
+
+/*
+ * What the browser login (--grant-type, flow/flow.c) needs of the issuer:
+ * an authorization endpoint, the authorization code grant, PKCE S256, and
+ * the redirect URI registered for the client, which is printed.  A lack is
+ * a problem when the browser login is chosen, a note when auto may use it.
+ */
+static int
+browser_checks(const struct kmfa_config *cfg, const struct kmfa_discovery *o,
+    struct kmfa_setup_report *rep, enum browser_use *use)
+{
+	const char *g = cfg->grant_type;
+	int only, keyboard;
+
+	*use = BROWSER_NONE;
+	if (g != NULL && strcmp(g, "device-code") == 0)
+		return KMFA_OK;
+	keyboard = g != NULL && strcmp(g, "authcode-keyboard") == 0;
+	only = keyboard || (g != NULL && strcmp(g, "authcode") == 0);
+	if (!only && g != NULL && strcmp(g, "auto") != 0)
+		return kmfa_fail(KMFA_ERR_USAGE, "--grant-type takes auto, "
+		    "authcode, authcode-keyboard or device-code");
+	if (o->authorization_endpoint == NULL) {
+		note(rep, only, "the issuer advertises no "
+		    "authorization_endpoint: no browser login%s",
+		    only ? "" : "; auto uses the device flow");
+		return KMFA_OK;
+	}
+	*use = only ? BROWSER_ONLY : o->device_authorization_endpoint == NULL ?
+	    BROWSER_FALLBACK : BROWSER_AUTO;
+	note(rep, 0, "browser login: %s", o->authorization_endpoint);
+	if (o->ngrant_types_supported > 0 && !listed(o->grant_types_supported,
+	    o->ngrant_types_supported, "authorization_code"))
+		note(rep, only, "grant_types_supported lacks the "
+		    "authorization_code grant");
+	if (kmfa_discovery_pkce_s256(o))
+		note(rep, 0, "PKCE: S256 on the browser login");
+	else
+		note(rep, only && o->npkce_methods > 0, "code_challenge_methods_"
+		    "supported %s S256: the browser login sends it anyway, and "
+		    "a provider that does not know PKCE ignores it",
+		    o->npkce_methods > 0 ? "lacks" : "does not list");
+	if (keyboard && cfg->redirect_url == NULL)
+		note(rep, 1, "--grant-type authcode-keyboard needs "
+		    "--oidc-redirect-url: the provider's page that shows the "
+		    "code");
+	else if (cfg->redirect_url != NULL)
+		note(rep, 0, "redirect URI to register for client '%s': %s",
+		    cfg->client_id, cfg->redirect_url);
+	else
+		note(rep, 0, "redirect URI to register for client '%s': "
+		    "http://127.0.0.1/ as a loopback URI, any port (RFC 8252 "
+		    "7.3), or name one with --oidc-redirect-url (e.g. "
+		    "http://localhost:8000/) and register that", cfg->client_id);
+	return KMFA_OK;
+}
+
 int
 kmfa_setup_check(const struct kmfa_config *cfg, struct kmfa_setup_report *rep)
 {
@@ -98,7 +161,8 @@ kmfa_setup_check(const struct kmfa_config *cfg, struct kmfa_setup_report *rep)
 	struct kmfa_discovery *o = NULL;
 	struct kmfa_buf jwks = { 0 };
 	char *scope = NULL;
-	int r, good_alg = 0, offline = 0;
+	enum browser_use browser = BROWSER_NONE;
+	int r, good_alg = 0, offline = 0, device;
 
 	memset(rep, 0, sizeof(*rep));
 	if (cfg->issuer == NULL || cfg->client_id == NULL)
@@ -111,18 +175,25 @@ kmfa_setup_check(const struct kmfa_config *cfg, struct kmfa_setup_report *rep)
 	if ((r = kmfa_discovery_fetch(h, cfg, &o)) != KMFA_OK)
 		goto out;
 	note(rep, 0, "discovery: issuer %s matches", o->issuer);
+	if ((r = browser_checks(cfg, o, rep, &browser)) != KMFA_OK)
+		goto out;
+	/* The device flow is needed unless the browser login is chosen, or
+	 * auto can fall back to it (see browser_checks). */
+	device = browser != BROWSER_ONLY;
 	if (o->device_authorization_endpoint == NULL)
-		note(rep, 1, "the issuer advertises no device_authorization_"
-		    "endpoint: enable the OAuth 2.0 device authorization grant "
-		    "(RFC 8628) for client '%s'", cfg->client_id);
-	else
+		note(rep, device && browser != BROWSER_FALLBACK, "the issuer "
+		    "advertises no device_authorization_endpoint: enable the "
+		    "OAuth 2.0 device authorization grant (RFC 8628) for "
+		    "client '%s'%s", cfg->client_id, browser == BROWSER_FALLBACK ?
+		    " (auto logs in with the browser without it)" : "");
+	else if (device)
 		note(rep, 0, "device authorization: %s",
 		    o->device_authorization_endpoint);
-	if (o->ngrant_types_supported > 0 && !listed(o->grant_types_supported,
-	    o->ngrant_types_supported,
+	if (device && o->ngrant_types_supported > 0 &&
+	    !listed(o->grant_types_supported, o->ngrant_types_supported,
 	    "urn:ietf:params:oauth:grant-type:device_code"))
-		note(rep, 1, "grant_types_supported lacks the device_code "
-		    "grant");
+		note(rep, browser != BROWSER_FALLBACK, "grant_types_supported "
+		    "lacks the device_code grant");
 	if ((r = kmfa_discovery_offline_access(o, cfg, &offline)) !=
 	    KMFA_OK || (r = kmfa_oauth_scope(cfg, offline, &scope)) != KMFA_OK)
 		goto out;

@@ -31,6 +31,7 @@ kmfa_discovery_free(struct kmfa_discovery **dp)
 	free(d->token_endpoint);
 	free(d->jwks_uri);
 	free(d->revocation_endpoint);
+	free(d->authorization_endpoint);
 	kmfa_answer_strings_free(&d->scopes_supported, &d->nscopes_supported);
 	kmfa_answer_strings_free(&d->algs_supported, &d->nalgs_supported);
 	kmfa_answer_strings_free(&d->grant_types_supported,
@@ -226,7 +227,9 @@ kmfa_discovery_parse(const char *json, size_t len,
 	    (r = get_endpoint(doc, "device_authorization_endpoint", 0, lo,
 	    &d->device_authorization_endpoint)) != KMFA_OK ||
 	    (r = get_endpoint(doc, "revocation_endpoint", 0, lo,
-	    &d->revocation_endpoint)) != KMFA_OK)
+	    &d->revocation_endpoint)) != KMFA_OK ||
+	    (r = get_endpoint(doc, "authorization_endpoint", 0, lo,
+	    &d->authorization_endpoint)) != KMFA_OK)
 		goto out;
 	if ((r = kmfa_answer_strings(doc, "scopes_supported", "discovery",
 	    &d->scopes_supported, &d->nscopes_supported)) != KMFA_OK ||

@@ -26,6 +26,7 @@ struct kmfa_discovery {
 	char *token_endpoint;
 	char *jwks_uri;
 	char *revocation_endpoint;		/* NULL when not advertised */
+	char *authorization_endpoint;		/* NULL when not advertised */
 	char **scopes_supported;		/* the lists: NULL, 0 when absent */
 	size_t nscopes_supported;
 	char **algs_supported;		/* id_token_signing_alg_values_supported */

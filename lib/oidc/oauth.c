@@ -295,7 +295,8 @@ out:
 /* Set by the protocol itself: --oidc-auth-request-extra-params may not. */
 static const char *const reserved_params[] = { "client_id", "client_secret",
 	"scope", "grant_type", "device_code", "refresh_token", "token",
-	"token_type_hint" };
+	"token_type_hint", "response_type", "redirect_uri", "state", "nonce",
+	"code", "code_challenge", "code_challenge_method", "code_verifier" };
 
 int
 kmfa_oauth_form_extra_params(struct kmfa_buf *form,

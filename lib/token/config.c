@@ -140,6 +140,19 @@ static const struct opt opts[] = {
 	    EXEC, NULL, AT(skip_open_browser) },
 	{ "browser-command", KMFA_VAL_STRING, KMFA_OPTSET_LOGIN,
 	    EXEC, NULL, AT(browser_command) },
+	/*
+	 * How a login gets the tokens, not which tokens: every grant yields
+	 * the same issuer's tokens for the same client, scopes and policy, so
+	 * none of these is in the identity (a token a browser login got
+	 * answers a device-flow entry and back).  In the hint, so that the
+	 * login it prints runs the grant get-token would.
+	 */
+	{ "grant-type", KMFA_VAL_STRING, KMFA_OPTSET_LOGIN,
+	    EXEC | HINT, NULL, AT(grant_type) },
+	{ "listen-address", KMFA_VAL_STRING, KMFA_OPTSET_LOGIN,
+	    EXEC | HINT, NULL, AT(listen_address) },
+	{ "oidc-redirect-url", KMFA_VAL_STRING, KMFA_OPTSET_LOGIN,
+	    EXEC | HINT, NULL, AT(redirect_url) },
 	/* Policy on the ID token: part of the identity, so that a token a
 	 * laxer entry obtained never answers a stricter one.  status takes
 	 * them to find that entry. */

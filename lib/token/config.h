@@ -54,6 +54,11 @@ struct kmfa_config {
 	char *audit_log;		/* --audit-log FILE|syslog|off */
 	int skip_open_browser;		/* --skip-open-browser */
 	char *browser_command;		/* --browser-command */
+	char *grant_type;		/* --grant-type auto|authcode|
+					 * authcode-keyboard|device-code;
+					 * NULL is auto (flow/flow.c) */
+	char *listen_address;		/* --listen-address HOST:PORT */
+	char *redirect_url;		/* --oidc-redirect-url */
 	char *require_amr;		/* --require-amr */
 	char *require_acr;		/* --require-acr */
 	char *name;			/* --name (enroll) */

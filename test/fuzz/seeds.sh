@@ -32,3 +32,12 @@ done
 printf '\x9f--oidc-issuer-url\0--help\0-v\0-v\0a\0b\0c\0d\0e' \
     >"$out/config/positional"
 printf '\x01--oidc-extra-scope=' >"$out/config/empty-value"
+
+# The browser login's listener: the callback as a browser sends it, and a
+# few of the requests it must turn away (fuzz_loopback.c's HOST and STATE).
+mkdir -p "$out/loopback"
+st=s0123456789abcdefghijklmnopqrstuvwxyzABCDEF
+printf 'GET /?code=abc&state=%s&iss=https%%3A%%2F%%2Fidp HTTP/1.1\r\nHost: 127.0.0.1:40000\r\nUser-Agent: x\r\n\r\n' "$st" >"$out/loopback/callback"
+printf 'GET /?error=access_denied&error_description=no+way&state=%s HTTP/1.1\r\nHost: 127.0.0.1:40000\r\n\r\n' "$st" >"$out/loopback/error"
+printf 'GET /?code=abc&state=%s HTTP/1.1\r\nHost: evil.example:40000\r\n\r\n' "$st" >"$out/loopback/foreign-host"
+printf 'GET /favicon.ico HTTP/1.1\r\nHost: 127.0.0.1:40000\r\n\r\n' >"$out/loopback/favicon"

@@ -1,7 +1,9 @@
 // The real IdP for the end-to-end tests: npm oidc-provider with the device
 // authorization grant (RFC 8628), on https://127.0.0.1:<free port>.
 //
-// One public client (no secret) may use the device flow and refresh tokens.
+// One public client (no secret) may use the device flow and refresh tokens,
+// and the authorization code grant with PKCE to a loopback redirect URI
+// (test/servers/browser-login.sh drives that login's pages).
 // devInteractions takes any login name, which becomes the ID token's `sub`;
 // test/components/servers.sh approve_device drives its pages with curl.
 //
@@ -74,11 +76,14 @@ const provider = new Provider(issuer, {
   clients: [{
     client_id: opts['client-id'],
     token_endpoint_auth_method: 'none',
-    grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
-    // The device flow uses no authorization endpoint, so no response types
-    // and no redirect URIs.
-    response_types: [],
-    redirect_uris: [],
+    grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token',
+      'authorization_code'],
+    // The browser login (RFC 8252): a native client, so that oidc-provider
+    // takes these loopback redirect URIs with any port (§7.3); a public
+    // client, so that it demands PKCE (S256 only, its default).
+    application_type: 'native',
+    response_types: ['code'],
+    redirect_uris: ['http://127.0.0.1/', 'http://[::1]/', 'http://localhost/'],
     id_token_signed_response_alg: 'RS256',
   }],
   jwks: { keys: [jwk] },

@@ -272,6 +272,10 @@ const SCENARIOS = new Set([
   'non_string_sub', 'huge_payload', 'weak_rsa', 'amr_missing',
   'issuer_mismatch', // discovery names another issuer
   'no_device_endpoint', // discovery advertises no device_authorization_endpoint
+  // The browser login: discovery has an authorization_endpoint whose GET
+  // redirects at once to redirect_uri with a code and the state; the code's
+  // ID token carries another login's nonce.
+  'authcode_wrong_nonce',
   'http_500', 'malformed_json', 'huge_body', 'deeply_nested', // token endpoint
   'hang', // device authorization and token requests are never answered
   'hang_token', // device authorization works; token requests are never answered
@@ -345,11 +349,12 @@ function sign(alg, key, input) {
   }
 }
 
-function idToken(issuer) {
+function idToken(issuer, nonce) {
   const now = Math.floor(Date.now() / 1000);
   const claims = {
     iss: issuer, sub: opts.sub, aud: clientId, iat: now, exp: now + 600, auth_time: now,
   };
+  if (nonce !== undefined) claims.nonce = nonce;
   if (P.amr) claims.amr = P.amr;
   if (P.acr) claims.acr = P.acr;
   if (opts.acr !== undefined) claims.acr = opts.acr;
@@ -558,6 +563,12 @@ function token(issuer, form, client, rec) {
     deviceCodes.delete(form.get('device_code'));
     return { status: 200, json: tokenResponse(issuer, { refresh: false, offline: dc.offline }), answer: 'tokens' };
   }
+  if (grant === 'authorization_code' && scenario === 'authcode_wrong_nonce') {
+    if (!authCodes.delete(form.get('code') ?? '')) return oauthError('invalid_grant');
+    const body = tokenResponse(issuer, { refresh: false, offline: false });
+    body.id_token = idToken(issuer, 'another-logins-nonce');
+    return { status: 200, json: body, answer: 'tokens' };
+  }
   if (grant === 'refresh_token') {
     const rt = form.get('refresh_token') ?? '';
     const held = refreshTokens.get(rt);
@@ -569,6 +580,7 @@ function token(issuer, form, client, rec) {
 }
 
 let issuer = '';
+const authCodes = new Set(); // authcode_wrong_nonce's codes, single use
 // The abstract route of a path under the issuer: /device/auth, /token and
 // /revoke stand for the profile's own paths, so the scenarios below hold
 // for every profile.
@@ -633,7 +645,18 @@ const { server, port } = await listenTls(opts.cert, opts.key, async (req, res) =
         if (scenario === 'revocation_needs_secret') out.json.revocation_endpoint_auth_methods_supported = ['client_secret_basic'];
         if (scenario === 'placeholder_issuer') out.json.issuer = `https://127.0.0.1:${port}/{tenantid}/v2.0`;
         if (scenario === 'no_device_endpoint') delete out.json.device_authorization_endpoint;
+        if (scenario === 'authcode_wrong_nonce') out.json.authorization_endpoint = `${base}/auth`;
         break;
+      case 'GET /auth': {
+        const q = new URL(req.url, 'https://stub.invalid').searchParams;
+        const code = crypto.randomBytes(16).toString('hex');
+        authCodes.add(code);
+        const to = new URL(q.get('redirect_uri') ?? 'http://127.0.0.1:1/');
+        to.searchParams.set('code', code);
+        to.searchParams.set('state', q.get('state') ?? '');
+        out = { status: 302, type: 'text/plain', body: '', location: to.href, answer: 'code' };
+        break;
+      }
       case 'GET /jwks': {
         const keys = [publicJwk(rsa), publicJwk(ec)];
         if (scenario === 'weak_rsa') keys.push(publicJwk(weakKey()));
@@ -688,6 +711,7 @@ const { server, port } = await listenTls(opts.cert, opts.key, async (req, res) =
     'Content-Type': out.json ? 'application/json' : out.type,
     'Content-Length': Buffer.byteLength(body),
     'Cache-Control': 'no-store',
+    ...(out.location ? { Location: out.location } : {}),
   });
   res.end(body);
 });

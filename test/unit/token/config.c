@@ -55,6 +55,9 @@ static const char *const every[] = {
 	"--audit-log", "syslog",
 	"--skip-open-browser",
 	"--browser-command=firefox",
+	"--grant-type", "authcode",
+	"--listen-address=127.0.0.1:8000",
+	"--oidc-redirect-url", "http://localhost:8000/",
 	"--require-amr", "hwk",
 	"--require-acr=urn:mfa",
 	"--min-valid", "15m",
@@ -97,6 +100,8 @@ static const char every_hint[] =
     "--certificate-authority=/etc/ca.pem "
     "--certificate-authority-data=LS0tLS1= --insecure-skip-tls-verify "
     "--fido2=off --fido2-credentials=/tmp/creds.json --fido2-uv "
+    "--grant-type=authcode --listen-address=127.0.0.1:8000 "
+    "--oidc-redirect-url=http://localhost:8000/ "
     "--require-amr=hwk --require-acr=urn:mfa";
 
 static const char *const every_setup[] = {
@@ -127,6 +132,9 @@ static const char *const every_setup[] = {
 	"--audit-log=syslog",
 	"--skip-open-browser",
 	"--browser-command=firefox",
+	"--grant-type=authcode",
+	"--listen-address=127.0.0.1:8000",
+	"--oidc-redirect-url=http://localhost:8000/",
 	"--require-amr=hwk",
 	"--require-acr=urn:mfa",
 	NULL,
