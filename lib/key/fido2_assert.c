@@ -160,7 +160,7 @@ out:
 }
 
 void
-kmfa_fido2_evidence_clear(struct kmfa_fido2_evidence *e)
+kmfa_fido2_assert_evidence_clear(struct kmfa_fido2_evidence *e)
 {
 	if (e == NULL)
 		return;

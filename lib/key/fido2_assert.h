@@ -39,7 +39,7 @@ struct kmfa_fido2_evidence {
 };
 
 /* Free the contents of e and zero it. */
-void kmfa_fido2_evidence_clear(struct kmfa_fido2_evidence *e);
+void kmfa_fido2_assert_evidence_clear(struct kmfa_fido2_evidence *e);
 
 /* What to ask of the key in session s, and (event) what became of it. */
 struct kmfa_fido2_assert_req {

@@ -49,7 +49,7 @@ kmfa_fido2_touch_clear(struct kmfa_touch *t)
 		return;
 	free(t->key_name);
 	OPENSSL_cleanse(t->mk, sizeof(t->mk));
-	kmfa_fido2_evidence_clear(&t->evidence);
+	kmfa_fido2_assert_evidence_clear(&t->evidence);
 	t->key_name = NULL;
 	t->have_mk = 0;
 }

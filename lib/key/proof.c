@@ -129,7 +129,11 @@ assert_on(const char *path, const char *rp_id, const uint8_t *cred_id,
 		    "the token proof: %s", kmfa_fido2_strerr(fr));
 		goto out;
 	}
-	kmfa_fido2_evidence_clear(out);
+	/* Not the nonce: the caller's, for the touch's evidence. */
+	free(out->cred_id);
+	free(out->authdata);
+	free(out->sig);
+	out->cred_id = out->authdata = out->sig = NULL;
 	if ((r = dup_ptr(fido_assert_id_ptr(a, 0), fido_assert_id_len(a, 0),
 	    &out->cred_id, &out->cred_id_len)) != KMFA_OK ||
 	    (r = dup_ptr(fido_assert_authdata_ptr(a, 0),
@@ -517,6 +521,6 @@ kmfa_proof_make(const struct kmfa_config *cfg, const struct kmfa_touch *t,
 		goto out;
 	r = kmfa_proof_encode(id_token, ctx, &t->evidence, &tok, bearer);
 out:
-	kmfa_fido2_evidence_clear(&tok);
+	kmfa_fido2_assert_evidence_clear(&tok);
 	return r;
 }
