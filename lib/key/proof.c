@@ -451,6 +451,39 @@ out:
 	return r;
 }
 
+/*
+ * The authenticator data inside its CBOR byte string (as libfido2 takes
+ * it): rpIdHash (32), flags (1), counter (4), then what the flags say.
+ */
+static int
+raw_authdata(const struct kmfa_proof_sig *s, const uint8_t **p, size_t *n)
+{
+	const uint8_t *b = s->authdata;
+	size_t len = s->authdata_len, off, want;
+
+	if (len < 1)
+		return -1;
+	if (b[0] >= 0x40 && b[0] <= 0x57) {
+		off = 1;
+		want = (size_t)(b[0] - 0x40);
+	} else if (b[0] == 0x58 && len >= 2) {
+		off = 2;
+		want = b[1];
+	} else if (b[0] == 0x59 && len >= 3) {
+		off = 3;
+		want = (size_t)b[1] << 8 | b[2];
+	} else {
+		return -1;
+	}
+	if (want != len - off || want < 37)
+		return -1;
+	*p = b + off;
+	*n = want;
+	return 0;
+}
+
+#define FLAG_ED	0x80	/* extension data follows (WebAuthn §6.1) */
+
 int
 kmfa_proof_verify_sig(const uint8_t *pk, size_t pk_len, const char *rp_id,
     const uint8_t cdh[32], const struct kmfa_proof_sig *s, uint8_t *flags,
@@ -458,6 +491,9 @@ kmfa_proof_verify_sig(const uint8_t *pk, size_t pk_len, const char *rp_id,
 {
 	fido_assert_t *a = NULL;
 	es256_pk_t *k = NULL;
+	const uint8_t *raw = NULL;
+	uint8_t rp_hash[KMFA_SHA256_LEN];
+	size_t rawlen = 0;
 	int fr, r = KMFA_ERR_NOMEM;
 
 	*flags = 0;
@@ -468,6 +504,27 @@ kmfa_proof_verify_sig(const uint8_t *pk, size_t pk_len, const char *rp_id,
 	if (es256_pk_from_ptr(k, pk, pk_len) != FIDO_OK) {
 		r = kmfa_fail(KMFA_ERR_TOKEN, "the registered public key is not "
 		    "a P-256 point");
+		goto out;
+	}
+	if (raw_authdata(s, &raw, &rawlen) != 0) {
+		r = kmfa_fail(KMFA_ERR_TOKEN, "the authenticator data does not "
+		    "parse");
+		goto out;
+	}
+	kmfa_sha256(rp_id, strlen(rp_id), rp_hash);
+	if (memcmp(raw, rp_hash, sizeof(rp_hash)) != 0) {
+		r = kmfa_fail(KMFA_ERR_TOKEN, "the rp id hash is not that of "
+		    "'%s'", rp_id);
+		goto out;
+	}
+	/*
+	 * libfido2 wants the extensions asked for to match those in the
+	 * authenticator data; the touch asks for hmac-secret only, whose
+	 * output is the signed, opaque data that ED announces.
+	 */
+	if ((raw[32] & FLAG_ED) != 0 &&
+	    fido_assert_set_extensions(a, FIDO_EXT_HMAC_SECRET) != FIDO_OK) {
+		r = kmfa_fail(KMFA_ERR_TOKEN, "libfido2 refused the extension");
 		goto out;
 	}
 	if (fido_assert_set_count(a, 1) != FIDO_OK ||
@@ -485,9 +542,8 @@ kmfa_proof_verify_sig(const uint8_t *pk, size_t pk_len, const char *rp_id,
 	}
 	/* The signature over authData || clientDataHash, and the rpIdHash. */
 	if ((fr = fido_assert_verify(a, 0, COSE_ES256, k)) != FIDO_OK) {
-		r = kmfa_fail(KMFA_ERR_TOKEN, "%s", fr == FIDO_ERR_INVALID_PARAM ?
-		    "the rp id hash is not the plugin's" :
-		    "the signature does not verify");
+		r = kmfa_fail(KMFA_ERR_TOKEN, "the signature does not verify "
+		    "(%s)", fido_strerr(fr));
 		goto out;
 	}
 	*flags = fido_assert_flags(a, 0);

@@ -49,8 +49,9 @@ error() { jq -r '.status.error // ""' "$T/tr.json" 2>/dev/null; }
 # refused NAME REASON: the last review was refused, saying REASON, in the
 # answer and in the webhook's log.
 refused() {
+	WANT=$2
 	check "$1: authenticated false, '$2'" \
-		'[ "$(authn)" = false ] && contains "$(error)" "$2" && tail -1 "$WH_LOG" | grep -qF "$2"'
+		'[ "$(authn)" = false ] && contains "$(error)" "$WANT" && tail -1 "$WH_LOG" | grep -qF "$WANT"'
 }
 
 expect_exit 0 "$KMFA" enroll --name yubikey --fido2-device "$KEY1"
@@ -81,18 +82,36 @@ check "an entry without --server-proof is another cache entry: never the bundle"
 expect_exit 2 "$KMFA" get-token "${BASE[@]}" --fido2-device "$KEY1" --server-proof --fido2 off
 check "--server-proof without the touch is a usage error" 'contains "$ERR" "--server-proof"'
 
-# 2. The registry, as `keys export` prints it, and the webhook.
-mkdir -p "$T/registry"
+# 2. The registry, as `keys export` prints it, and the webhook.  Started
+# as root it must drop to an unprivileged user, which must then read the
+# registry and the IdP's CA: those go in a folder others may read.
+RUNAS=()
+if [ "$(id -u)" -eq 0 ]; then
+	WHD=$(mktemp -d /tmp/kmfa-wh.XXXXXX) && chmod 755 "$WHD" || die "mktemp"
+	at_exit "rm -rf '$WHD'"
+	RUNAS=(--user nobody)
+else
+	WHD=$T/wh
+fi
+mkdir -p "$WHD/registry" && cp "$T/pki/ca.pem" "$WHD/ca.pem" && chmod 755 "$WHD/registry"
+ln -s "$WHD/registry" "$T/registry"
 expect_exit 0 "$KMFA" keys export "$SUB"
 check "keys export prints the registration entry" \
 	'[ "$(jq -r ".credentials[0].subject" <<<"$OUT")" = "$SUB" ] && [ "$(jq -r ".credentials[0].uv" <<<"$OUT")" = discouraged ]'
 printf '%s\n' "$OUT" >"$T/registry/alice.json"
 start_server webhook "$WEBHOOK" --issuer "$IDP_URL" --audience kubectl \
-	--certificate-authority "$T/pki/ca.pem" --registry "$T/registry" \
+	--certificate-authority "$WHD/ca.pem" --registry "$WHD/registry" \
 	--tls-cert "$T/pki/server.pem" --tls-key "$T/pki/server.key" --port 0 \
-	--session-max 1h --username-prefix "oidc:"
+	--session-max 1h --username-prefix "oidc:" "${RUNAS[@]}"
 WH_URL=$(jq -r .url <<<"$REPLY")/authenticate
 WH_LOG=$T/webhook.log
+if [ ${#RUNAS[@]} -gt 0 ]; then
+	check "started as root, the webhook runs as nobody" \
+		'[ "$(awk "/^Uid:/ { print \$2 }" /proc/$webhook_PID/status)" = "$(id -u nobody)" ]'
+else
+	expect_exit 2 "$WEBHOOK" --issuer "$IDP_URL" --audience kubectl
+	check "the webhook's usage error" 'contains "$ERR" usage'
+fi
 
 review "$BUNDLE"
 check "a valid bundle is authenticated as oidc:$SUB" \
@@ -162,9 +181,9 @@ check "the webhook still serves after the bad input" '[ "$(authn)" = true ] && k
 
 # The wrong rp id: a webhook expecting another relying party.
 start_server webhook2 "$WEBHOOK" --issuer "$IDP_URL" --audience kubectl \
-	--certificate-authority "$T/pki/ca.pem" --registry "$T/registry" \
+	--certificate-authority "$WHD/ca.pem" --registry "$WHD/registry" \
 	--tls-cert "$T/pki/server.pem" --tls-key "$T/pki/server.key" --port 0 \
-	--rp-id example.com
+	--rp-id example.com "${RUNAS[@]}"
 review "$BUNDLE2" "$(jq -r .url <<<"$REPLY")/"
 check "a proof for another rp id: refused, 'rp id'" \
 	'[ "$(authn)" = false ] && contains "$(error)" "rp id"'
