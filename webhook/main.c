@@ -59,11 +59,14 @@ wh_log(const char *event, const char *subject, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	va_start(ap, fmt);
-	n = vasprintf(&msg, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		msg = NULL;
+	/* fmt NULL: no reason (an acceptance names only the subject). */
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		n = vasprintf(&msg, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			msg = NULL;
+	}
 	if (kmfa_rfc3339(kmfa_now(), ts) != 0)
 		ts[0] = '\0';
 	if (kmfa_buf_printf(&b, "{\"time\":\"%s\",\"event\":", ts) == 0 &&

@@ -317,7 +317,7 @@ wh_review_token(struct wh_state *st, const char *token, size_t len,
 	kmfa_report_enter(&sc);
 	r = kmfa_proof_parse(token, len, &p);
 	if (r == KMFA_ERR_NOTFOUND) {
-		r = refuse(why, whylen, "no proof: a bare token, not a kmfa1 "
+		r = refuse(why, whylen, "no proof: a bare token, not a kmfa-proof1 "
 		    "bundle");
 		goto out;
 	}

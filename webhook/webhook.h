@@ -1,7 +1,7 @@
 /*
  * kubectl-mfa-webhook: a TokenReview (authentication.k8s.io/v1) webhook for
  * kube-apiserver's --authentication-token-webhook-config-file that accepts
- * only the kmfa1 bundles of lib/key/proof.h: an ID token valid for the
+ * only the kmfa-proof1 bundles of lib/key/proof.h: an ID token valid for the
  * configured issuer and audience, with a touch of a security key that the
  * registry names for the token's subject, no older than the session
  * maximum, and a silent assertion by the same credential over this exact

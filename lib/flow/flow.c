@@ -570,7 +570,7 @@ proof_usable(const struct kmfa_config *cfg)
 	return KMFA_OK;
 }
 
-/* The new record's token becomes the kmfa1 bundle over it. */
+/* The new record's token becomes the kmfa-proof1 bundle over it. */
 static int
 attach_proof(struct flow *f, struct kmfa_record *rec)
 {

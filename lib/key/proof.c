@@ -306,7 +306,7 @@ parse_ctx(struct kmfa_proof *p)
 	    (f[3][0] == '0' && f[3][1] != '\0')) {
 		free(s);
 		return kmfa_fail(KMFA_ERR_TOKEN, "proof: the context is not "
-		    "of the kmfa1 form");
+		    "of the kmfa-proof1 form");
 	}
 	for (const char *c = f[3]; *c != '\0'; c++) {
 		if (*c < '0' || *c > '9') {
@@ -415,7 +415,7 @@ kmfa_proof_parse(const char *bearer, size_t len, struct kmfa_proof **out)
 	a = bearer + plen;
 	if ((dot = memchr(a, '.', (size_t)(end - a))) == NULL ||
 	    memchr(dot + 1, '.', (size_t)(end - dot - 1)) != NULL) {
-		r = kmfa_fail(KMFA_ERR_TOKEN, "the bearer is not kmfa1.TOKEN."
+		r = kmfa_fail(KMFA_ERR_TOKEN, "the bearer is not kmfa-proof1.TOKEN."
 		    "PROOF");
 		goto out;
 	}

@@ -4,7 +4,7 @@
  * TokenReview webhook (webhook/) can check that a registered security key
  * was touched for this very token.
  *
- *   kmfa1.<b64url(ID token)>.<b64url(proof JSON)>
+ *   kmfa-proof1.<b64url(ID token)>.<b64url(proof JSON)>
  *
  * The proof JSON holds the credential id, the touch's challenge preimage
  * (a nonce and a context naming issuer, client id and the touch's time),
@@ -30,7 +30,7 @@
 #include "key/fido2_touch.h"
 #include "token/config.h"
 
-#define KMFA_PROOF_PREFIX	"kmfa1."
+#define KMFA_PROOF_PREFIX	"kmfa-proof1."
 #define KMFA_PROOF_CTX_TAG	"kubectl-mfa server-proof v1"
 #define KMFA_PROOF_TOKEN_TAG	"kubectl-mfa token proof v1"
 /* A bearer longer than this is refused before any decoding. */

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The server proof, end to end: the plugin under --server-proof prints a
-# kmfa1 bundle (the ID token, the touch's assertion and a silent assertion
+# kmfa-proof1 bundle (the ID token, the touch's assertion and a silent assertion
 # over the token by the same key); kubectl-mfa-webhook answers TokenReviews
 # for it.  Direct TokenReviews (curl over loopback TLS) show each refusal
 # with its reason; the test API server, authenticating through the webhook
@@ -65,8 +65,8 @@ c0=$(softkey_ctl key1 status | sed -n 's/.*counter=\([0-9]*\).*/\1/p')
 attended "$KMFA" "${ARGS[@]}"; rc=$?
 BUNDLE=$(jq -r .status.token "$T/a.out" 2>/dev/null)
 c1=$(softkey_ctl key1 status | sed -n 's/.*counter=\([0-9]*\).*/\1/p')
-check "get-token --server-proof prints a kmfa1 bundle" \
-	'[ $rc -eq 0 ] && [ "${BUNDLE#kmfa1.}" != "$BUNDLE" ] && [ "$(grep -c "Touch your security key" "$T/a.err")" -eq 1 ]'
+check "get-token --server-proof prints a kmfa-proof1 bundle" \
+	'[ $rc -eq 0 ] && [ "${BUNDLE#kmfa-proof1.}" != "$BUNDLE" ] && [ "$(grep -c "Touch your security key" "$T/a.err")" -eq 1 ]'
 check "the key made two assertions: the touch and the silent one ($c0 -> $c1)" \
 	'[ "$c1" -eq $((c0 + 2)) ]'
 IDTOK=$(b64url_d "$(cut -d. -f2 <<<"$BUNDLE")")
@@ -78,7 +78,7 @@ check "the cached bundle is printed again by the front, with no touch" \
 	'[ $rc -eq 0 ] && [ "$(jq -r .status.token "$T/a.out")" = "$BUNDLE" ] && ! grep -q "Touch" "$T/a.err"'
 attended "$KMFA" get-token "${BASE[@]}" --fido2-device "$KEY1"; rc=$?
 check "an entry without --server-proof is another cache entry: never the bundle" \
-	'[ $rc -eq 0 ] && [ "$(jq -r .status.token "$T/a.out" | cut -c1-6)" != kmfa1. ]'
+	'[ $rc -eq 0 ] && [ "$(jq -r .status.token "$T/a.out" | cut -c1-12)" != kmfa-proof1. ]'
 expect_exit 2 "$KMFA" get-token "${BASE[@]}" --fido2-device "$KEY1" --server-proof --fido2 off
 check "--server-proof without the touch is a usage error" 'contains "$ERR" "--server-proof"'
 
@@ -144,18 +144,20 @@ B=$(mk --token-file "$T/idtok" --no-up); review "$B"
 refused "a presence assertion without the UP flag" "no user-present flag"
 B=$(mk --token-file "$T/idtok" --issuer https://elsewhere.example); review "$B"
 refused "a touch bound to another issuer" "another issuer"
-review "kmfa1.not*base64.x"; refused "a malformed bundle" "malformed bundle"
+review "kmfa-proof1.not*base64.x"; refused "a malformed bundle" "malformed bundle"
 
 # An old proof with a new token: the second login's token, the first's proof.
-ENTRY=$(grep -l kmfa1 "$XDG_CACHE_HOME"/kubectl-mfa/*.json | head -1)
+for ENTRY in "$XDG_CACHE_HOME"/kubectl-mfa/*.json; do
+	[ "$(jq -r .token "$ENTRY" | cut -c1-12)" = kmfa-proof1. ] && break
+done
 jq '.token_exp = (now | floor) - 1' "$ENTRY" >"$ENTRY.new" && chmod 600 "$ENTRY.new" && mv "$ENTRY.new" "$ENTRY"
 attended "$KMFA" "${ARGS[@]}"; rc=$?
 BUNDLE2=$(jq -r .status.token "$T/a.out" 2>/dev/null)
 check "after expiry a touch, a refresh, and a new bundle" \
-	'[ $rc -eq 0 ] && [ "$BUNDLE2" != "$BUNDLE" ] && [ "${BUNDLE2#kmfa1.}" != "$BUNDLE2" ]'
+	'[ $rc -eq 0 ] && [ "$BUNDLE2" != "$BUNDLE" ] && [ "${BUNDLE2#kmfa-proof1.}" != "$BUNDLE2" ]'
 review "$BUNDLE2"
 check "the new bundle is authenticated" '[ "$(authn)" = true ]'
-SPLICED=kmfa1.$(cut -d. -f2 <<<"$BUNDLE2").$(cut -d. -f3 <<<"$BUNDLE")
+SPLICED=kmfa-proof1.$(cut -d. -f2 <<<"$BUNDLE2").$(cut -d. -f3 <<<"$BUNDLE")
 review "$SPLICED"; refused "an old proof with a new token" "does not sign this ID token"
 
 # Counters never go back: the key's counter set below the last accepted.

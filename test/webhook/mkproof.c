@@ -1,5 +1,5 @@
 /*
- * kmfa-mkproof: the tests' maker of kmfa1 bundles (lib/key/proof.h), good
+ * kmfa-mkproof: the tests' maker of kmfa-proof1 bundles (lib/key/proof.h), good
  * ones and the deliberately bad ones test/e2e/webhook.sh shows the webhook
  * refusing, made by a real key (the software key over libfido2) with the
  * library's own encoding, so that only the named fault differs.

@@ -138,7 +138,7 @@ test_round_trip_and_verify(void **state)
 	char *b = good_bearer(1700000000, TOKEN);
 
 	(void)state;
-	assert_int_equal(strncmp(b, "kmfa1.", 6), 0);
+	assert_int_equal(strncmp(b, "kmfa-proof1.", 12), 0);
 	assert_int_equal(kmfa_proof_parse(b, strlen(b), &p), KMFA_OK);
 	assert_string_equal(p->id_token, TOKEN);
 	assert_string_equal(p->ctx_issuer, ISS);
@@ -226,7 +226,7 @@ with_json(const char *json)
 	    strlen(TOKEN), &t), KMFA_OK);
 	assert_int_equal(kmfa_b64url_encode((const uint8_t *)json,
 	    strlen(json), &j), KMFA_OK);
-	assert_true(kmfa_asprintf(&b, "kmfa1.%s.%s", t, j) > 0);
+	assert_true(kmfa_asprintf(&b, "kmfa-proof1.%s.%s", t, j) > 0);
 	free(t);
 	free(j);
 	return b;
@@ -236,11 +236,11 @@ static void
 test_malformed_bearers(void **state)
 {
 	static const char *const bad[] = {
-		"kmfa1.",
-		"kmfa1.abc",
-		"kmfa1.abc.def.ghi",
-		"kmfa1.a*c.def",
-		"kmfa1..",
+		"kmfa-proof1.",
+		"kmfa-proof1.abc",
+		"kmfa-proof1.abc.def.ghi",
+		"kmfa-proof1.a*c.def",
+		"kmfa-proof1..",
 	};
 	static const char *const bad_json[] = {
 		"{}",
@@ -255,7 +255,7 @@ test_malformed_bearers(void **state)
 		"{\"v\":1,\"cred\":\"AA\",\"nonce\":\"AA\",\"ctx\":\"AA\","
 		    "\"up_ad\":\"AA\",\"up_sig\":\"AA\",\"tok_ad\":\"AA\","
 		    "\"tok_sig\":\"AA\"}",
-		/* A context that is not of the kmfa1 form ("x"). */
+		/* A context that is not of the kmfa-proof1 form ("x"). */
 		"{\"v\":1,\"cred\":\"AA\",\"nonce\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 		    "AAAAAAAAAAAAAAA\",\"ctx\":\"eA\",\"up_ad\":\"AA\","
 		    "\"up_sig\":\"AA\",\"tok_ad\":\"AA\",\"tok_sig\":\"AA\"}",
@@ -280,10 +280,10 @@ test_malformed_bearers(void **state)
 		free(b);
 	}
 	/* Over the bound: refused before decoding. */
-	b = calloc(1, KMFA_PROOF_BEARER_MAX + 2);
+	b = calloc(1, KMFA_PROOF_BEARER_MAX + 16);
 	assert_non_null(b);
-	memcpy(b, "kmfa1.", 6);
-	memset(b + 6, 'A', KMFA_PROOF_BEARER_MAX - 4);
+	memcpy(b, "kmfa-proof1.", 12);
+	memset(b + 12, 'A', KMFA_PROOF_BEARER_MAX - 10);
 	assert_int_equal(kmfa_proof_parse(b, strlen(b), &p), KMFA_ERR_TOKEN);
 	free(b);
 }
