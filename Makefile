@@ -156,6 +156,7 @@ $(MKPROOF): $(BUILD)/test/webhook/mkproof.o \
 	@$(CC) $(CFLAGS) $(LDHARDEN) -o $@ $^ $(call pc_libs,$(WEBHOOK_PKGS))
 webhook: $(WEBHOOK)
 test-bins: $(WEBHOOK) $(MKPROOF)
+demo: $(WEBHOOK)
 
 # TESTS (or CHECK_SUITES for check) picks suites by path words, e.g.
 # `make test TESTS="unit/ e2e/core"`; empty runs everything.
