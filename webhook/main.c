@@ -92,7 +92,8 @@ usage(void)
 	    "[--leeway DUR]\n"
 	    "    [--username-claim C] [--username-prefix P] "
 	    "[--groups-claim C]\n"
-	    "    [--groups-prefix P] [--rp-id ID] [--user NAME]\n");
+	    "    [--groups-prefix P] [--rp-id ID] [--user NAME] "
+	    "[--cache-ttl DUR]\n");
 }
 
 static int
@@ -115,6 +116,7 @@ parse_args(int argc, char **argv, struct wh_conf *c)
 		{ "groups-prefix", required_argument, NULL, 'G' },
 		{ "rp-id", required_argument, NULL, 'R' },
 		{ "user", required_argument, NULL, 'x' },
+		{ "cache-ttl", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -162,6 +164,11 @@ parse_args(int argc, char **argv, struct wh_conf *c)
 		case 'G': c->groups_prefix = optarg; break;
 		case 'R': c->rp_id = optarg; break;
 		case 'x': c->run_as = optarg; break;
+		case 't':
+			if (kmfa_config_parse_duration(optarg, &c->cache_ttl) !=
+			    0)
+				return -1;
+			break;
 		default: return -1;
 		}
 	}
@@ -364,7 +371,9 @@ main(int argc, char **argv)
 	}
 	st.conf = &conf;
 	if ((st.reg.path = strdup(conf.registry)) == NULL ||
-	    (st.seen = calloc(WH_SEEN_MAX, sizeof(*st.seen))) == NULL) {
+	    (st.seen = calloc(WH_SEEN_MAX, sizeof(*st.seen))) == NULL ||
+	    (conf.cache_ttl > 0 && (st.cache = calloc(WH_CACHE_SLOTS,
+	    sizeof(*st.cache))) == NULL)) {
 		r = KMFA_ERR_NOMEM;
 		goto out;
 	}
@@ -423,6 +432,9 @@ out:
 	wh_registry_clear(&st.reg);
 	free(st.reg.path);
 	free(st.seen);
+	for (size_t i = 0; st.cache != NULL && i < WH_CACHE_SLOTS; i++)
+		free(st.cache[i].user);
+	free(st.cache);
 	kmfa_buf_wipe(&st.jwks);
 	return r == KMFA_OK ? 0 : r == KMFA_ERR_USAGE ? 2 : 1;
 }

@@ -298,10 +298,27 @@ counters_ok(struct wh_state *st, const struct kmfa_proof *p,
 	return KMFA_OK;
 }
 
+/*
+ * --cache-ttl: an accepted bearer's answer, for at most the TTL and never
+ * past its token's exp, as kube-apiserver's
+ * --authentication-token-webhook-cache-ttl keeps it; a registry change is
+ * seen after the TTL, as with that cache.  Refusals are not remembered.
+ */
+static struct wh_decision *
+cache_slot(struct wh_state *st, const char *token, size_t len, uint8_t h[32])
+{
+	kmfa_sha256(token, len, h);
+	if (st->cache == NULL)
+		return NULL;
+	return &st->cache[((size_t)h[0] << 8 | h[1]) % WH_CACHE_SLOTS];
+}
+
 int
 wh_review_token(struct wh_state *st, const char *token, size_t len,
     struct kmfa_buf *user, char *why, size_t whylen)
 {
+	struct wh_decision *slot;
+	uint8_t th[32];
 	const struct wh_conf *c = st->conf;
 	struct kmfa_report_scope sc;
 	struct kmfa_proof *p = NULL;
@@ -314,6 +331,14 @@ wh_review_token(struct wh_state *st, const char *token, size_t len,
 	int r;
 
 	snprintf(why, whylen, "refused");
+	slot = cache_slot(st, token, len, th);
+	if (slot != NULL && slot->user != NULL && slot->until > now &&
+	    memcmp(slot->hash, th, sizeof(th)) == 0) {
+		if (kmfa_buf_printf(user, "%s", slot->user) != 0)
+			return KMFA_ERR_NOMEM;
+		snprintf(why, whylen, "(cached)");
+		return KMFA_OK;
+	}
 	kmfa_report_enter(&sc);
 	r = kmfa_proof_parse(token, len, &p);
 	if (r == KMFA_ERR_NOTFOUND) {
@@ -385,6 +410,14 @@ wh_review_token(struct wh_state *st, const char *token, size_t len,
 	    KMFA_OK)
 		goto out;
 	snprintf(why, whylen, "%s", sub);
+	if (slot != NULL && user->data != NULL) {
+		free(slot->user);
+		if ((slot->user = strdup(user->data)) != NULL) {
+			memcpy(slot->hash, th, sizeof(th));
+			slot->until = now + c->cache_ttl < claims->exp ?
+			    now + c->cache_ttl : claims->exp;
+		}
+	}
 	r = KMFA_OK;
 out:
 	kmfa_report_leave(&sc);

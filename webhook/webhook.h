@@ -28,6 +28,8 @@
 /* Accepted silent assertions remembered per credential (re-presentation). */
 #define WH_SEEN_ACCEPTED	32
 #define WH_CLAIM_MAX		256
+/* Decisions remembered under --cache-ttl (a slot per SHA-256 of a bearer). */
+#define WH_CACHE_SLOTS		1024
 
 /* One registered credential. */
 struct wh_cred {
@@ -57,6 +59,13 @@ struct wh_seen {
 	int64_t used;		/* last acceptance, for eviction */
 };
 
+/* One accepted bearer's answer, as kube-apiserver's own cache keeps it. */
+struct wh_decision {
+	uint8_t hash[32];	/* SHA-256 of the bearer */
+	int64_t until;		/* min(accepted + ttl, the token's exp) */
+	char *user;		/* status.user JSON */
+};
+
 struct wh_conf {
 	struct kmfa_config oidc;	/* issuer, client id (audience), CA */
 	const char *listen;		/* address, default 127.0.0.1 */
@@ -68,6 +77,7 @@ struct wh_conf {
 	int64_t leeway;			/* seconds, for nbf, iat, the touch time */
 	const char *username_claim, *username_prefix;
 	const char *groups_claim, *groups_prefix;
+	int64_t cache_ttl;		/* 0: every review verifies */
 	const char *run_as;			/* user to drop to when started as root */
 };
 
@@ -78,6 +88,7 @@ struct wh_state {
 	int64_t jwks_at;		/* when it was fetched; 0: never */
 	struct wh_seen *seen;		/* WH_SEEN_MAX */
 	size_t nseen;
+	struct wh_decision *cache;	/* WH_CACHE_SLOTS, or NULL */
 };
 
 /* registry.c */

@@ -190,6 +190,20 @@ review "$BUNDLE2" "$(jq -r .url <<<"$REPLY")/"
 check "a proof for another rp id: refused, 'rp id'" \
 	'[ "$(authn)" = false ] && contains "$(error)" "rp id"'
 
+# --cache-ttl: an accepted bearer is answered from memory, a refused one never.
+start_server webhook3 "$WEBHOOK" --issuer "$IDP_URL" --audience kubectl \
+	--certificate-authority "$WHD/ca.pem" --registry "$WHD/registry" \
+	--tls-cert "$T/pki/server.pem" --tls-key "$T/pki/server.key" --port 0 \
+	--cache-ttl 1m "${RUNAS[@]}"
+W3=$(jq -r .url <<<"$REPLY")/
+review "$BUNDLE2" "$W3"; a1=$(authn); u1=$(jq -c .status.user "$T/tr.json")
+review "$BUNDLE2" "$W3"; a2=$(authn); u2=$(jq -c .status.user "$T/tr.json")
+review "$SPLICED" "$W3"; review "$SPLICED" "$W3"; a3=$(authn)
+check "--cache-ttl: the second review of a bundle is answered from the cache, the same user" \
+	'[ "$a1" = true ] && [ "$a2" = true ] && [ "$u1" = "$u2" ] && [ "$(grep -c "\"subject\":\"(cached)\"" "$T/webhook3.log")" -eq 1 ]'
+check "--cache-ttl: a refused bundle stays refused" \
+	'[ "$a3" = false ] && [ "$(grep -c "does not sign this ID token" "$T/webhook3.log")" -eq 2 ]'
+
 # 3. Through real kubectl: the API server asks the webhook.
 start_apiserver --webhook "$WH_URL"
 write_kubeconfig "$T/kc" "$API_URL" v1 -- "$KMFA" "${ARGS[@]}"
