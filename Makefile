@@ -157,6 +157,11 @@ $(MKPROOF): $(BUILD)/test/webhook/mkproof.o \
 webhook: $(WEBHOOK)
 test-bins: $(WEBHOOK) $(MKPROOF)
 demo: $(WEBHOOK)
+# make bench measures the webhook first (bench/webhook.sh).
+bench bench-quick: bench-webhook
+.PHONY: bench-webhook
+bench-webhook: deps all $(WEBHOOK) $(MKPROOF) $(SOFTKEY)
+	KMFA_BUILD=$(abspath $(BUILD)) bash bench/webhook.sh
 
 # TESTS (or CHECK_SUITES for check) picks suites by path words, e.g.
 # `make test TESTS="unit/ e2e/core"`; empty runs everything.
