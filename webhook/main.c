@@ -317,8 +317,17 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl != NULL && (strlen(cl) > 9 ||
-		    strtoul(cl, NULL, 10) > WH_BODY_MAX))
+		    strtoul(cl, NULL, 10) > WH_BODY_MAX)) {
+			/* Refused before a byte of it is read. */
 			k->too_big = 1;
+			if (wh_review(st, "", WH_BODY_MAX + 1, &status, &authn,
+			    &out, why, sizeof(why)) != KMFA_OK)
+				return MHD_NO;
+			wh_log("refused", NULL, "%s", why);
+			ret = send_json(c, status, out.data, out.len);
+			kmfa_buf_wipe(&out);
+			return ret;
+		}
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {

@@ -171,6 +171,12 @@ head -c 200000 /dev/zero | tr '\0' a >"$T/big"
 review_body "$T/big"
 check "an oversized body: 413, authenticated false" \
 	'[ "$HTTP" = 413 ] && [ "$(authn)" = false ] && tail -1 "$WH_LOG" | grep -q "larger than"'
+HTTP=$(curl -s -o "$T/tr.json" -w '%{http_code}' --cacert "$T/pki/ca.pem" \
+	-H 'Transfer-Encoding: chunked' --data-binary @"$T/big" "$WH_URL")
+check "an oversized body sent chunked (no length): 413, authenticated false" \
+	'[ "$HTTP" = 413 ] && [ "$(authn)" = false ]'
+HTTP=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$T/pki/ca.pem" "$WH_URL")
+check "a GET: 405" '[ "$HTTP" = 405 ]'
 printf '{"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": {"token": ' >"$T/bad"
 review_body "$T/bad"
 check "a malformed body: 400, authenticated false" \
