@@ -175,8 +175,11 @@ kmfa_proof_assert(const char *device, const char *rp_id,
 		    timeout_ms, out);
 	kmfa_fidodev_paths_free(&paths, n);
 	if (r == KMFA_ERR_NOTFOUND)
-		r = kmfa_fail(KMFA_ERR_FIDO2, "the security key that was touched "
-		    "is gone: the token proof could not be signed");
+		r = kmfa_fail(KMFA_ERR_FIDO2, "no security key answered for the "
+		    "credential just touched, so the token proof could not be "
+		    "signed (was the key unplugged? a key enrolled with user "
+		    "verification does not answer without it, and --server-proof "
+		    "does not support that yet)");
 	return r;
 }
 
@@ -289,8 +292,6 @@ parse_ctx(struct kmfa_proof *p)
 	size_t i;
 	int64_t t = 0;
 
-	if (memchr(p->ctx, '\0', strlen(p->ctx)) != NULL)
-		return KMFA_ERR_INTERNAL;
 	if ((s = strdup(p->ctx)) == NULL)
 		return KMFA_ERR_NOMEM;
 	f[0] = s;
