@@ -336,7 +336,7 @@ wh_review_token(struct wh_state *st, const char *token, size_t len,
 	    memcmp(slot->hash, th, sizeof(th)) == 0) {
 		if (kmfa_buf_printf(user, "%s", slot->user) != 0)
 			return KMFA_ERR_NOMEM;
-		snprintf(why, whylen, "(cached)");
+		snprintf(why, whylen, "%s (cached)", slot->subject);
 		return KMFA_OK;
 	}
 	kmfa_report_enter(&sc);
@@ -414,6 +414,8 @@ wh_review_token(struct wh_state *st, const char *token, size_t len,
 		free(slot->user);
 		if ((slot->user = strdup(user->data)) != NULL) {
 			memcpy(slot->hash, th, sizeof(th));
+			snprintf(slot->subject, sizeof(slot->subject), "%s",
+			    sub);
 			slot->until = now + c->cache_ttl < claims->exp ?
 			    now + c->cache_ttl : claims->exp;
 		}

@@ -64,6 +64,7 @@ struct wh_decision {
 	uint8_t hash[32];	/* SHA-256 of the bearer */
 	int64_t until;		/* min(accepted + ttl, the token's exp) */
 	char *user;		/* status.user JSON */
+	char subject[WH_CLAIM_MAX + 1];	/* for the log */
 };
 
 struct wh_conf {

@@ -206,7 +206,7 @@ review "$BUNDLE2" "$W3"; a1=$(authn); u1=$(jq -c .status.user "$T/tr.json")
 review "$BUNDLE2" "$W3"; a2=$(authn); u2=$(jq -c .status.user "$T/tr.json")
 review "$SPLICED" "$W3"; review "$SPLICED" "$W3"; a3=$(authn)
 check "--cache-ttl: the second review of a bundle is answered from the cache, the same user" \
-	'[ "$a1" = true ] && [ "$a2" = true ] && [ "$u1" = "$u2" ] && [ "$(grep -c "\"subject\":\"(cached)\"" "$T/webhook3.log")" -eq 1 ]'
+	'[ "$a1" = true ] && [ "$a2" = true ] && [ "$u1" = "$u2" ] && [ "$(grep -c "\"subject\":\"$SUB (cached)\"" "$T/webhook3.log")" -eq 1 ]'
 check "--cache-ttl: a refused bundle stays refused" \
 	'[ "$a3" = false ] && [ "$(grep -c "does not sign this ID token" "$T/webhook3.log")" -eq 2 ]'
 
@@ -227,6 +227,10 @@ check "kubectl with a bare ID token of the same IdP is refused" \
 	'[ $rc -ne 0 ] && grep -qi unauthorized "$T/bare.err" && tail -1 "$API_LOG" | grep -q "no proof"'
 
 # 4. The registry is read again when it changes: the key removed, refused.
+cp "$T/registry/alice.json" "$T/alice.saved"
+jq '.credentials[].uv = "required"' "$T/alice.saved" >"$T/registry/alice.json.new" &&
+	mv "$T/registry/alice.json.new" "$T/registry/alice.json"
+review "$BUNDLE2"; refused "a registration that requires UV, a touch without it" "no user-verified flag"
 jq '.credentials = []' "$T/registry/alice.json" >"$T/registry/alice.json.new" &&
 	mv "$T/registry/alice.json.new" "$T/registry/alice.json"
 review "$BUNDLE2"; refused "a key removed from the registry" "not registered"

@@ -56,6 +56,8 @@ $(FUZZ_BUILD)/fuzz_tokenreview: FUZZ_EXTRA = \
     $(FUZZ_BUILD)/obj/webhook/review.o $(FUZZ_BUILD)/obj/webhook/registry.o
 $(FUZZ_BUILD)/fuzz_tokenreview: $(FUZZ_BUILD)/obj/webhook/review.o \
     $(FUZZ_BUILD)/obj/webhook/registry.o
+$(FUZZ_BUILD)/obj/webhook/review.o $(FUZZ_BUILD)/obj/webhook/registry.o \
+    $(FUZZ_BUILD)/obj/test/fuzz/fuzz_tokenreview.o: $(wildcard webhook/*.h)
 
 $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/test/fuzz/fuzz_%.o $(FUZZ_UTIL_OBJ) \
     $(FUZZ_BUILD)/libkmfa-fuzz.a
