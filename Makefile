@@ -79,6 +79,7 @@ FRONT := $(BUILD)/bin/kubectl-mfa
 CORE  := $(BUILD)/libexec/kubectl-mfa/kubectl-mfa-core
 SOFTKEY := $(if $(SOFTKEY_SRCS),$(BUILD)/test/softkey/kmfa-softkey)
 
+.PHONY: webhook
 .PHONY: all deps deps-check test check demo install uninstall clean lint bench bench-quick \
         unit-tests test-bins fuzz valgrind
 
@@ -134,6 +135,34 @@ $(BUILD)/test/softkey/kmfa-softkey: $(SOFTKEY_OBJS)
 
 test-bins: all $(UNIT_BINS) $(SOFTKEY)
 
+# The TokenReview webhook (webhook/, README "Server proof"): its own
+# program on the layers it needs, with libmicrohttpd for HTTPS; and the
+# tests' proof maker (test/webhook/mkproof.c), which builds kmfa1
+# bundles, good and deliberately bad, with the software key.
+WEBHOOK := $(BUILD)/bin/kubectl-mfa-webhook
+WEBHOOK_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard webhook/*.c))
+WEBHOOK_LAYERS := key oidc jose token base
+WEBHOOK_PKGS := libmicrohttpd libcurl libcjson libfido2 libcrypto
+MKPROOF := $(BUILD)/test/webhook/kmfa-mkproof
+$(WEBHOOK_OBJS): $(wildcard webhook/*.h)
+$(WEBHOOK): $(WEBHOOK_OBJS) $(call layer_archives,$(WEBHOOK_LAYERS))
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) $(LDHARDEN) -o $@ $^ $(call pc_libs,$(WEBHOOK_PKGS))
+$(MKPROOF): $(BUILD)/test/webhook/mkproof.o \
+    $(call layer_archives,$(WEBHOOK_LAYERS))
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) $(LDHARDEN) -o $@ $^ $(call pc_libs,$(WEBHOOK_PKGS))
+webhook: $(WEBHOOK)
+test-bins: $(WEBHOOK) $(MKPROOF)
+demo: $(WEBHOOK)
+# make bench measures the webhook first (bench/webhook.sh).
+bench bench-quick: bench-webhook
+.PHONY: bench-webhook
+bench-webhook: deps all $(WEBHOOK) $(MKPROOF) $(SOFTKEY)
+	KMFA_BUILD=$(abspath $(BUILD)) bash bench/webhook.sh
+
 # TESTS (or CHECK_SUITES for check) picks suites by path words, e.g.
 # `make test TESTS="unit/ e2e/core"`; empty runs everything.
 TESTS ?=
@@ -175,7 +204,8 @@ DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libcjson-dev \
     libfido2-dev libssl-dev libsecret-1-dev libdbus-1-dev libqrencode-dev \
     libcmocka-dev libcbor-dev gnome-keyring libsecret-tools dbus-daemon \
     dbus-bin groff-base bsdutils util-linux jq openssl curl nodejs \
-    valgrind hyperfine time clang libclang-rt-14-dev
+    valgrind hyperfine time clang libclang-rt-14-dev \
+    libmicrohttpd-dev
 # make deb: debhelper builds the package, lintian judges it.
 DEB_PKGS += debhelper dpkg-dev lintian
 # e2e/examples parses the API server example (YAML) with it.

@@ -19,7 +19,7 @@ _kubectl_mfa_options() {
 		--certificate-authority-data --insecure-skip-tls-verify
 		--token-cache-storage --token-cache-dir --skew"
 	local fido2="--fido2 --fido2-credentials --fido2-device --fido2-uv
-		--session-max"
+		--session-max --server-proof"
 	local login="--timeout --audit-log --skip-open-browser --browser-command
 		--require-amr --require-acr
 		--grant-type --listen-address --oidc-redirect-url"
@@ -45,6 +45,7 @@ _kubectl_mfa_options() {
 _kubectl_mfa_takes_value() {
 	case $1 in
 	--oidc-use-access-token | --insecure-skip-tls-verify | --fido2-uv | \
+	--server-proof | \
 		--skip-open-browser | --json | --all | --help | -h | -v | --verbose)
 		return 1 ;;
 	--*) return 0 ;;

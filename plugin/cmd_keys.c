@@ -169,6 +169,12 @@ kmfa_cmd_keys(struct kmfa_config *cfg)
 			    "keys remove NAME");
 		return keys_remove(cfg, cfg->args[1]);
 	}
+	if (strcmp(verb, "export") == 0) {
+		if (cfg->nargs != 2)
+			return kmfa_fail(KMFA_ERR_USAGE, "usage: kubectl mfa "
+			    "keys export SUBJECT");
+		return kmfa_cmd_keys_export(cfg, cfg->args[1]);
+	}
 	return kmfa_fail(KMFA_ERR_USAGE, "keys: unknown action '%s' (list or "
 	    "remove)", verb);
 }

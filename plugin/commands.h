@@ -15,6 +15,8 @@ int kmfa_cmd_status(struct kmfa_config *cfg);
 int kmfa_cmd_logout(struct kmfa_config *cfg);
 int kmfa_cmd_enroll(struct kmfa_config *cfg);
 int kmfa_cmd_keys(struct kmfa_config *cfg);
+/* keys export SUBJECT: the webhook's registry entries (cmd_export.c). */
+int kmfa_cmd_keys_export(struct kmfa_config *cfg, const char *subject);
 int kmfa_cmd_setup(struct kmfa_config *cfg);
 
 /* USAGE unless an issuer and a client id are given (status, logout). */

@@ -35,6 +35,8 @@ static const char fido2_opts[] =
 "  --fido2-credentials FILE        (default $XDG_CONFIG_HOME/kubectl-mfa/credentials.json)\n"
 "  --fido2-device PATH             a hidraw path, or unix:SOCKET\n"
 "  --fido2-uv                      require user verification (PIN)\n"
+"  --server-proof                  print a bundle that proves the touch to\n"
+"                                  kubectl-mfa-webhook at the API server\n"
 "  --session-max DURATION          re-touch at least this often\n";
 
 static const char login_opts[] =
@@ -144,8 +146,11 @@ kmfa_usage(const char *c)
 		fputs("usage: kubectl-mfa version\n\nPrints the version.\n",
 		    stdout);
 	else if (strcmp(c, "keys") == 0) {
-		fputs("usage: kubectl-mfa keys [list | remove NAME]\n\n"
-		    "Lists the enrolled keys, or forgets one.\n\n", stdout);
+		fputs("usage: kubectl-mfa keys [list | remove NAME | export "
+		    "SUBJECT]\n\n"
+		    "Lists the enrolled keys, or forgets one, or prints their "
+		    "entries for the\nserver-proof webhook's registry.\n\n",
+		    stdout);
 		section(enroll_opts, 0, 0, 0);
 	}
 	else if (strcmp(c, "setup") == 0)

@@ -106,4 +106,37 @@ run kubectl-mfa logout --oidc-issuer-url="$IDP_URL" --oidc-client-id=kubectl \
 show "tail -n 4 audit.log"
 tail -n 4 "$XDG_STATE_HOME/kubectl-mfa/audit.log" | sed 's/^/    /'
 
+step "9. The cluster demands the touch: a TokenReview webhook checks a proof bound to each token"
+say "kubectl-mfa --server-proof prints the ID token with two assertions of the key: the"
+say "touch, and a silent one over this very token.  The API server asks kubectl-mfa-webhook."
+WHD=$T/webhook; RUNAS=()
+if [ "$(id -u)" -eq 0 ]; then   # the webhook drops root: give it a folder it can read
+	WHD=$(mktemp -d /tmp/kmfa-demo-wh.XXXXXX) && chmod 755 "$WHD"; RUNAS=(--user nobody)
+	at_exit "rm -rf '$WHD'"
+fi
+mkdir -p "$WHD/registry" && chmod 755 "$WHD/registry" && cp "$T/pki/ca.pem" "$WHD/ca.pem"
+show "kubectl-mfa keys export alice > registry/alice.json"
+kubectl-mfa keys export alice >"$WHD/registry/alice.json" || fail "keys export failed"
+start_server webhook "$KMFA_BUILD/bin/kubectl-mfa-webhook" --issuer "$IDP_URL" \
+	--audience kubectl --certificate-authority "$WHD/ca.pem" --registry "$WHD/registry" \
+	--tls-cert "$T/pki/server.pem" --tls-key "$T/pki/server.key" --port 0 "${RUNAS[@]}"
+WH_URL=$(jq -r .url <<<"$REPLY")/authenticate
+start_apiserver --webhook "$WH_URL" >/dev/null
+say "webhook: $WH_URL; API server asking it: $API_URL"
+write_kubeconfig "$T/kubeconfig-proof" "$API_URL" v1 -- kubectl-mfa "${ARGS[@]}" --server-proof
+run kubectl --kubeconfig "$T/kubeconfig-proof" get namespaces || fail "the proof was refused"
+say "Now a token from the same IdP obtained WITHOUT the key (--fido2 off):"
+script -qec "$(printf '%q ' kubectl-mfa get-token --oidc-issuer-url="$IDP_URL" \
+	--oidc-client-id=kubectl --certificate-authority="$T/pki/ca.pem" --fido2=off \
+	--token-cache-storage=none --browser-command="$KMFA_BROWSER")" /dev/null </dev/null |
+	tr -d '\r' | grep '^{' >"$T/nokey.json"
+NOKEY=$(jq -r .status.token "$T/nokey.json")
+[ -n "$NOKEY" ] && [ "$NOKEY" != null ] || fail "no token without the key"
+write_kubeconfig "$T/kubeconfig-bare" "$API_URL" v1 --
+show "kubectl --token <that ID token> get namespaces"
+kubectl --kubeconfig "$T/kubeconfig-bare" --token "$NOKEY" get namespaces >"$T/nokey.out" 2>&1 &&
+	fail "the cluster accepted a token obtained without the key"
+sed 's/^/    /' "$T/nokey.out"
+say "Refused.  The webhook says why: $(grep -o '"reason":"no proof[^"]*"' "$T/webhook.log" | tail -1)"
+
 step "Done. Everything ran in $T, removed now."

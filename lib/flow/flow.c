@@ -16,6 +16,7 @@
 #include "flow/flow.h"
 #include "jose/jwt.h"
 #include "key/fido2_touch.h"
+#include "key/proof.h"
 #include "key/seal.h"
 #include "oidc/authcode.h"
 #include "oidc/device.h"
@@ -52,6 +53,7 @@ struct flow {
 	int drop_refresh;	/* the login must not carry f->old's over */
 	const char *unattended;	/* why nobody is present: only a refresh,
 				 * never a login (a CI profile) */
+	char *proof_ctx;	/* --server-proof: what the touch bound */
 };
 
 /*
@@ -757,7 +759,12 @@ login(struct flow *f, struct kmfa_record **out)
 		const struct kmfa_fido2_pin_reader tty = { kmfa_tty_read_pin,
 		    NULL };
 
-		r = kmfa_fido2_touch(f->cfg, f->identity, &tty, &f->touch);
+		if (f->cfg->server_proof && (r = kmfa_proof_context(
+		    f->cfg->issuer, f->cfg->client_id, kmfa_now(),
+		    &f->proof_ctx)) != KMFA_OK)
+			goto out;
+		r = kmfa_fido2_touch(f->cfg, f->proof_ctx != NULL ?
+		    f->proof_ctx : f->identity, &tty, &f->touch);
 		f->touched = r == KMFA_OK;
 		audit(f, f->touch.event != NULL ? f->touch.event :
 		    (r == KMFA_OK ? "touch-ok" : "touch-failed"), NULL, r);
@@ -803,6 +810,44 @@ out:
 	kmfa_freezero_str(refresh);
 	kmfa_oauth_tokens_free(&tok);
 	return r;
+}
+
+/*
+ * --server-proof signs the ID token with the key just touched, silently
+ * (lib/key/proof.h): it needs the touch, the ID token (not an access
+ * token) and a credential that answers without user verification.
+ */
+static int
+proof_usable(const struct kmfa_config *cfg)
+{
+	if (!cfg->server_proof)
+		return KMFA_OK;
+	if (cfg->fido2 != KMFA_FIDO2_REQUIRED || cfg->use_access_token ||
+	    cfg->fido2_uv)
+		return kmfa_fail(KMFA_ERR_USAGE, "--server-proof needs --fido2 "
+		    "required and the ID token, and does not work with "
+		    "--oidc-use-access-token or --fido2-uv yet");
+	return KMFA_OK;
+}
+
+/* The new record's token becomes the kmfa-proof1 bundle over it. */
+static int
+attach_proof(struct flow *f, struct kmfa_record *rec)
+{
+	char *bearer = NULL;
+	int r;
+
+	if (!f->touched || f->proof_ctx == NULL)
+		return kmfa_fail(KMFA_ERR_INTERNAL, "--server-proof without "
+		    "a touch");
+	r = kmfa_proof_make(f->cfg, &f->touch, f->proof_ctx, rec->token,
+	    &bearer);
+	audit(f, r == KMFA_OK ? "proof-ok" : "proof-failed", rec->subject, r);
+	if (r != KMFA_OK)
+		return r;
+	kmfa_freezero_str(rec->token);
+	rec->token = bearer;
+	return KMFA_OK;
 }
 
 static void
@@ -863,6 +908,8 @@ kmfa_flow_run(const struct kmfa_config *cfg, const struct kmfa_execinfo *ei,
 	if ((r = parse_grant(cfg->grant_type, &(enum grant){ GRANT_AUTO })) !=
 	    KMFA_OK)
 		return r;
+	if ((r = proof_usable(cfg)) != KMFA_OK)
+		return r;
 	r = KMFA_ERR_NOMEM;
 	if ((f.identity = kmfa_config_identity(cfg)) == NULL)
 		goto out;
@@ -912,6 +959,8 @@ kmfa_flow_run(const struct kmfa_config *cfg, const struct kmfa_execinfo *ei,
 		goto out;
 	if ((r = login(&f, &rec)) != KMFA_OK)
 		goto out;
+	if (cfg->server_proof && (r = attach_proof(&f, rec)) != KMFA_OK)
+		goto out;
 	kmfa_report_enter(&sc);
 	stored = kmfa_store_save(f.store, f.key, rec) == KMFA_OK;
 	if (!stored) {
@@ -931,6 +980,7 @@ out:
 	kmfa_discovery_free(&f.oidc);
 	kmfa_http_free(&f.http);
 	kmfa_fido2_touch_clear(&f.touch);
+	free(f.proof_ctx);
 	kmfa_store_free(&f.store);
 	free(f.identity);
 	return r;

@@ -6,6 +6,7 @@
  * used, so the flags are checked here whatever was sent.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <fido.h>
@@ -25,19 +26,19 @@
 
 /* clientDataHash = SHA-256(random 32 bytes || context): fresh and bound. */
 static int
-challenge(const char *context, uint8_t cdh[KMFA_FIDO2_CDH_LEN])
+challenge(const char *context, uint8_t cdh[KMFA_FIDO2_CDH_LEN],
+    uint8_t nonce[32])
 {
-	uint8_t nonce[32];
 	EVP_MD_CTX *md = NULL;
 	unsigned len = 0;
 	int r = KMFA_ERR_INTERNAL;
 
-	if ((r = kmfa_seal_random(nonce, sizeof(nonce))) != KMFA_OK)
+	if ((r = kmfa_seal_random(nonce, 32)) != KMFA_OK)
 		return r;
 	r = KMFA_ERR_INTERNAL;
 	if ((md = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
-	    EVP_DigestUpdate(md, nonce, sizeof(nonce)) != 1 ||
+	    EVP_DigestUpdate(md, nonce, 32) != 1 ||
 	    EVP_DigestUpdate(md, context, strlen(context)) != 1 ||
 	    EVP_DigestFinal_ex(md, cdh, &len) != 1 ||
 	    len != KMFA_FIDO2_CDH_LEN) {
@@ -60,12 +61,14 @@ assert_build(const struct kmfa_fido2_assert_req *req, enum kmfa_fido2_uv m,
     fido_assert_t **out)
 {
 	fido_assert_t *a = NULL;
-	uint8_t cdh[KMFA_FIDO2_CDH_LEN];
+	uint8_t cdh[KMFA_FIDO2_CDH_LEN], nonce[32];
 	int r = KMFA_ERR_INTERNAL;
 
 	*out = NULL;
-	if ((r = challenge(req->context, cdh)) != KMFA_OK)
+	if ((r = challenge(req->context, cdh, nonce)) != KMFA_OK)
 		goto out;
+	if (req->evidence != NULL)
+		memcpy(req->evidence->nonce, nonce, sizeof(nonce));
 	r = KMFA_ERR_NOMEM;
 	if ((a = fido_assert_new()) == NULL)
 		goto out;
@@ -156,6 +159,53 @@ out:
 	return r;
 }
 
+void
+kmfa_fido2_assert_evidence_clear(struct kmfa_fido2_evidence *e)
+{
+	if (e == NULL)
+		return;
+	free(e->cred_id);
+	free(e->authdata);
+	free(e->sig);
+	memset(e, 0, sizeof(*e));
+}
+
+static int
+dup_bytes(const unsigned char *p, size_t n, uint8_t **out, size_t *outlen)
+{
+	*out = NULL;
+	*outlen = 0;
+	if (p == NULL || n == 0)
+		return KMFA_ERR_FIDO2;
+	if ((*out = malloc(n)) == NULL)
+		return KMFA_ERR_NOMEM;
+	memcpy(*out, p, n);
+	*outlen = n;
+	return KMFA_OK;
+}
+
+/* The verified answer, for the server proof; the nonce is already there. */
+static int
+keep_evidence(const fido_assert_t *a, struct kmfa_fido2_evidence *e)
+{
+	int r;
+
+	free(e->cred_id);
+	free(e->authdata);
+	free(e->sig);
+	e->cred_id = e->authdata = e->sig = NULL;
+	if ((r = dup_bytes(fido_assert_id_ptr(a, 0), fido_assert_id_len(a, 0),
+	    &e->cred_id, &e->cred_id_len)) != KMFA_OK ||
+	    (r = dup_bytes(fido_assert_authdata_ptr(a, 0),
+	    fido_assert_authdata_len(a, 0), &e->authdata,
+	    &e->authdata_len)) != KMFA_OK ||
+	    (r = dup_bytes(fido_assert_sig_ptr(a, 0), fido_assert_sig_len(a, 0),
+	    &e->sig, &e->sig_len)) != KMFA_OK)
+		return r == KMFA_ERR_NOMEM ? r : kmfa_fail(KMFA_ERR_FIDO2,
+		    "the security key's assertion lacks a part");
+	return KMFA_OK;
+}
+
 /* Trust nothing in the answer until it is checked against the enrolment. */
 static int
 assert_verify(struct kmfa_fido2_assert_req *req, const fido_assert_t *a,
@@ -207,6 +257,9 @@ assert_verify(struct kmfa_fido2_assert_req *req, const fido_assert_t *a,
 		goto out;
 	}
 	ans->sign_count = fido_assert_sigcount(a, 0);
+	if (req->evidence != NULL && (r = keep_evidence(a, req->evidence)) !=
+	    KMFA_OK)
+		goto out;
 	if (req->salt != NULL && c->hmac_secret) {
 		if (fido_assert_hmac_secret_len(a, 0) != KMFA_HMAC_OUT_LEN) {
 			r = kmfa_fail(KMFA_ERR_FIDO2, "security key '%s' gave "

@@ -22,6 +22,25 @@
 #include "key/fido2.h"
 #include "key/seal.h"
 
+/*
+ * What a verified assertion was, kept for a verifier elsewhere (the server
+ * proof, lib/key/proof.h): the challenge's preimage (nonce || context),
+ * the credential, and the authenticator data (CBOR byte string, as
+ * libfido2 gives it) and signature.  Nothing in it is secret.
+ */
+struct kmfa_fido2_evidence {
+	uint8_t nonce[32];
+	uint8_t *cred_id;
+	size_t cred_id_len;
+	uint8_t *authdata;
+	size_t authdata_len;
+	uint8_t *sig;
+	size_t sig_len;
+};
+
+/* Free the contents of e and zero it. */
+void kmfa_fido2_assert_evidence_clear(struct kmfa_fido2_evidence *e);
+
 /* What to ask of the key in session s, and (event) what became of it. */
 struct kmfa_fido2_assert_req {
 	struct kmfa_fido2_session *s;
@@ -32,6 +51,7 @@ struct kmfa_fido2_assert_req {
 	const char *context;	/* bound into the challenge */
 	const char *prompt;	/* shown before each attempt */
 	const char *event;	/* out: one of KMFA_EV_*, success or failure */
+	struct kmfa_fido2_evidence *evidence;	/* out when not NULL */
 };
 
 /* What one verified assertion told. */

@@ -49,6 +49,7 @@ kmfa_fido2_touch_clear(struct kmfa_touch *t)
 		return;
 	free(t->key_name);
 	OPENSSL_cleanse(t->mk, sizeof(t->mk));
+	kmfa_fido2_assert_evidence_clear(&t->evidence);
 	t->key_name = NULL;
 	t->have_mk = 0;
 }
@@ -86,6 +87,7 @@ kmfa_fido2_touch_enrolled(struct kmfa_fido2_session *s,
 		.uv_required = uv_required,
 		.context = context,
 		.prompt = prompt,
+		.evidence = &out->evidence,
 	};
 	r = kmfa_fido2_assert(&req, &ans);
 	out->event = req.event;

@@ -17,6 +17,7 @@
 
 #include "key/credfile.h"
 #include "key/fido2.h"
+#include "key/fido2_assert.h"
 #include "key/seal.h"
 #include "token/config.h"
 
@@ -26,6 +27,8 @@ struct kmfa_touch {
 	int sealing;		/* the credentials file has a master-key slot */
 	uint8_t mk[KMFA_MK_LEN];
 	const char *event;	/* one of KMFA_EV_*, set on success and failure */
+	/* The verified assertion, for a server proof (lib/key/proof.h). */
+	struct kmfa_fido2_evidence evidence;
 };
 
 /* Wipe the master key and free the name. */

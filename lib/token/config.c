@@ -128,6 +128,10 @@ static const struct opt opts[] = {
 	 * not silently lose it (and its cache would be another's). */
 	{ "fido2-uv", KMFA_VAL_FLAG, KMFA_OPTSET_FIDO2 | KMFA_OPTSET_ENROLL,
 	    EXEC | HINT, "fido2-uv", AT(fido2_uv), .id_when_set = 1 },
+	/* The printed token is the kmfa1 bundle, not the bare ID token: a
+	 * bundle must never answer an entry that wants the bare token. */
+	{ "server-proof", KMFA_VAL_FLAG, KMFA_OPTSET_FIDO2,
+	    EXEC | HINT, "server-proof", AT(server_proof), .id_when_set = 1 },
 	{ "session-max", KMFA_VAL_DURATION, KMFA_OPTSET_FIDO2,
 	    EXEC, NULL, AT(session_max), .def = KMFA_DEFAULT_SESSION_MAX },
 	{ "skew", KMFA_VAL_DURATION, KMFA_OPTSET_OIDC,

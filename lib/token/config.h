@@ -47,6 +47,7 @@ struct kmfa_config {
 	char *fido2_credentials;	/* --fido2-credentials */
 	char *fido2_device;		/* --fido2-device */
 	int fido2_uv;			/* --fido2-uv */
+	int server_proof;		/* --server-proof: print the kmfa1 bundle */
 	int64_t session_max;		/* --session-max, seconds; 0 = none */
 	int64_t skew;			/* --skew, seconds */
 	int64_t timeout;		/* --timeout, seconds: bounds a whole login */

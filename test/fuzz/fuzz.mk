@@ -51,6 +51,14 @@ $(FUZZ_BUILD)/libkmfa-fuzz.a: $(FUZZ_LIB_OBJS)
 $(FUZZ_BUILD)/fuzz_softkey: FUZZ_EXTRA = $(FUZZ_SK_OBJS)
 $(FUZZ_BUILD)/fuzz_softkey: $(FUZZ_SK_OBJS)
 
+# The TokenReview harness runs the webhook's review code itself.
+$(FUZZ_BUILD)/fuzz_tokenreview: FUZZ_EXTRA = \
+    $(FUZZ_BUILD)/obj/webhook/review.o $(FUZZ_BUILD)/obj/webhook/registry.o
+$(FUZZ_BUILD)/fuzz_tokenreview: $(FUZZ_BUILD)/obj/webhook/review.o \
+    $(FUZZ_BUILD)/obj/webhook/registry.o
+$(FUZZ_BUILD)/obj/webhook/review.o $(FUZZ_BUILD)/obj/webhook/registry.o \
+    $(FUZZ_BUILD)/obj/test/fuzz/fuzz_tokenreview.o: $(wildcard webhook/*.h)
+
 $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/test/fuzz/fuzz_%.o $(FUZZ_UTIL_OBJ) \
     $(FUZZ_BUILD)/libkmfa-fuzz.a
 	@echo "  LD      $@"

@@ -31,6 +31,7 @@ const opts = parse({
   ca: { type: 'string' },
   log: { type: 'string' },
   'required-claim': { type: 'string', multiple: true, default: [] },
+  webhook: { type: 'string' },
 });
 need(opts, 'cert', 'key', 'issuer', 'ca');
 const log = requestLog(opts.log);
@@ -114,7 +115,47 @@ function b64json(part, what) {
   }
 }
 
+// --webhook URL: authenticate as kube-apiserver does with
+// --authentication-token-webhook-config-file and
+// --authentication-token-webhook-version=v1: POST a TokenReview with the
+// bearer token to URL (over TLS trusting --ca), and take status.user.
+function tokenReview(token) {
+  const body = JSON.stringify({
+    apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token },
+  });
+  return new Promise((resolve, reject) => {
+    const req = https.request(opts.webhook, {
+      method: 'POST', ca, timeout: 10000,
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        try {
+          const tr = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`);
+          if (tr.status?.authenticated !== true) {
+            reject(new Reject(`webhook: ${tr.status?.error ?? 'not authenticated'}`));
+            return;
+          }
+          resolve(tr.status.user.username);
+        } catch (e) {
+          reject(e instanceof Reject ? e : new Reject(`webhook: ${e.message}`));
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('webhook timeout')));
+    req.on('error', (e) => reject(new Reject(`webhook: ${e.message}`)));
+    req.end(body);
+  });
+}
+
 async function authenticate(header) {
+  if (opts.webhook) {
+    const w = /^Bearer (\S+)$/.exec(header ?? '');
+    if (!w) throw new Reject('no bearer token');
+    return tokenReview(w[1]);
+  }
   const m = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/.exec(header ?? '');
   if (!m) throw new Reject('no bearer token');
   const parts = m[1].split('.');

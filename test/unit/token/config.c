@@ -49,6 +49,7 @@ static const char *const every[] = {
 	"--fido2-credentials=/tmp/creds.json",
 	"--fido2-device", "unix:/tmp/sock",
 	"--fido2-uv",
+	"--server-proof",
 	"--session-max=1h30m",
 	"--skew", "45s",
 	"--timeout=2m",
@@ -87,6 +88,7 @@ static const char every_identity[] =
     "insecure:1:1\n"
     "fido2-creds:15:/tmp/creds.json\n"
     "fido2-uv:1:1\n"
+    "server-proof:1:1\n"
     "amr:3:hwk\n"
     "acr:7:urn:mfa\n";
 
@@ -100,6 +102,7 @@ static const char every_hint[] =
     "--certificate-authority=/etc/ca.pem "
     "--certificate-authority-data=LS0tLS1= --insecure-skip-tls-verify "
     "--fido2=off --fido2-credentials=/tmp/creds.json --fido2-uv "
+    "--server-proof "
     "--grant-type=authcode --listen-address=127.0.0.1:8000 "
     "--oidc-redirect-url=http://localhost:8000/ "
     "--require-amr=hwk --require-acr=urn:mfa";
@@ -126,6 +129,7 @@ static const char *const every_setup[] = {
 	"--fido2-credentials=/tmp/creds.json",
 	"--fido2-device=unix:/tmp/sock",
 	"--fido2-uv",
+	"--server-proof",
 	"--session-max=5400s",
 	"--skew=45s",
 	"--timeout=120s",
@@ -208,7 +212,7 @@ static void
 test_identity_binds_token_policy(void **state)
 {
 	static const char *const policy[] = { "--require-amr=hwk",
-	    "--require-acr=urn:mfa", "--fido2-uv",
+	    "--require-acr=urn:mfa", "--fido2-uv", "--server-proof",
 	    "--fido2-credentials=/tmp/other.json",
 	    "--certificate-authority=/etc/ca.pem",
 	    "--certificate-authority-data=LS0tLS1=",
@@ -395,8 +399,8 @@ test_cache_key_is_the_identity_hash(void **state)
 	kmfa_config_identity_key(every_identity, again);
 	assert_string_equal(key, again);
 	/* The file name of the cached entry: SHA-256 of every_identity. */
-	assert_string_equal(key, "d8614fd9b44ffff346d2ed9d635e45b5"
-	    "aacd7870ddd6e6b160e26a8f420add0a");
+	assert_string_equal(key, "c6ebf736bc85c6d20f98cd696db51dd4"
+	    "250beed197472d5a05c8efd1c5a11ddc");
 	kmfa_config_free(&cfg);
 }
 
