@@ -156,19 +156,86 @@ check "every slot and MAC stripped: the sealed record still keeps a plain token 
 	'[ $rc -eq 0 ] && sealed_kept && [ "$(jq -r .refresh "$(entry)")" = "$before" ]'
 cp "$T/cred.good" "$CRED"
 
-# Item 3 (what removal leaves): the message says exactly what a removed key
-# with an old copy of the file still opens, and that is true.
+# Item 3: re-keying.  A removal with nobody present marks the file; the
+# next touch of a remaining key makes a new master key (one line says so),
+# the cached token still refreshes, re-sealed under it, and the removed key
+# with an old copy of the file opens nothing sealed since.
 expect_exit 0 "$KMFA" keys remove four
-check "keys remove says the removed key with an old copy opens tokens sealed from now on" \
-	'contains "$ERR" "copy of $CRED from before this removal still opens every refresh token sealed under it, including those sealed from now on" && contains "$ERR" "remove every key, enroll them again"'
-expire
+check "keys remove with nobody present leaves the re-key to the next touch, and says what an old copy opens until then" \
+	'contains "$ERR" "opens the refresh tokens sealed until the next touch of an enrolled key" && [ "$(jq -r .rekey_pending "$CRED")" = true ]'
+expire; ref=$(idp_count /token refresh_token); dev=$(idp_count /device/auth)
 attended "$KMFA" get-token "${BASE[@]}" --fido2-device "$KEY2"; rc=$?
-check "a login after the removal seals a new refresh token" '[ $rc -eq 0 ] && sealed_kept'
-cp "$T/cred.good" "$CRED"; expire; ref=$(idp_count /token refresh_token)
+check "the next touch makes a new master key and says so in one line" \
+	'[ $rc -eq 0 ] && [ "$(grep -c "made a new master key" "$T/a.err")" -eq 1 ] && [ "$(jq -r ".rekey_pending // false" "$CRED")" = false ]'
+check "... and the cached token still refreshes (no device login), sealed under the new master key" \
+	'[ "$(idp_count /token refresh_token)" -eq $((ref + 1)) ] && [ "$(idp_count /device/auth)" -eq "$dev" ] && sealed_kept'
+cp "$CRED" "$T/cred.rekeyed"
+cp "$T/cred.good" "$CRED"; expire; ref=$(idp_count /token refresh_token); dev=$(idp_count /device/auth)
 attended "$KMFA" get-token "${BASE[@]}" --fido2-device "$KEY4"; rc=$?
-check "... which the removed key opens with the old copy of the file, as said" \
-	'[ $rc -eq 0 ] && [ "$(idp_count /token refresh_token)" -eq $((ref + 1)) ]'
+check "the removed key with the old copy of the file does not open the token sealed after the re-key: a device login, no refresh" \
+	'[ $rc -eq 0 ] && [ "$(idp_count /token refresh_token)" -eq "$ref" ] && [ "$(idp_count /device/auth)" -eq $((dev + 1)) ] && grep -q "does not open with the current master key" "$T/a.err"'
+cp "$T/cred.rekeyed" "$CRED"
+expire; ref=$(idp_count /token refresh_token)
+attended "$KMFA" get-token "${BASE[@]}" --fido2-device "$KEY2"; rc=$?
+check "the re-keyed file still authenticates under the new master key at the next touch" \
+	'[ $rc -eq 0 ] && sealed_kept'
 expect_exit 0 "$KMFA" keys remove three
 check "removing a key without a slot says it never opened a sealed token" \
 	'contains "$ERR" "had no key slot"'
+
+# keys rekey on demand, and keys remove with a person present: one touch of
+# a remaining key, every slot re-wrapped without the other keys at hand,
+# and every cached entry re-sealed.  A fresh start: keys a and b, two
+# entries (two configurations).
+rm -f "$CRED"; rm -rf "$XDG_CACHE_HOME/kubectl-mfa"
+start_softkey key7; KA=$SOFTKEY_DEV
+start_softkey key8; KB=$SOFTKEY_DEV
+start_softkey key9; KC=$SOFTKEY_DEV
+touches() { softkey_ctl "$1" status | sed -n 's/.*touches=\([0-9]*\).*/\1/p'; }
+expect_exit 0 "$KMFA" enroll --name a --fido2-device "$KA"
+softkey_ctl key7 delay 1500
+expect_exit 0 "$KMFA" enroll --name b --fido2-device "$KB,$KA"
+expect_exit 0 "$KMFA" enroll --name c --fido2-device "$KC,$KA"
+softkey_ctl key7 delay 0
+check "three keys with slots" '[ "$(jq "[.credentials[] | select(.slot)] | length" "$CRED")" -eq 3 ]'
+attended "$KMFA" get-token "${BASE[@]}" --fido2-device "$KA"; F1=$(entry)
+attended "$KMFA" get-token "${BASE[@]}" --oidc-extra-scope email --fido2-device "$KA"
+F2=$(find "$XDG_CACHE_HOME/kubectl-mfa" -name '*.json' ! -path "$F1" | head -1)
+check "two sealed cache entries" \
+	'[ -n "$F2" ] && [ "$(jq -r .refresh_sealed "$F1")" = true ] && [ "$(jq -r .refresh_sealed "$F2")" = true ]'
+sealed_at() { jq -r .refresh "$1"; }
+expire_f() { jq '.token_exp = (now | floor) - 1' "$1" >"$1.new" && chmod 600 "$1.new" && mv "$1.new" "$1"; }
+cp "$CRED" "$T/cred.old"
+s1=$(sealed_at "$F1") s2=$(sealed_at "$F2") ta=$(touches key7) tb=$(touches key8)
+expect_exit 0 "$KMFA" keys remove b
+check "keys remove b (nobody present) marks the file for a re-key" '[ "$(jq -r .rekey_pending "$CRED")" = true ]'
+stop_softkey key8	# b is gone: the re-key must not need it
+attended "$KMFA" keys rekey --fido2-device "$KA"; rc=$?
+check "keys rekey: one touch of a remaining key, a new master key" \
+	'[ $rc -eq 0 ] && [ "$(touches key7)" -eq $((ta + 1)) ] && [ "$(jq -r ".rekey_pending // false" "$CRED")" = false ] && grep -q "Made a new master key" "$T/a.err"'
+check "... the slot of c, which was not plugged in, is re-wrapped too" \
+	'[ "$(jq -r ".credentials[] | select(.name == \"c\") | .slot" "$CRED")" != "$(jq -r ".credentials[] | select(.name == \"c\") | .slot" "$T/cred.old")" ]'
+check "... both cached entries re-sealed, and it says so" \
+	'grep -q "Re-sealed 2 cached refresh tokens" "$T/a.err" && [ "$(sealed_at "$F1")" != "$s1" ] && [ "$(sealed_at "$F2")" != "$s2" ]'
+check "... and it says exactly what an old copy of the file still opens, one line" \
+	'[ "$(grep -c "from before now, with a key removed since, opens only refresh tokens sealed before now" "$T/a.err")" -eq 1 ]'
+expire_f "$F2"; ref=$(idp_count /token refresh_token); dev=$(idp_count /device/auth)
+attended "$KMFA" get-token "${BASE[@]}" --oidc-extra-scope email --fido2-device "$KC"; rc=$?
+check "c, never touched since the re-key, refreshes the re-sealed entry" \
+	'[ $rc -eq 0 ] && [ "$(idp_count /token refresh_token)" -eq $((ref + 1)) ] && [ "$(idp_count /device/auth)" -eq "$dev" ]'
+cp "$CRED" "$T/cred.new"; cp "$T/cred.old" "$CRED"
+start_softkey key8; KB=$SOFTKEY_DEV
+expire_f "$F1"; ref=$(idp_count /token refresh_token); dev=$(idp_count /device/auth)
+attended "$KMFA" get-token "${BASE[@]}" --fido2-device "$KB"; rc=$?
+check "b with the old copy of the file opens no token re-sealed by the re-key: a device login, no refresh" \
+	'[ $rc -eq 0 ] && [ "$(idp_count /token refresh_token)" -eq "$ref" ] && [ "$(idp_count /device/auth)" -eq $((dev + 1)) ]'
+cp "$T/cred.new" "$CRED"
+tc=$(touches key9)
+attended "$KMFA" keys remove c --fido2-device "$KA"; rc=$?
+check "keys remove with a person present re-keys at once, with a touch of a remaining key" \
+	'[ $rc -eq 0 ] && grep -q "Made a new master key" "$T/a.err" && [ "$(jq -r ".rekey_pending // false" "$CRED")" = false ] && [ "$(touches key9)" -eq "$tc" ]'
+check "... and says what c with an old copy still opens, in one line" \
+	'[ "$(grep -c "together with a copy of $CRED from before this removal opens only refresh tokens sealed before now" "$T/a.err")" -eq 1 ]'
+attended "$KMFA" keys rekey --fido2-device "$KC"; rc=$?
+check "keys rekey with a removed key: refused, exit 4" '[ $rc -eq 4 ] && [ ! -s "$T/a.out" ]'
 finish
