@@ -170,7 +170,7 @@ keys_rekey(const struct kmfa_config *cfg)
 	struct kmfa_touch t;
 	int r;
 
-	if ((r = kmfa_fido2_rekey(cfg, &tty, &t)) != KMFA_OK)
+	if ((r = kmfa_fido2_touch_rekey(cfg, &tty, &t)) != KMFA_OK)
 		return r;
 	say_rekeyed(cfg, &t, NULL);
 	kmfa_fido2_touch_clear(&t);
@@ -234,7 +234,7 @@ keys_remove(const struct kmfa_config *cfg, const char *name)
 			    "with an old copy of %s opens nothing sealed from "
 			    "now on.", name, cfg->fido2_credentials);
 			kmfa_report_enter(&sc);
-			r = kmfa_fido2_rekey(cfg, &tty, &t);
+			r = kmfa_fido2_touch_rekey(cfg, &tty, &t);
 			if (r == KMFA_OK) {
 				kmfa_report_leave(&sc);
 				say_rekeyed(cfg, &t, name);

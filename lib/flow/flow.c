@@ -358,15 +358,18 @@ open_refresh(struct flow *f, char **out)
 		kmfa_debug("the sealed refresh token cannot be opened now");
 		return KMFA_OK;
 	}
+	/* This touch re-keyed: the token was sealed under the old master key. */
+	if (f->touch.rekeyed) {
+		kmfa_report_enter(&sc);
+		r = kmfa_seal_open_refresh(f->touch.old_mk, f->identity,
+		    f->old->refresh, out);
+		kmfa_report_leave(&sc);
+		if (r == KMFA_OK)
+			return KMFA_OK;
+	}
 	kmfa_report_enter(&sc);
 	r = kmfa_seal_open_refresh(f->touch.mk, f->identity, f->old->refresh,
 	    out);
-	/* This touch re-keyed: the token was sealed under the old master key. */
-	if (r == KMFA_ERR_FIDO2 && f->touch.rekeyed) {
-		kmfa_report_clear();
-		r = kmfa_seal_open_refresh(f->touch.old_mk, f->identity,
-		    f->old->refresh, out);
-	}
 	if (r == KMFA_ERR_FIDO2) {
 		/*
 		 * The touch was verified and its key's slot opened, so the
@@ -716,12 +719,14 @@ kmfa_flow_reseal(const struct kmfa_config *cfg, struct kmfa_store *st,
 	if ((r = kmfa_store_list(st, &keys, &n)) != KMFA_OK)
 		return r;
 	for (size_t i = 0; i < n; i++) {
+		struct kmfa_report_scope sc;	/* each entry's failure is counted */
 		struct kmfa_file_lock *lock = NULL;
 		struct kmfa_record *rec = NULL;
 		char *plain = NULL, *sealed = NULL;
 
 		if (skip_key != NULL && strcmp(keys[i], skip_key) == 0)
 			continue;
+		kmfa_report_enter(&sc);
 		/* Under the entry's lock: a login meanwhile is not undone. */
 		if (kmfa_lock_acquire(cfg->cache_dir, keys[i], LOCK_MS, &lock) !=
 		    KMFA_OK || kmfa_store_load(st, keys[i], &rec) != KMFA_OK) {
@@ -748,7 +753,7 @@ kmfa_flow_reseal(const struct kmfa_config *cfg, struct kmfa_store *st,
 		else
 			(*nleft)++;
 next:
-		kmfa_report_clear();
+		kmfa_report_leave(&sc);
 		kmfa_freezero_str(plain);
 		kmfa_freezero_str(sealed);
 		kmfa_record_free(&rec);

@@ -210,6 +210,7 @@ save_use(struct kmfa_credfile *fresh, void *arg)
 	const struct kmfa_touch *t = a->t;
 	const struct kmfa_cred *m;
 	struct kmfa_cred *c = NULL;
+	struct kmfa_report_scope sc;
 	size_t added = 0, nmissing = 0, ndropped = 0;
 	int upgrade, rekey, r;
 
@@ -229,18 +230,23 @@ save_use(struct kmfa_credfile *fresh, void *arg)
 	rekey = a->force || fresh->rekey_pending;
 	if (!upgrade && !rekey)
 		return KMFA_OK;
+	kmfa_report_enter(&sc);
 	if (kmfa_credfile_mac_verify(fresh, t->mk, &nmissing) != KMFA_OK ||
 	    nmissing > 0) {
-		if (nmissing > 0 && kmfa_report_cause() == NULL)
+		if (nmissing > 0)
 			(void)kmfa_fail(KMFA_ERR_FIDO2, "credentials file %s "
 			    "changed while the key was touched", fresh->path);
-		if (a->force)
+		if (a->force) {
+			kmfa_report_pass(&sc);
 			return KMFA_ERR_FIDO2;
+		}
+		/* A login goes on: the mark stays for the next touch. */
 		kmfa_warn("not re-keying %s now: %s", fresh->path,
 		    kmfa_report_cause() != NULL ? kmfa_report_cause() : "?");
-		kmfa_report_clear();
+		kmfa_report_leave(&sc);
 		return KMFA_OK;
 	}
+	kmfa_report_leave(&sc);
 	if (upgrade && (r = upgrade_slot(fresh, c, t)) != KMFA_OK)
 		return r;
 	if (!rekey)
@@ -466,7 +472,7 @@ kmfa_fido2_touch(const struct kmfa_config *cfg, const char *context,
 }
 
 int
-kmfa_fido2_rekey(const struct kmfa_config *cfg,
+kmfa_fido2_touch_rekey(const struct kmfa_config *cfg,
     const struct kmfa_fido2_pin_reader *pin, struct kmfa_touch *out)
 {
 	return touch_save(cfg, "kubectl-mfa rekey", pin, 1, out);

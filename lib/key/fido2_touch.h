@@ -51,7 +51,7 @@ void kmfa_fido2_touch_clear(struct kmfa_touch *t);
  * when that key has a slot.  KMFA_ERR_FIDO2 for every failure, out->event
  * saying which kind for the audit log.  When the credentials file says a
  * re-key is pending (a key with a slot was removed), the touch also makes
- * the new master key (as kmfa_fido2_rekey) and says so; out->rekeyed
+ * the new master key (as kmfa_fido2_touch_rekey) and says so; out->rekeyed
  * tells the caller to re-seal with out->mk what opens with out->old_mk.
  * A touch by a key with a version-1 slot upgrades it to version 2.
  */
@@ -68,7 +68,7 @@ int kmfa_fido2_touch(const struct kmfa_config *cfg, const char *context,
  * out->old_mk the old one.  KMFA_ERR_FIDO2 when the touched key has no
  * slot (it cannot open the master key) or the file changed meanwhile.
  */
-int kmfa_fido2_rekey(const struct kmfa_config *cfg,
+int kmfa_fido2_touch_rekey(const struct kmfa_config *cfg,
     const struct kmfa_fido2_pin_reader *pin, struct kmfa_touch *out);
 
 /*
