@@ -265,7 +265,9 @@ save_use(struct kmfa_credfile *fresh, void *arg)
  * sk-usbhid probes its keys) over them: a key answers with a credential or
  * with NO_CREDENTIALS, and nobody is asked to touch anything.  The answer
  * is only used to pick the device; the real assertion is verified.  1 if
- * it holds one, 0 if it does not or does not answer in time.
+ * it holds one, 0 if it says it holds none, -1 for any other answer (a
+ * key that refuses an assertion without presence, or no answer in time):
+ * such a key may still be the one, and is chosen by a touch as before.
  */
 static int
 probe_holds(struct kmfa_fidodev *d, const struct kmfa_credfile *f,
@@ -291,7 +293,7 @@ probe_holds(struct kmfa_fidodev *d, const struct kmfa_credfile *f,
 	kmfa_debug("silent probe of %s: %s", d->path, fido_strerr(fr));
 out:
 	fido_assert_free(&a);
-	return fr == FIDO_OK;
+	return fr == FIDO_OK ? 1 : fr == FIDO_ERR_NO_CREDENTIALS ? 0 : -1;
 }
 
 /*
@@ -307,9 +309,9 @@ static int
 select_enrolled(struct kmfa_fido2_session *s, const struct kmfa_credfile *f,
     int uv_required, const char *what, const char **event)
 {
-	struct kmfa_buf held = { 0 };
+	struct kmfa_buf held = { 0 }, maybe = { 0 };
 	char **paths = NULL;
-	size_t n = 0, nheld = 0;
+	size_t n = 0, nheld = 0, nmaybe = 0;
 	int left, r;
 
 	*event = KMFA_EV_NO_KEY;
@@ -336,14 +338,23 @@ select_enrolled(struct kmfa_fido2_session *s, const struct kmfa_credfile *f,
 		ok = probe_holds(&d, f, left < 0 || left > PROBE_MS ?
 		    PROBE_MS : left);
 		kmfa_fidodev_close(&d);
-		if (!ok)
+		if (ok == 0)
 			continue;
-		if (kmfa_buf_printf(&held, "%s%s", nheld > 0 ? "," : "",
-		    paths[i]) != 0) {
+		if (kmfa_buf_printf(ok > 0 ? &held : &maybe, "%s%s",
+		    (ok > 0 ? nheld : nmaybe) > 0 ? "," : "", paths[i]) != 0) {
 			r = KMFA_ERR_NOMEM;
 			goto out;
 		}
-		nheld++;
+		if (ok > 0)
+			nheld++;
+		else
+			nmaybe++;
+	}
+	if (nheld == 0 && nmaybe > 0) {
+		/* No key said yes, some did not say: choose by a touch. */
+		r = kmfa_fidodev_select(maybe.data, NULL,
+		    kmfa_fido2_session_left_ms(s), what, &s->d);
+		goto out;
 	}
 	if (nheld == 0) {
 		*event = KMFA_EV_WRONG_KEY;
@@ -357,6 +368,7 @@ select_enrolled(struct kmfa_fido2_session *s, const struct kmfa_credfile *f,
 	    what, &s->d);
 out:
 	kmfa_buf_wipe(&held);
+	kmfa_buf_wipe(&maybe);
 	kmfa_fidodev_paths_free(&paths, n);
 	return r;
 }
