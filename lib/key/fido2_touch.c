@@ -164,6 +164,7 @@ struct save_arg {
 	const struct kmfa_touch *t;
 	int force;		/* keys rekey: re-key whatever the file says */
 	int rekeyed;		/* out: new_mk is the new master key */
+	int meanwhile;		/* out: ... made by another process */
 	uint8_t new_mk[KMFA_MK_LEN];
 	char *dropped;		/* out: kmfa_credfile_rekey's names */
 };
@@ -195,6 +196,49 @@ upgrade_slot(struct kmfa_credfile *fresh, struct kmfa_cred *c,
 }
 
 /*
+ * Another process re-keyed after this touch read the file: the master key
+ * the touch opened is the old one, and what this login seals must go
+ * under the new one, or the removed key with an old copy of the file
+ * would open it.  The answering key's slot on disk, opened with the same
+ * hmac-secret output, gives the new one; the file must authenticate under
+ * it.  KMFA_OK with a->rekeyed set when that happened, KMFA_ERR_NOTFOUND
+ * when the master key is the one the touch opened (or cannot be told).
+ */
+static int
+rekeyed_meanwhile(const struct kmfa_credfile *fresh,
+    const struct kmfa_cred *c, struct save_arg *a)
+{
+	const struct kmfa_touch *t = a->t;
+	struct kmfa_report_scope sc;
+	size_t nmissing = 0;
+	int r = KMFA_ERR_NOTFOUND;
+
+	if (c == NULL || c->slot == NULL || !t->have_hmac)
+		return KMFA_ERR_NOTFOUND;
+	kmfa_report_enter(&sc);
+	if (kmfa_seal_slot_unwrap(t->hmac, fresh->hmac_salt, c->id, c->id_len,
+	    c->slot, c->slot_len, a->new_mk) != KMFA_OK ||
+	    CRYPTO_memcmp(a->new_mk, t->mk, KMFA_MK_LEN) == 0)
+		goto out;
+	if (kmfa_credfile_mac_verify(fresh, a->new_mk, &nmissing) != KMFA_OK ||
+	    nmissing > 0) {
+		r = kmfa_fail(KMFA_ERR_FIDO2, "credentials file %s was "
+		    "re-keyed meanwhile and does not authenticate under the "
+		    "new master key", fresh->path);
+		kmfa_report_pass(&sc);
+		return r;
+	}
+	kmfa_debug("%s was re-keyed after this touch read it", fresh->path);
+	a->rekeyed = a->meanwhile = 1;
+	r = KMFA_OK;
+out:
+	if (r != KMFA_OK)
+		OPENSSL_cleanse(a->new_mk, KMFA_MK_LEN);
+	kmfa_report_leave(&sc);
+	return r;
+}
+
+/*
  * Under the file's lock: the counter, and, when the touch unlocked the
  * master key, a MAC for each credential that had none (a file from before
  * MACs), but only where the credential on disk is still the one the touch
@@ -217,14 +261,16 @@ save_use(struct kmfa_credfile *fresh, void *arg)
 	kmfa_credfile_merge_use(fresh, a->mine);
 	if (!t->have_mk)
 		return KMFA_OK;
+	if ((m = kmfa_credfile_find(a->mine, t->key_name)) != NULL)
+		c = kmfa_credfile_find_id(fresh, m->id, m->id_len);
+	if ((r = rekeyed_meanwhile(fresh, c, a)) != KMFA_ERR_NOTFOUND)
+		return r;
 	if ((r = kmfa_credfile_mac_adopt(fresh, a->mine, t->mk, &added)) !=
 	    KMFA_OK)
 		return r;
 	if (added > 0)
 		kmfa_info("authenticated %zu key%s in %s under the master key "
 		    "(MACs added)", added, added == 1 ? "" : "s", fresh->path);
-	if ((m = kmfa_credfile_find(a->mine, t->key_name)) != NULL)
-		c = kmfa_credfile_find_id(fresh, m->id, m->id_len);
 	upgrade = c != NULL && t->have_hmac &&
 	    kmfa_seal_slot_version(c->slot, c->slot_len) == 1;
 	rekey = a->force || fresh->rekey_pending;
@@ -446,6 +492,14 @@ touch_save(const struct kmfa_config *cfg, const char *context,
 		out->rekeyed = 1;
 		out->dropped = sa.dropped;
 		sa.dropped = NULL;	/* transferred */
+		if (!force && !sa.meanwhile)
+			kmfa_info("made a new master key, as a key was removed: "
+			    "a removed key with an old copy of %s opens only "
+			    "refresh tokens sealed before now", f->path);
+		if (!force && out->dropped != NULL)
+			kmfa_warn("%s had a key slot of the old format and no "
+			    "longer opens sealed refresh tokens: remove and "
+			    "enroll it again", out->dropped);
 	}
 	kmfa_report_leave(&sc);
 	r = KMFA_OK;
@@ -468,19 +522,7 @@ int
 kmfa_fido2_touch(const struct kmfa_config *cfg, const char *context,
     const struct kmfa_fido2_pin_reader *pin, struct kmfa_touch *out)
 {
-	int r;
-
-	if ((r = touch_save(cfg, context, pin, 0, out)) != KMFA_OK)
-		return r;
-	if (out->rekeyed)
-		kmfa_info("made a new master key, as a key was removed: a "
-		    "removed key with an old copy of %s opens only refresh "
-		    "tokens sealed before now", cfg->fido2_credentials);
-	if (out->dropped != NULL)
-		kmfa_warn("%s had a key slot of the old format and no longer "
-		    "opens sealed refresh tokens: remove and enroll it again",
-		    out->dropped);
-	return KMFA_OK;
+	return touch_save(cfg, context, pin, 0, out);
 }
 
 int

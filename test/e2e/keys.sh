@@ -238,4 +238,24 @@ check "... and says what c with an old copy still opens, in one line" \
 	'[ "$(grep -c "together with a copy of $CRED from before this removal opens only refresh tokens sealed before now" "$T/a.err")" -eq 1 ]'
 attended "$KMFA" keys rekey --fido2-device "$KC"; rc=$?
 check "keys rekey with a removed key: refused, exit 4" '[ $rc -eq 4 ] && [ ! -s "$T/a.out" ]'
+
+# A re-key by another process while a login waits for its touch: the login
+# seals under the new master key, not under the old one its touch opened.
+softkey_ctl key7 delay 1500
+expect_exit 0 "$KMFA" enroll --name d --fido2-device "$KB,$KA"
+softkey_ctl key7 delay 0
+softkey_ctl key8 timeout 20000 && softkey_ctl key8 mode notouch
+expire_f "$F1"
+script -qec "$(printf '%q ' "$KMFA" get-token "${BASE[@]}" --fido2-device "$KB") \
+	>$T/race.out 2>$T/race.err" /dev/null >/dev/null </dev/null &
+racepid=$!
+for _ in $(seq 500); do grep -q "Touch your security key" "$T/race.err" 2>/dev/null && break; sleep 0.02; done
+attended "$KMFA" keys rekey --fido2-device "$KA"; rc=$?
+softkey_ctl key8 mode touch
+wait $racepid; rc2=$?
+check "a login whose touch began before another process re-keyed succeeds" '[ $rc -eq 0 ] && [ $rc2 -eq 0 ]'
+expire_f "$F1"; ref=$(idp_count /token refresh_token); dev=$(idp_count /device/auth)
+attended "$KMFA" get-token "${BASE[@]}" --fido2-device "$KA"; rc=$?
+check "... and sealed its refresh token under the new master key: the next login refreshes it" \
+	'[ $rc -eq 0 ] && [ "$(idp_count /token refresh_token)" -eq $((ref + 1)) ] && [ "$(idp_count /device/auth)" -eq "$dev" ]'
 finish
