@@ -258,4 +258,21 @@ expire_f "$F1"; ref=$(idp_count /token refresh_token); dev=$(idp_count /device/a
 attended "$KMFA" get-token "${BASE[@]}" --fido2-device "$KA"; rc=$?
 check "... and sealed its refresh token under the new master key: the next login refreshes it" \
 	'[ $rc -eq 0 ] && [ "$(idp_count /token refresh_token)" -eq $((ref + 1)) ] && [ "$(idp_count /device/auth)" -eq "$dev" ]'
+# An enrolment whose touch of an enrolled key opened the master key before
+# another process re-keyed is refused, rather than saving a key whose slot
+# and MAC hold the old master key (the next touch would refuse the file).
+softkey_ctl key8 mode notouch
+script -qec "$(printf '%q ' "$KMFA" enroll --name e --fido2-device "$KC,$KB") \
+	>$T/en.out 2>$T/en.err" /dev/null >/dev/null </dev/null &
+enpid=$!
+for _ in $(seq 500); do grep -q "Touch an already-enrolled" "$T/en.err" 2>/dev/null && break; sleep 0.02; done
+attended "$KMFA" keys rekey --fido2-device "$KA"; rc=$?
+softkey_ctl key8 mode touch
+wait $enpid; enrc=$?
+check "an enrolment overtaken by a re-key is refused with a clear line, the key not added" \
+	'[ $rc -eq 0 ] && [ $enrc -eq 4 ] && tail -1 "$T/en.err" | grep -q "re-keyed while this key was being enrolled" && [ "$(names)" = "a,d" ]'
+expire_f "$F1"; ref=$(idp_count /token refresh_token)
+attended "$KMFA" get-token "${BASE[@]}" --fido2-device "$KB"; rc=$?
+check "... and the file still authenticates: the next login refreshes" \
+	'[ $rc -eq 0 ] && [ "$(idp_count /token refresh_token)" -eq $((ref + 1)) ]'
 finish
