@@ -67,7 +67,7 @@ check "a second key with hmac-secret enrolls" '[ $rc -eq 0 ]'
 # the touch of an enrolled key; meanwhile a login touches key2 and another
 # enrolment adds "five".  When the first one finishes, neither the new key
 # nor the higher counter may be lost.
-softkey_ctl key4 mode notouch
+softkey_ctl key4 timeout 20000 && softkey_ctl key4 mode notouch
 script -qec "$(printf '%q ' "$KMFA" enroll --name three --fido2-device "$KEY3,$KEY4") \
 	>$T/en.out 2>$T/en.err" /dev/null >/dev/null </dev/null &
 enpid=$!
