@@ -83,6 +83,10 @@ keys_list(const struct kmfa_config *cfg)
 		    "es256", created, used, c->uv_required ? "required" :
 		    "not required", hmac_column(f, c));
 	}
+	if (f->rekey_pending)
+		kmfa_info("A key with a key slot was removed: the next touch of "
+		    "an enrolled key makes a new master key (or run 'kubectl "
+		    "mfa keys rekey').");
 done:
 	if (fflush(stdout) != 0)
 		r = kmfa_fail(KMFA_ERR_IO, "cannot write to stdout");

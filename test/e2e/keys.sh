@@ -209,6 +209,8 @@ cp "$CRED" "$T/cred.old"
 s1=$(sealed_at "$F1") s2=$(sealed_at "$F2") ta=$(touches key7) tb=$(touches key8)
 expect_exit 0 "$KMFA" keys remove b
 check "keys remove b (nobody present) marks the file for a re-key" '[ "$(jq -r .rekey_pending "$CRED")" = true ]'
+expect_exit 0 "$KMFA" keys list
+check "keys list says a re-key is pending" 'contains "$ERR" "the next touch of an enrolled key makes a new master key"'
 stop_softkey key8	# b is gone: the re-key must not need it
 attended "$KMFA" keys rekey --fido2-device "$KA"; rc=$?
 check "keys rekey: one touch of a remaining key, a new master key" \
