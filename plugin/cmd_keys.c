@@ -1,9 +1,11 @@
 /*
  * The `enroll` and `keys` commands: enrolling a security key, listing the
- * enrolled keys (stdout, a table for people) and removing one.  The work
- * is in lib/key/fido2_enroll.c and lib/key/credfile.c, and a PIN, when one
- * is needed, is typed at the terminal (lib/ui/tty.c); this file words the
- * outcome.
+ * enrolled keys (stdout, a table for people), removing one, and making a
+ * new master key (`keys rekey`, and after a removal).  The work is in
+ * lib/key/fido2_enroll.c, lib/key/fido2_touch.c (the re-key),
+ * lib/key/credfile.c and lib/flow/flow.c (re-sealing the cache), and a
+ * PIN, when one is needed, is typed at the terminal (lib/ui/tty.c); this
+ * file words the outcome.
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,9 +14,13 @@
 #include "base/report.h"
 #include "base/util.h"
 #include "commands.h"
+#include "flow/flow.h"
 #include "key/credfile.h"
 #include "key/fido2_enroll.h"
+#include "key/fido2_touch.h"
+#include "store/store.h"
 #include "token/config.h"
+#include "ui/presence.h"
 #include "ui/tty.h"
 
 int
@@ -77,11 +83,102 @@ keys_list(const struct kmfa_config *cfg)
 		    "es256", created, used, c->uv_required ? "required" :
 		    "not required", hmac_column(f, c));
 	}
+	if (f->rekey_pending)
+		kmfa_info("A key with a key slot was removed: the next touch of "
+		    "an enrolled key makes a new master key (or run 'kubectl "
+		    "mfa keys rekey').");
 done:
 	if (fflush(stdout) != 0)
 		r = kmfa_fail(KMFA_ERR_IO, "cannot write to stdout");
 	kmfa_credfile_free(&f);
 	return r;
+}
+
+/*
+ * Re-seal the cached refresh tokens under the new master key: in the
+ * storage `auto` picks now and, when that is the keyring, on disk too
+ * (an entry made with --token-cache-storage disk).  Entries in another
+ * --token-cache-dir are not found here; at their next use they do not
+ * open and a device login follows.  Counts what was and was not done.
+ */
+static void
+reseal_cache(const struct kmfa_config *cfg, const struct kmfa_touch *t,
+    size_t *done, size_t *left)
+{
+	static const enum kmfa_storage kinds[] = { KMFA_STORAGE_AUTO,
+	    KMFA_STORAGE_DISK };
+	struct kmfa_config c = *cfg;	/* shallow: only storage differs */
+	struct kmfa_report_scope sc;
+
+	*done = *left = 0;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		struct kmfa_store *st = NULL;
+		size_t d = 0, l = 0;
+
+		c.storage = kinds[i];
+		kmfa_report_enter(&sc);
+		if (kmfa_store_open(&c, &st) == KMFA_OK &&
+		    (i == 0 || strcmp(kmfa_store_kind(st), "disk") == 0) &&
+		    kmfa_flow_reseal(&c, st, NULL, t->old_mk, t->mk, &d, &l) ==
+		    KMFA_OK) {
+			*done += d;
+			*left += l;
+		}
+		kmfa_report_leave(&sc);
+		/* auto chose the disk: it was done above. */
+		if (i == 0 && st != NULL &&
+		    strcmp(kmfa_store_kind(st), "disk") == 0) {
+			kmfa_store_free(&st);
+			break;
+		}
+		kmfa_store_free(&st);
+	}
+}
+
+/* The re-key's outcome, one line each, on stderr. */
+static void
+say_rekeyed(const struct kmfa_config *cfg, const struct kmfa_touch *t,
+    const char *removed)
+{
+	size_t done, left;
+
+	reseal_cache(cfg, t, &done, &left);
+	kmfa_info("Made a new master key (touched '%s'), wrapped for every "
+	    "enrolled key with a key slot.", t->key_name);
+	if (removed != NULL)
+		kmfa_info("'%s' together with a copy of %s from before this "
+		    "removal opens only refresh tokens sealed before now, "
+		    "none sealed from now on.", removed,
+		    cfg->fido2_credentials);
+	else
+		kmfa_info("A copy of %s from before now, with a key removed "
+		    "since, opens only refresh tokens sealed before now, none "
+		    "sealed from now on.", cfg->fido2_credentials);
+	kmfa_info("Re-sealed %zu cached refresh token%s under the new master "
+	    "key%s", done, done == 1 ? "" : "s", left == 0 ? "." :
+	    "; the others could not be reached now and log in again when "
+	    "next used.");
+	if (left > 0)
+		kmfa_info("%zu cached refresh token%s still sealed under the "
+		    "old master key.", left, left == 1 ? " is" : "s are");
+	if (t->dropped != NULL)
+		kmfa_warn("%s had a key slot of the old format and no longer "
+		    "opens sealed refresh tokens: remove and enroll it again",
+		    t->dropped);
+}
+
+static int
+keys_rekey(const struct kmfa_config *cfg)
+{
+	const struct kmfa_fido2_pin_reader tty = { kmfa_tty_read_pin, NULL };
+	struct kmfa_touch t;
+	int r;
+
+	if ((r = kmfa_fido2_touch_rekey(cfg, &tty, &t)) != KMFA_OK)
+		return r;
+	say_rekeyed(cfg, &t, NULL);
+	kmfa_fido2_touch_clear(&t);
+	return KMFA_OK;
 }
 
 struct remove_arg {
@@ -104,6 +201,14 @@ remove_cred(struct kmfa_credfile *f, void *arg)
 	a->last_slot = a->had_slot && kmfa_credfile_nslots(f) == 1;
 	if (kmfa_credfile_remove(f, a->name) != KMFA_OK)
 		return KMFA_ERR_INTERNAL;
+	/*
+	 * The removed key opens the master key with an old copy of the
+	 * file: the next touch that opens it makes a new one, should the
+	 * re-key below not happen now.  With no slot left there is nothing
+	 * to re-key: the next enrolment makes a new master key.
+	 */
+	f->rekey_pending = kmfa_credfile_nslots(f) > 0 &&
+	    (a->had_slot || f->rekey_pending);
 	a->left = f->ncreds;
 	return KMFA_OK;
 }
@@ -111,7 +216,11 @@ remove_cred(struct kmfa_credfile *f, void *arg)
 static int
 keys_remove(const struct kmfa_config *cfg, const char *name)
 {
+	const struct kmfa_fido2_pin_reader tty = { kmfa_tty_read_pin, NULL };
 	struct remove_arg a = { name, 0, 0, 0 };
+	struct kmfa_report_scope sc;
+	struct kmfa_touch t;
+	const char *why = NULL;
 	int r;
 
 	/* Under the file's lock: a touch meanwhile keeps its counter. */
@@ -119,21 +228,34 @@ keys_remove(const struct kmfa_config *cfg, const char *name)
 	    cfg->timeout * 1000, remove_cred, &a)) != KMFA_OK)
 		return r;
 	kmfa_info("Removed security key '%s'.", name);
-	/*
-	 * Removal does not change the master key or the salt: say exactly
-	 * what the removed key still opens with an old copy of the file, and
-	 * the way to a new master key (with no slot left, the next enrolment
-	 * makes one).
-	 */
-	if (a.had_slot && !a.last_slot)
-		kmfa_info("The master key is unchanged: '%s' together with a "
-		    "copy of %s from before this removal still opens every "
-		    "refresh token sealed under it, including those sealed "
-		    "from now on. If the key was lost or stolen, make a new "
-		    "master key: remove every key, enroll them again, and run "
-		    "'kubectl mfa logout --all'.", name,
+	if (a.had_slot && !a.last_slot) {
+		/*
+		 * A new master key now, when a person is there to touch a
+		 * remaining key; else the next touch makes it.
+		 */
+		if (kmfa_presence_attended(&why)) {
+			kmfa_info("Re-keying: a new master key, so that '%s' "
+			    "with an old copy of %s opens nothing sealed from "
+			    "now on.", name, cfg->fido2_credentials);
+			kmfa_report_enter(&sc);
+			r = kmfa_fido2_touch_rekey(cfg, &tty, &t);
+			if (r == KMFA_OK) {
+				kmfa_report_leave(&sc);
+				say_rekeyed(cfg, &t, name);
+				kmfa_fido2_touch_clear(&t);
+				return KMFA_OK;
+			}
+			why = kmfa_report_cause() != NULL ?
+			    kmfa_report_cause() : kmfa_report_reason(r);
+			kmfa_warn("not re-keyed now: %s", why);
+			kmfa_report_leave(&sc);
+		}
+		kmfa_info("'%s' together with a copy of %s from before this "
+		    "removal opens the refresh tokens sealed until the next "
+		    "touch of an enrolled key, which makes a new master key "
+		    "(or run 'kubectl mfa keys rekey' now).", name,
 		    cfg->fido2_credentials);
-	else if (a.had_slot)
+	} else if (a.had_slot)
 		kmfa_info("'%s' together with a copy of %s from before this "
 		    "removal still opens the refresh tokens sealed until now; "
 		    "the next key enrolled gets a new master key. If the key "
@@ -175,6 +297,12 @@ kmfa_cmd_keys(struct kmfa_config *cfg)
 			    "keys export SUBJECT");
 		return kmfa_cmd_keys_export(cfg, cfg->args[1]);
 	}
-	return kmfa_fail(KMFA_ERR_USAGE, "keys: unknown action '%s' (list or "
-	    "remove)", verb);
+	if (strcmp(verb, "rekey") == 0) {
+		if (cfg->nargs > 1)
+			return kmfa_fail(KMFA_ERR_USAGE, "keys rekey takes no "
+			    "arguments");
+		return keys_rekey(cfg);
+	}
+	return kmfa_fail(KMFA_ERR_USAGE, "keys: unknown action '%s' (list, "
+	    "remove, rekey or export)", verb);
 }

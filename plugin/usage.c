@@ -90,7 +90,7 @@ kmfa_usage(const char *c)
 		    "  status      show the cached token; exit 0 only if valid\n"
 		    "  logout      drop cached tokens (revoke where possible)\n"
 		    "  enroll      register a security key\n"
-		    "  keys        list or remove enrolled keys\n"
+		    "  keys        list, remove or re-key enrolled keys\n"
 		    "  setup       check the issuer and print a kubeconfig user\n"
 		    "  version     print the version\n\n"
 		    "kubectl-mfa COMMAND --help shows a command's options.\n",
@@ -146,10 +146,12 @@ kmfa_usage(const char *c)
 		fputs("usage: kubectl-mfa version\n\nPrints the version.\n",
 		    stdout);
 	else if (strcmp(c, "keys") == 0) {
-		fputs("usage: kubectl-mfa keys [list | remove NAME | export "
-		    "SUBJECT]\n\n"
-		    "Lists the enrolled keys, or forgets one, or prints their "
-		    "entries for the\nserver-proof webhook's registry.\n\n",
+		fputs("usage: kubectl-mfa keys [list | remove NAME | rekey | "
+		    "export SUBJECT]\n\n"
+		    "Lists the enrolled keys, or forgets one.  rekey makes a new "
+		    "master key\n(one touch) and re-seals the cached refresh "
+		    "tokens; remove does it too.\nexport prints the keys' "
+		    "entries for the server-proof webhook's registry.\n\n",
 		    stdout);
 		section(enroll_opts, 0, 0, 0);
 	}

@@ -37,6 +37,9 @@
 /* Leeway for nbf and iat only; exp gets none (docs/DESIGN.md §8). */
 #define CLOCK_LEEWAY 60
 
+/* How long a re-seal waits for another entry's lock: a login may hold it. */
+#define LOCK_MS		2000
+
 struct flow {
 	const struct kmfa_config *cfg;
 	const struct kmfa_execinfo *ei;
@@ -564,6 +567,15 @@ open_refresh(struct flow *f, char **out)
 		kmfa_debug("the sealed refresh token cannot be opened now");
 		return KMFA_OK;
 	}
+	/* This touch re-keyed: the token was sealed under the old master key. */
+	if (f->touch.rekeyed) {
+		kmfa_report_enter(&sc);
+		r = kmfa_seal_open_refresh(f->touch.old_mk, f->identity,
+		    f->old->refresh, out);
+		kmfa_report_leave(&sc);
+		if (r == KMFA_OK)
+			return KMFA_OK;
+	}
 	kmfa_report_enter(&sc);
 	r = kmfa_seal_open_refresh(f->touch.mk, f->identity, f->old->refresh,
 	    out);
@@ -737,6 +749,28 @@ nobody(struct flow *f, const char *why)
 	return r;
 }
 
+/*
+ * The touch made a new master key: the other cached entries' refresh
+ * tokens are sealed anew under it now (this entry's is, with the token
+ * this login stores).  Said in one line; never fatal.
+ */
+static void
+reseal_others(const struct flow *f)
+{
+	struct kmfa_report_scope sc;
+	size_t done = 0, left = 0;
+
+	kmfa_report_enter(&sc);
+	if (kmfa_flow_reseal(f->cfg, f->store, f->key, f->touch.old_mk,
+	    f->touch.mk, &done, &left) != KMFA_OK)
+		left++;
+	kmfa_report_leave(&sc);
+	if (done + left > 0)
+		kmfa_info("re-sealed %zu other cached refresh token%s under the "
+		    "new master key%s", done, done == 1 ? "" : "s", left == 0 ?
+		    "" : "; the rest log in again when next used");
+}
+
 static int
 login(struct flow *f, struct kmfa_record **out)
 {
@@ -770,6 +804,8 @@ login(struct flow *f, struct kmfa_record **out)
 		    (r == KMFA_OK ? "touch-ok" : "touch-failed"), NULL, r);
 		if (r != KMFA_OK)
 			goto out;
+		if (f->touch.rekeyed)
+			reseal_others(f);
 	}
 	/* Reloaded under the lock: it may have lost its refresh token. */
 	if (f->unattended != NULL && !ci_refreshable(f)) {
@@ -984,4 +1020,62 @@ out:
 	kmfa_store_free(&f.store);
 	free(f.identity);
 	return r;
+}
+
+int
+kmfa_flow_reseal(const struct kmfa_config *cfg, struct kmfa_store *st,
+    const char *skip_key, const uint8_t old_mk[KMFA_MK_LEN],
+    const uint8_t mk[KMFA_MK_LEN], size_t *nresealed, size_t *nleft)
+{
+	char **keys = NULL;
+	size_t n = 0;
+	int r;
+
+	*nresealed = 0;
+	*nleft = 0;
+	if ((r = kmfa_store_list(st, &keys, &n)) != KMFA_OK)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		struct kmfa_report_scope sc;	/* each entry's failure is counted */
+		struct kmfa_file_lock *lock = NULL;
+		struct kmfa_record *rec = NULL;
+		char *plain = NULL, *sealed = NULL;
+
+		if (skip_key != NULL && strcmp(keys[i], skip_key) == 0)
+			continue;
+		kmfa_report_enter(&sc);
+		/* Under the entry's lock: a login meanwhile is not undone. */
+		if (kmfa_lock_acquire(cfg->cache_dir, keys[i], LOCK_MS, &lock) !=
+		    KMFA_OK || kmfa_store_load(st, keys[i], &rec) != KMFA_OK) {
+			(*nleft)++;
+			goto next;
+		}
+		if (rec->refresh == NULL || !rec->refresh_sealed ||
+		    rec->identity == NULL)
+			goto next;
+		/* Not under the old key: already re-sealed, or never opens. */
+		if (kmfa_seal_open_refresh(old_mk, rec->identity, rec->refresh,
+		    &plain) != KMFA_OK)
+			goto next;
+		if (kmfa_seal_refresh(mk, rec->identity, plain, &sealed) !=
+		    KMFA_OK) {
+			(*nleft)++;
+			goto next;
+		}
+		kmfa_freezero_str(rec->refresh);
+		rec->refresh = sealed;
+		sealed = NULL;	/* transferred */
+		if (kmfa_store_save(st, keys[i], rec) == KMFA_OK)
+			(*nresealed)++;
+		else
+			(*nleft)++;
+next:
+		kmfa_report_leave(&sc);
+		kmfa_freezero_str(plain);
+		kmfa_freezero_str(sealed);
+		kmfa_record_free(&rec);
+		kmfa_lock_release(&lock);
+	}
+	kmfa_store_list_free(keys, n);
+	return KMFA_OK;
 }

@@ -9,6 +9,8 @@
 
 #include "base/buf.h"
 #include "base/util.h"
+#include "key/seal.h"
+#include "store/store.h"
 #include "token/config.h"
 #include "token/execinfo.h"
 
@@ -37,6 +39,19 @@ struct kmfa_flow_result {
 int kmfa_flow_run(const struct kmfa_config *cfg,
     const struct kmfa_execinfo *ei, enum kmfa_flow_mode mode,
     struct kmfa_buf *cred, struct kmfa_flow_result *res);
+
+/*
+ * A new master key was made (a re-key): every entry of storage st (but
+ * skip_key, which the caller holds) whose refresh token opens with old_mk
+ * is sealed again under mk and saved, each under its entry's lock.
+ * *nresealed counts those; *nleft those that could not be (lock held,
+ * keyring locked, a failed save): they log in again when next used, as
+ * a token that does not open does.  Entries sealed under another key are
+ * left as they are.
+ */
+int kmfa_flow_reseal(const struct kmfa_config *cfg, struct kmfa_store *st,
+    const char *skip_key, const uint8_t old_mk[KMFA_MK_LEN],
+    const uint8_t mk[KMFA_MK_LEN], size_t *nresealed, size_t *nleft);
 
 /* The command a person should run to log in for cfg; caller frees. */
 char *kmfa_flow_login_hint(const struct kmfa_config *cfg);

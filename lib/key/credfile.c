@@ -307,6 +307,10 @@ kmfa_credfile_parse(const char *path, const char *text, size_t len,
 	    KMFA_HMAC_SALT_LEN, &salt, &salt_len)) != KMFA_OK)
 		goto out;
 	memcpy(f->hmac_salt, salt, KMFA_HMAC_SALT_LEN);
+	if (cJSON_GetObjectItemCaseSensitive(doc, "rekey_pending") != NULL &&
+	    (r = get_bool(&w, doc, "rekey_pending", &f->rekey_pending)) !=
+	    KMFA_OK)
+		goto out;
 	arr = cJSON_GetObjectItemCaseSensitive(doc, "credentials");
 	if (arr == NULL) {
 		r = bad(&w, "credentials", "is missing");
@@ -412,6 +416,9 @@ kmfa_credfile_format(const struct kmfa_credfile *f, char **out)
 	    sizeof(f->hmac_salt))) != KMFA_OK)
 		goto out;
 	r = KMFA_ERR_NOMEM;
+	if (f->rekey_pending &&
+	    cJSON_AddBoolToObject(doc, "rekey_pending", 1) == NULL)
+		goto out;
 	if ((arr = cJSON_AddArrayToObject(doc, "credentials")) == NULL)
 		goto out;
 	for (size_t i = 0; i < f->ncreds; i++) {
@@ -659,6 +666,55 @@ kmfa_credfile_mac_adopt(struct kmfa_credfile *fresh,
 	}
 	OPENSSL_cleanse(m1, sizeof(m1));
 	OPENSSL_cleanse(m2, sizeof(m2));
+	return r;
+}
+
+int
+kmfa_credfile_rekey(struct kmfa_credfile *f, const uint8_t mk[KMFA_MK_LEN],
+    char **dropped, size_t *ndropped)
+{
+	struct kmfa_buf names = { 0 };
+	int r = KMFA_ERR_INTERNAL;
+
+	*dropped = NULL;
+	*ndropped = 0;
+	for (size_t i = 0; i < f->ncreds; i++) {
+		struct kmfa_cred *c = &f->creds[i];
+		uint8_t *slot = NULL;
+		size_t slot_len = 0;
+
+		if (c->slot == NULL)
+			continue;
+		r = kmfa_seal_slot_rewrap(c->slot, c->slot_len, c->id,
+		    c->id_len, mk, &slot, &slot_len);
+		if (r == KMFA_ERR_NOTFOUND) {
+			if (kmfa_buf_printf(&names, "%s'%s'", *ndropped > 0 ?
+			    ", " : "", c->name) != 0) {
+				r = KMFA_ERR_NOMEM;
+				goto out;
+			}
+			(*ndropped)++;
+			c->hmac_secret = 0;
+		} else if (r != KMFA_OK)
+			goto out;
+		free(c->slot);
+		c->slot = slot;	/* transferred; NULL when dropped */
+		c->slot_len = slot_len;
+	}
+	for (size_t i = 0; i < f->ncreds; i++) {
+		if ((r = kmfa_credfile_mac(&f->creds[i], mk,
+		    f->creds[i].mac)) != KMFA_OK)
+			goto out;
+		f->creds[i].have_mac = 1;
+	}
+	f->rekey_pending = 0;
+	*dropped = names.data;
+	names.data = NULL;	/* transferred */
+	r = KMFA_OK;
+out:
+	kmfa_buf_wipe(&names);
+	if (r != KMFA_OK)
+		*ndropped = 0;
 	return r;
 }
 

@@ -65,6 +65,12 @@ struct kmfa_credfile {
 	uint8_t hmac_salt[KMFA_HMAC_SALT_LEN];
 	struct kmfa_cred *creds;
 	size_t ncreds;
+	/*
+	 * "rekey_pending": a key holding a slot was removed while no other
+	 * enrolled key was at hand to make a new master key; the next touch
+	 * that opens the master key makes one (kmfa_credfile_rekey).
+	 */
+	int rekey_pending;
 };
 
 /*
@@ -163,6 +169,20 @@ int kmfa_credfile_mac_verify(const struct kmfa_credfile *f,
 int kmfa_credfile_mac_adopt(struct kmfa_credfile *fresh,
     const struct kmfa_credfile *mine, const uint8_t mk[KMFA_MK_LEN],
     size_t *nadded);
+
+/*
+ * The re-key, on a file whose MACs were just checked under the old master
+ * key: every slot is wrapped anew for mk (a new master key) with the
+ * public key it holds (kmfa_seal_slot_rewrap), so no key needs to be at
+ * hand; every credential gets its MAC under mk; the pending mark is
+ * cleared.  A version-1 slot (no public key) cannot be re-wrapped without
+ * its key: that credential loses its slot and hmac_secret (it can still
+ * be touched, and opens no sealed token) and its name is added to
+ * *dropped (a new comma-separated string, NULL when none), *ndropped
+ * counting them.  On failure f may be half changed: do not save it.
+ */
+int kmfa_credfile_rekey(struct kmfa_credfile *f, const uint8_t mk[KMFA_MK_LEN],
+    char **dropped, size_t *ndropped);
 
 /* The number of credentials holding a master-key slot. */
 size_t kmfa_credfile_nslots(const struct kmfa_credfile *f);

@@ -170,6 +170,20 @@ struct add_arg {
 	size_t nkeys;				/* out: keys enrolled after */
 };
 
+/* 1 if the file's MACs verify under mk (a file from before MACs does). */
+static int
+macs_hold(const struct kmfa_credfile *f, const uint8_t mk[KMFA_MK_LEN])
+{
+	struct kmfa_report_scope sc;
+	size_t nmissing = 0;
+	int ok;
+
+	kmfa_report_enter(&sc);
+	ok = kmfa_credfile_mac_verify(f, mk, &nmissing) == KMFA_OK;
+	kmfa_report_leave(&sc);
+	return ok;
+}
+
 /*
  * Add the new credential to the file as it is now, under its lock.  The
  * new slot was wrapped with the salt and master key of the copy read at
@@ -195,6 +209,11 @@ add_cred(struct kmfa_credfile *fresh, void *arg)
 		return kmfa_fail(KMFA_ERR_FIDO2, "the credentials file %s "
 		    "changed while this key was being enrolled; run 'kubectl "
 		    "mfa enroll' again", fresh->path);
+	/* A re-key meanwhile: the new slot and MAC hold the old master key. */
+	if (a->mk != NULL && !macs_hold(fresh, a->mk))
+		return kmfa_fail(KMFA_ERR_FIDO2, "the credentials file %s "
+		    "was re-keyed while this key was being enrolled; run "
+		    "'kubectl mfa enroll' again", fresh->path);
 	kmfa_credfile_merge_use(fresh, a->mine);
 	/* The master key holder vouches for the keys as checked (or, in a
 	 * file from before MACs, as read) at the start. */

@@ -29,11 +29,21 @@
 #define TAG_LEN		16
 #define SLOT_VERSION	1
 #define SLOT_LEN	(1 + NONCE_LEN + KMFA_MK_LEN + TAG_LEN)
+/*
+ * Version 2: version, the slot's X25519 public key, an ephemeral X25519
+ * public key, nonce, the wrapped master key, tag.
+ */
+#define X25519_LEN	32
+#define SLOT2_VERSION	2
+#define SLOT2_NONCE	(1 + 2 * X25519_LEN)
+#define SLOT2_LEN	(SLOT2_NONCE + NONCE_LEN + KMFA_MK_LEN + TAG_LEN)
 
 /* Bounds a sealed token: refresh tokens are a few kilobytes at most. */
 #define MAX_TOKEN	(64 * 1024)
 
 static const char slot_info[] = "kubectl-mfa slot v1";
+static const char slot_v2_info[] = "kubectl-mfa slot v2";
+static const char slot_x25519_info[] = "kubectl-mfa slot x25519 v2";
 static const char refresh_info[] = "kubectl-mfa refresh v1";
 static const char mac_info[] = "kubectl-mfa credential mac v1";
 
@@ -145,37 +155,171 @@ out:
 	return r;
 }
 
+/*
+ * The slot's X25519 key pair, derived from the credential's hmac-secret
+ * output: only a touch of that key recreates the private half, and the
+ * public half, kept in the slot, lets a new master key be wrapped for the
+ * key while it is not plugged in (a re-key, docs/DESIGN.md).
+ */
+static int
+slot_keypair(const uint8_t hmac[KMFA_HMAC_OUT_LEN],
+    const uint8_t salt[KMFA_HMAC_SALT_LEN], EVP_PKEY **key,
+    uint8_t pub[X25519_LEN])
+{
+	uint8_t priv[KEY_LEN];
+	size_t n = X25519_LEN;
+	int r;
+
+	*key = NULL;
+	if ((r = hkdf(hmac, KMFA_HMAC_OUT_LEN, salt, KMFA_HMAC_SALT_LEN,
+	    slot_x25519_info, priv)) != KMFA_OK)
+		goto out;
+	r = KMFA_ERR_INTERNAL;
+	if ((*key = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv,
+	    sizeof(priv))) == NULL ||
+	    EVP_PKEY_get_raw_public_key(*key, pub, &n) != 1 ||
+	    n != X25519_LEN) {
+		r = kmfa_fail(KMFA_ERR_INTERNAL, "X25519 failed in OpenSSL");
+		goto out;
+	}
+	r = KMFA_OK;
+out:
+	OPENSSL_cleanse(priv, sizeof(priv));
+	if (r != KMFA_OK) {
+		EVP_PKEY_free(*key);
+		*key = NULL;
+	}
+	return r;
+}
+
+/*
+ * KEK = HKDF-SHA256(ikm = X25519(mine, peer), salt = ephemeral public ||
+ * slot public, info = slot_v2_info).  OpenSSL refuses a peer of small
+ * order (an all-zero shared secret), so a planted public key cannot force
+ * a known KEK.  KMFA_ERR_FIDO2, no cause, when the peer is not usable.
+ */
+static int
+slot_kek(EVP_PKEY *mine, const uint8_t peer[X25519_LEN],
+    const uint8_t eph_pub[X25519_LEN], const uint8_t slot_pub[X25519_LEN],
+    uint8_t kek[KEY_LEN])
+{
+	EVP_PKEY *p = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	uint8_t shared[X25519_LEN], salt[2 * X25519_LEN];
+	size_t n = sizeof(shared);
+	int r = KMFA_ERR_FIDO2;
+
+	memcpy(salt, eph_pub, X25519_LEN);
+	memcpy(salt + X25519_LEN, slot_pub, X25519_LEN);
+	if ((p = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer,
+	    X25519_LEN)) == NULL ||
+	    (ctx = EVP_PKEY_CTX_new(mine, NULL)) == NULL ||
+	    EVP_PKEY_derive_init(ctx) != 1 ||
+	    EVP_PKEY_derive_set_peer(ctx, p) != 1 ||
+	    EVP_PKEY_derive(ctx, shared, &n) != 1 || n != sizeof(shared))
+		goto out;
+	r = hkdf(shared, sizeof(shared), salt, sizeof(salt), slot_v2_info,
+	    kek);
+out:
+	OPENSSL_cleanse(shared, sizeof(shared));
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(p);
+	return r;
+}
+
+/*
+ * A version-2 slot for the key whose slot public key is slot_pub: an
+ * ephemeral X25519 key agrees a KEK with it, and mk is sealed under that
+ * KEK with the credential id as associated data.
+ */
+static int
+slot_wrap_to(const uint8_t slot_pub[X25519_LEN], const uint8_t *cred_id,
+    size_t cred_id_len, const uint8_t mk[KMFA_MK_LEN], uint8_t **slot,
+    size_t *slot_len)
+{
+	EVP_PKEY *eph = NULL;
+	uint8_t kek[KEY_LEN];
+	uint8_t *s = NULL, *eph_pub;
+	size_t n = X25519_LEN;
+	int r = KMFA_ERR_INTERNAL;
+
+	*slot = NULL;
+	*slot_len = 0;
+	if ((s = calloc(1, SLOT2_LEN)) == NULL) {
+		r = KMFA_ERR_NOMEM;
+		goto out;
+	}
+	s[0] = SLOT2_VERSION;
+	memcpy(s + 1, slot_pub, X25519_LEN);
+	eph_pub = s + 1 + X25519_LEN;
+	if ((eph = EVP_PKEY_Q_keygen(NULL, NULL, "X25519")) == NULL ||
+	    EVP_PKEY_get_raw_public_key(eph, eph_pub, &n) != 1 ||
+	    n != X25519_LEN) {
+		r = kmfa_fail(KMFA_ERR_INTERNAL, "X25519 failed in OpenSSL");
+		goto out;
+	}
+	if ((r = slot_kek(eph, slot_pub, eph_pub, slot_pub, kek)) != KMFA_OK) {
+		if (r == KMFA_ERR_FIDO2)
+			r = kmfa_fail(KMFA_ERR_FIDO2, "a key slot holds an "
+			    "unusable public key");
+		goto out;
+	}
+	if ((r = kmfa_seal_random(s + SLOT2_NONCE, NONCE_LEN)) != KMFA_OK ||
+	    (r = gcm_seal(kek, s + SLOT2_NONCE, cred_id, cred_id_len, mk,
+	    KMFA_MK_LEN, s + SLOT2_NONCE + NONCE_LEN,
+	    s + SLOT2_NONCE + NONCE_LEN + KMFA_MK_LEN)) != KMFA_OK)
+		goto out;
+	*slot = s;
+	*slot_len = SLOT2_LEN;
+	s = NULL;	/* transferred */
+	r = KMFA_OK;
+out:
+	OPENSSL_cleanse(kek, sizeof(kek));
+	EVP_PKEY_free(eph);
+	free(s);
+	return r;
+}
+
 int
 kmfa_seal_slot_wrap(const uint8_t hmac[KMFA_HMAC_OUT_LEN],
     const uint8_t salt[KMFA_HMAC_SALT_LEN], const uint8_t *cred_id,
     size_t cred_id_len, const uint8_t mk[KMFA_MK_LEN], uint8_t **slot,
     size_t *slot_len)
 {
-	uint8_t kek[KEY_LEN];
-	uint8_t *s = NULL;
-	int r = KMFA_ERR_INTERNAL;
+	EVP_PKEY *key = NULL;
+	uint8_t pub[X25519_LEN];
+	int r;
 
 	*slot = NULL;
 	*slot_len = 0;
-	if ((s = calloc(1, SLOT_LEN)) == NULL) {
-		r = KMFA_ERR_NOMEM;
+	if ((r = slot_keypair(hmac, salt, &key, pub)) != KMFA_OK)
 		goto out;
-	}
-	s[0] = SLOT_VERSION;
-	if ((r = hkdf(hmac, KMFA_HMAC_OUT_LEN, salt, KMFA_HMAC_SALT_LEN,
-	    slot_info, kek)) != KMFA_OK ||
-	    (r = kmfa_seal_random(s + 1, NONCE_LEN)) != KMFA_OK ||
-	    (r = gcm_seal(kek, s + 1, cred_id, cred_id_len, mk, KMFA_MK_LEN,
-	    s + 1 + NONCE_LEN, s + 1 + NONCE_LEN + KMFA_MK_LEN)) != KMFA_OK)
-		goto out;
-	*slot = s;
-	*slot_len = SLOT_LEN;
-	s = NULL;	/* transferred */
-	r = KMFA_OK;
+	r = slot_wrap_to(pub, cred_id, cred_id_len, mk, slot, slot_len);
 out:
-	OPENSSL_cleanse(kek, sizeof(kek));
-	free(s);
+	EVP_PKEY_free(key);
 	return r;
+}
+
+int
+kmfa_seal_slot_rewrap(const uint8_t *old, size_t old_len,
+    const uint8_t *cred_id, size_t cred_id_len, const uint8_t mk[KMFA_MK_LEN],
+    uint8_t **slot, size_t *slot_len)
+{
+	*slot = NULL;
+	*slot_len = 0;
+	if (kmfa_seal_slot_version(old, old_len) != SLOT2_VERSION)
+		return KMFA_ERR_NOTFOUND;
+	return slot_wrap_to(old + 1, cred_id, cred_id_len, mk, slot, slot_len);
+}
+
+int
+kmfa_seal_slot_version(const uint8_t *slot, size_t slot_len)
+{
+	if (slot != NULL && slot_len == SLOT_LEN && slot[0] == SLOT_VERSION)
+		return SLOT_VERSION;
+	if (slot != NULL && slot_len == SLOT2_LEN && slot[0] == SLOT2_VERSION)
+		return SLOT2_VERSION;
+	return 0;
 }
 
 int
@@ -184,19 +328,42 @@ kmfa_seal_slot_unwrap(const uint8_t hmac[KMFA_HMAC_OUT_LEN],
     size_t cred_id_len, const uint8_t *slot, size_t slot_len,
     uint8_t mk[KMFA_MK_LEN])
 {
-	uint8_t kek[KEY_LEN];
+	EVP_PKEY *key = NULL;
+	uint8_t kek[KEY_LEN], pub[X25519_LEN];
 	int r = KMFA_ERR_FIDO2;
 
 	OPENSSL_cleanse(mk, KMFA_MK_LEN);
-	if (slot_len != SLOT_LEN || slot[0] != SLOT_VERSION)
-		goto out;
-	if ((r = hkdf(hmac, KMFA_HMAC_OUT_LEN, salt, KMFA_HMAC_SALT_LEN,
-	    slot_info, kek)) != KMFA_OK)
-		goto out;
-	r = gcm_open(kek, slot + 1, cred_id, cred_id_len, slot + 1 + NONCE_LEN,
-	    KMFA_MK_LEN, slot + 1 + NONCE_LEN + KMFA_MK_LEN, mk);
+	switch (kmfa_seal_slot_version(slot, slot_len)) {
+	case SLOT_VERSION:
+		if ((r = hkdf(hmac, KMFA_HMAC_OUT_LEN, salt,
+		    KMFA_HMAC_SALT_LEN, slot_info, kek)) != KMFA_OK)
+			goto out;
+		r = gcm_open(kek, slot + 1, cred_id, cred_id_len,
+		    slot + 1 + NONCE_LEN, KMFA_MK_LEN,
+		    slot + 1 + NONCE_LEN + KMFA_MK_LEN, mk);
+		break;
+	case SLOT2_VERSION:
+		if ((r = slot_keypair(hmac, salt, &key, pub)) != KMFA_OK)
+			goto out;
+		/* Another key's output, or a public key swapped in the slot. */
+		if (CRYPTO_memcmp(pub, slot + 1, X25519_LEN) != 0) {
+			r = KMFA_ERR_FIDO2;
+			goto out;
+		}
+		if ((r = slot_kek(key, slot + 1 + X25519_LEN,
+		    slot + 1 + X25519_LEN, pub, kek)) != KMFA_OK)
+			goto out;
+		r = gcm_open(kek, slot + SLOT2_NONCE, cred_id, cred_id_len,
+		    slot + SLOT2_NONCE + NONCE_LEN, KMFA_MK_LEN,
+		    slot + SLOT2_NONCE + NONCE_LEN + KMFA_MK_LEN, mk);
+		break;
+	default:
+		r = KMFA_ERR_FIDO2;
+		break;
+	}
 out:
 	OPENSSL_cleanse(kek, sizeof(kek));
+	EVP_PKEY_free(key);
 	if (r != KMFA_OK)
 		OPENSSL_cleanse(mk, KMFA_MK_LEN);
 	return r;

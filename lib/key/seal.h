@@ -5,9 +5,10 @@
  * (AES-256-GCM under HKDF-SHA256(MK, "kubectl-mfa refresh v1"), the
  * caller's header as associated data).  MK itself is stored once per
  * enrolled credential that has hmac-secret, wrapped (AES-256-GCM) under a
- * key-encryption key derived from that credential's hmac-secret output, so
- * that any enrolled key opens every sealed token and adding a backup key
- * re-seals nothing.  This module owns the formats of the slot and of the
+ * key that only that credential's hmac-secret output recreates, so that
+ * any enrolled key opens every sealed token and adding a backup key
+ * re-seals nothing; each slot also names a public key, so that a new
+ * master key can be wrapped for keys that are not at hand (the re-key).  This module owns the formats of the slot and of the
  * sealed text; it holds no keys beyond the call and wipes what it derives.
  */
 #ifndef KMFA_SEAL_H
@@ -31,11 +32,16 @@ int kmfa_seal_new_mk(uint8_t mk[KMFA_MK_LEN]);
 int kmfa_seal_random(uint8_t *p, size_t n);
 
 /*
- * Wrap mk for one credential: KEK = HKDF-SHA256(ikm = hmac output, salt =
- * salt, info = "kubectl-mfa slot v1"), AES-256-GCM with a random nonce and
+ * Wrap mk for one credential.  The credential's slot key pair is X25519,
+ * its private half HKDF-SHA256(ikm = hmac output, salt = salt, info =
+ * "kubectl-mfa slot x25519 v2"); mk is sealed (AES-256-GCM, random nonce,
  * the credential id as associated data, so a slot copied onto another
- * credential does not open.  *slot is a new buffer of *slot_len bytes
- * (version byte, nonce, ciphertext, tag); it holds no secret in the clear.
+ * credential does not open) under HKDF-SHA256 of an X25519 agreement
+ * between a fresh ephemeral key and the slot's public key.  *slot is a new
+ * buffer of *slot_len bytes (version 2, the slot public key, the
+ * ephemeral public key, nonce, ciphertext, tag); it holds no secret in the
+ * clear, and its public key lets kmfa_seal_slot_rewrap wrap a new master
+ * key for this credential without the security key at hand.
  */
 int kmfa_seal_slot_wrap(const uint8_t hmac[KMFA_HMAC_OUT_LEN],
     const uint8_t salt[KMFA_HMAC_SALT_LEN], const uint8_t *cred_id,
@@ -43,7 +49,23 @@ int kmfa_seal_slot_wrap(const uint8_t hmac[KMFA_HMAC_OUT_LEN],
     size_t *slot_len);
 
 /*
- * Unwrap a slot into mk.  KMFA_ERR_FIDO2 when it does not open (another
+ * A new slot holding mk for the same credential as old, a version-2 slot,
+ * made with the public key old holds (the re-key: no touch of that key is
+ * needed).  Whoever calls this must have authenticated old (the
+ * credential's MAC) first, or mk goes to a public key someone planted.
+ * KMFA_ERR_NOTFOUND when old is a version-1 slot, which holds no public
+ * key: only a touch of its key can make it a version-2 slot.
+ */
+int kmfa_seal_slot_rewrap(const uint8_t *old, size_t old_len,
+    const uint8_t *cred_id, size_t cred_id_len, const uint8_t mk[KMFA_MK_LEN],
+    uint8_t **slot, size_t *slot_len);
+
+/* The format version of a slot: 1 (no public key), 2, or 0 if neither. */
+int kmfa_seal_slot_version(const uint8_t *slot, size_t slot_len);
+
+/*
+ * Unwrap a slot (version 1: the master key under HKDF-SHA256(hmac output,
+ * salt, "kubectl-mfa slot v1") directly; version 2) into mk.  KMFA_ERR_FIDO2 when it does not open (another
  * key, another UV setting, a damaged slot), with no cause recorded: the
  * caller knows which key it was and says so.  mk is zero on failure.
  */

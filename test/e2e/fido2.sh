@@ -144,6 +144,19 @@ softkey_ctl key1 plug
 check "no failure handed out a token (IdP saw no new grant)" \
 	'[ "$(idp_count /token refresh_token)" -eq 1 ] && [ "$(idp_count /device/auth)" -eq 1 ]'
 
+# 3b. Several keys plugged in: each is probed silently (user presence off)
+# for an enrolled credential, so a login costs one touch, of the enrolled
+# key, not a touch to choose and another to assert.
+touches() { softkey_ctl "$1" status | sed -n 's/.*touches=\([0-9]*\).*/\1/p'; }
+expire; t1=$(touches key1) ts=$(touches stranger) tb=$(touches backup)
+attended "$KMFA" get-token "${BASE[@]}" --fido2-device "$STRANGER,$KEY1,$BACKUP"; rc=$?
+check "three keys plugged in, one enrolled: exactly one touch, of the enrolled key" \
+	'[ $rc -eq 0 ] && [ "$(touches key1)" -eq $((t1 + 1)) ] && [ "$(touches stranger)" -eq "$ts" ] && [ "$(touches backup)" -eq "$tb" ] && ! grep -q "Several security keys" "$T/a.err"'
+ts=$(touches stranger) tb=$(touches backup)
+fail_case "two keys plugged in, neither enrolled" wrong-key "no enrolled key is plugged in" -- get-token "${BASE[@]}" --fido2-device "$STRANGER,$BACKUP"
+check "... and nobody was asked to touch either" \
+	'[ "$(touches stranger)" -eq "$ts" ] && [ "$(touches backup)" -eq "$tb" ]'
+
 # 4b. A backup key opens the same sealed refresh token.
 softkey_ctl key1 delay 1500
 s3=$(stored_counter yubikey)

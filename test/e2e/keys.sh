@@ -67,7 +67,7 @@ check "a second key with hmac-secret enrolls" '[ $rc -eq 0 ]'
 # the touch of an enrolled key; meanwhile a login touches key2 and another
 # enrolment adds "five".  When the first one finishes, neither the new key
 # nor the higher counter may be lost.
-softkey_ctl key4 mode notouch
+softkey_ctl key4 timeout 20000 && softkey_ctl key4 mode notouch
 script -qec "$(printf '%q ' "$KMFA" enroll --name three --fido2-device "$KEY3,$KEY4") \
 	>$T/en.out 2>$T/en.err" /dev/null >/dev/null </dev/null &
 enpid=$!
@@ -156,19 +156,125 @@ check "every slot and MAC stripped: the sealed record still keeps a plain token 
 	'[ $rc -eq 0 ] && sealed_kept && [ "$(jq -r .refresh "$(entry)")" = "$before" ]'
 cp "$T/cred.good" "$CRED"
 
-# Item 3 (what removal leaves): the message says exactly what a removed key
-# with an old copy of the file still opens, and that is true.
+# Item 3: re-keying.  A removal with nobody present marks the file; the
+# next touch of a remaining key makes a new master key (one line says so),
+# the cached token still refreshes, re-sealed under it, and the removed key
+# with an old copy of the file opens nothing sealed since.
 expect_exit 0 "$KMFA" keys remove four
-check "keys remove says the removed key with an old copy opens tokens sealed from now on" \
-	'contains "$ERR" "copy of $CRED from before this removal still opens every refresh token sealed under it, including those sealed from now on" && contains "$ERR" "remove every key, enroll them again"'
-expire
+check "keys remove with nobody present leaves the re-key to the next touch, and says what an old copy opens until then" \
+	'contains "$ERR" "opens the refresh tokens sealed until the next touch of an enrolled key" && [ "$(jq -r .rekey_pending "$CRED")" = true ]'
+expire; ref=$(idp_count /token refresh_token); dev=$(idp_count /device/auth)
 attended "$KMFA" get-token "${BASE[@]}" --fido2-device "$KEY2"; rc=$?
-check "a login after the removal seals a new refresh token" '[ $rc -eq 0 ] && sealed_kept'
-cp "$T/cred.good" "$CRED"; expire; ref=$(idp_count /token refresh_token)
+check "the next touch makes a new master key and says so in one line" \
+	'[ $rc -eq 0 ] && [ "$(grep -c "made a new master key" "$T/a.err")" -eq 1 ] && [ "$(jq -r ".rekey_pending // false" "$CRED")" = false ]'
+check "... and the cached token still refreshes (no device login), sealed under the new master key" \
+	'[ "$(idp_count /token refresh_token)" -eq $((ref + 1)) ] && [ "$(idp_count /device/auth)" -eq "$dev" ] && sealed_kept'
+cp "$CRED" "$T/cred.rekeyed"
+cp "$T/cred.good" "$CRED"; expire; ref=$(idp_count /token refresh_token); dev=$(idp_count /device/auth)
 attended "$KMFA" get-token "${BASE[@]}" --fido2-device "$KEY4"; rc=$?
-check "... which the removed key opens with the old copy of the file, as said" \
-	'[ $rc -eq 0 ] && [ "$(idp_count /token refresh_token)" -eq $((ref + 1)) ]'
+check "the removed key with the old copy of the file does not open the token sealed after the re-key: a device login, no refresh" \
+	'[ $rc -eq 0 ] && [ "$(idp_count /token refresh_token)" -eq "$ref" ] && [ "$(idp_count /device/auth)" -eq $((dev + 1)) ] && grep -q "does not open with the current master key" "$T/a.err"'
+cp "$T/cred.rekeyed" "$CRED"
+expire; ref=$(idp_count /token refresh_token)
+attended "$KMFA" get-token "${BASE[@]}" --fido2-device "$KEY2"; rc=$?
+check "the re-keyed file still authenticates under the new master key at the next touch" \
+	'[ $rc -eq 0 ] && sealed_kept'
 expect_exit 0 "$KMFA" keys remove three
 check "removing a key without a slot says it never opened a sealed token" \
 	'contains "$ERR" "had no key slot"'
+
+# keys rekey on demand, and keys remove with a person present: one touch of
+# a remaining key, every slot re-wrapped without the other keys at hand,
+# and every cached entry re-sealed.  A fresh start: keys a and b, two
+# entries (two configurations).
+rm -f "$CRED"; rm -rf "$XDG_CACHE_HOME/kubectl-mfa"
+start_softkey key7; KA=$SOFTKEY_DEV
+start_softkey key8; KB=$SOFTKEY_DEV
+start_softkey key9; KC=$SOFTKEY_DEV
+touches() { softkey_ctl "$1" status | sed -n 's/.*touches=\([0-9]*\).*/\1/p'; }
+expect_exit 0 "$KMFA" enroll --name a --fido2-device "$KA"
+softkey_ctl key7 delay 1500
+expect_exit 0 "$KMFA" enroll --name b --fido2-device "$KB,$KA"
+expect_exit 0 "$KMFA" enroll --name c --fido2-device "$KC,$KA"
+softkey_ctl key7 delay 0
+check "three keys with slots" '[ "$(jq "[.credentials[] | select(.slot)] | length" "$CRED")" -eq 3 ]'
+attended "$KMFA" get-token "${BASE[@]}" --fido2-device "$KA"; F1=$(entry)
+attended "$KMFA" get-token "${BASE[@]}" --oidc-extra-scope email --fido2-device "$KA"
+F2=$(find "$XDG_CACHE_HOME/kubectl-mfa" -name '*.json' ! -path "$F1" | head -1)
+check "two sealed cache entries" \
+	'[ -n "$F2" ] && [ "$(jq -r .refresh_sealed "$F1")" = true ] && [ "$(jq -r .refresh_sealed "$F2")" = true ]'
+sealed_at() { jq -r .refresh "$1"; }
+expire_f() { jq '.token_exp = (now | floor) - 1' "$1" >"$1.new" && chmod 600 "$1.new" && mv "$1.new" "$1"; }
+cp "$CRED" "$T/cred.old"
+s1=$(sealed_at "$F1") s2=$(sealed_at "$F2") ta=$(touches key7) tb=$(touches key8)
+expect_exit 0 "$KMFA" keys remove b
+check "keys remove b (nobody present) marks the file for a re-key" '[ "$(jq -r .rekey_pending "$CRED")" = true ]'
+expect_exit 0 "$KMFA" keys list
+check "keys list says a re-key is pending" 'contains "$ERR" "the next touch of an enrolled key makes a new master key"'
+stop_softkey key8	# b is gone: the re-key must not need it
+attended "$KMFA" keys rekey --fido2-device "$KA"; rc=$?
+check "keys rekey: one touch of a remaining key, a new master key" \
+	'[ $rc -eq 0 ] && [ "$(touches key7)" -eq $((ta + 1)) ] && [ "$(jq -r ".rekey_pending // false" "$CRED")" = false ] && grep -q "Made a new master key" "$T/a.err"'
+check "... the slot of c, which was not plugged in, is re-wrapped too" \
+	'[ "$(jq -r ".credentials[] | select(.name == \"c\") | .slot" "$CRED")" != "$(jq -r ".credentials[] | select(.name == \"c\") | .slot" "$T/cred.old")" ]'
+check "... both cached entries re-sealed, and it says so" \
+	'grep -q "Re-sealed 2 cached refresh tokens" "$T/a.err" && [ "$(sealed_at "$F1")" != "$s1" ] && [ "$(sealed_at "$F2")" != "$s2" ]'
+check "... and it says exactly what an old copy of the file still opens, one line" \
+	'[ "$(grep -c "from before now, with a key removed since, opens only refresh tokens sealed before now" "$T/a.err")" -eq 1 ]'
+expire_f "$F2"; ref=$(idp_count /token refresh_token); dev=$(idp_count /device/auth)
+attended "$KMFA" get-token "${BASE[@]}" --oidc-extra-scope email --fido2-device "$KC"; rc=$?
+check "c, never touched since the re-key, refreshes the re-sealed entry" \
+	'[ $rc -eq 0 ] && [ "$(idp_count /token refresh_token)" -eq $((ref + 1)) ] && [ "$(idp_count /device/auth)" -eq "$dev" ]'
+cp "$CRED" "$T/cred.new"; cp "$T/cred.old" "$CRED"
+start_softkey key8; KB=$SOFTKEY_DEV
+expire_f "$F1"; ref=$(idp_count /token refresh_token); dev=$(idp_count /device/auth)
+attended "$KMFA" get-token "${BASE[@]}" --fido2-device "$KB"; rc=$?
+check "b with the old copy of the file opens no token re-sealed by the re-key: a device login, no refresh" \
+	'[ $rc -eq 0 ] && [ "$(idp_count /token refresh_token)" -eq "$ref" ] && [ "$(idp_count /device/auth)" -eq $((dev + 1)) ]'
+cp "$T/cred.new" "$CRED"
+tc=$(touches key9)
+attended "$KMFA" keys remove c --fido2-device "$KA"; rc=$?
+check "keys remove with a person present re-keys at once, with a touch of a remaining key" \
+	'[ $rc -eq 0 ] && grep -q "Made a new master key" "$T/a.err" && [ "$(jq -r ".rekey_pending // false" "$CRED")" = false ] && [ "$(touches key9)" -eq "$tc" ]'
+check "... and says what c with an old copy still opens, in one line" \
+	'[ "$(grep -c "together with a copy of $CRED from before this removal opens only refresh tokens sealed before now" "$T/a.err")" -eq 1 ]'
+attended "$KMFA" keys rekey --fido2-device "$KC"; rc=$?
+check "keys rekey with a removed key: refused, exit 4" '[ $rc -eq 4 ] && [ ! -s "$T/a.out" ]'
+
+# A re-key by another process while a login waits for its touch: the login
+# seals under the new master key, not under the old one its touch opened.
+softkey_ctl key7 delay 1500
+expect_exit 0 "$KMFA" enroll --name d --fido2-device "$KB,$KA"
+softkey_ctl key7 delay 0
+softkey_ctl key8 timeout 20000 && softkey_ctl key8 mode notouch
+expire_f "$F1"
+script -qec "$(printf '%q ' "$KMFA" get-token "${BASE[@]}" --fido2-device "$KB") \
+	>$T/race.out 2>$T/race.err" /dev/null >/dev/null </dev/null &
+racepid=$!
+for _ in $(seq 500); do grep -q "Touch your security key" "$T/race.err" 2>/dev/null && break; sleep 0.02; done
+attended "$KMFA" keys rekey --fido2-device "$KA"; rc=$?
+softkey_ctl key8 mode touch
+wait $racepid; rc2=$?
+check "a login whose touch began before another process re-keyed succeeds" '[ $rc -eq 0 ] && [ $rc2 -eq 0 ]'
+expire_f "$F1"; ref=$(idp_count /token refresh_token); dev=$(idp_count /device/auth)
+attended "$KMFA" get-token "${BASE[@]}" --fido2-device "$KA"; rc=$?
+check "... and sealed its refresh token under the new master key: the next login refreshes it" \
+	'[ $rc -eq 0 ] && [ "$(idp_count /token refresh_token)" -eq $((ref + 1)) ] && [ "$(idp_count /device/auth)" -eq "$dev" ]'
+# An enrolment whose touch of an enrolled key opened the master key before
+# another process re-keyed is refused, rather than saving a key whose slot
+# and MAC hold the old master key (the next touch would refuse the file).
+softkey_ctl key8 mode notouch
+script -qec "$(printf '%q ' "$KMFA" enroll --name e --fido2-device "$KC,$KB") \
+	>$T/en.out 2>$T/en.err" /dev/null >/dev/null </dev/null &
+enpid=$!
+for _ in $(seq 500); do grep -q "Touch an already-enrolled" "$T/en.err" 2>/dev/null && break; sleep 0.02; done
+attended "$KMFA" keys rekey --fido2-device "$KA"; rc=$?
+softkey_ctl key8 mode touch
+wait $enpid; enrc=$?
+check "an enrolment overtaken by a re-key is refused with a clear line, the key not added" \
+	'[ $rc -eq 0 ] && [ $enrc -eq 4 ] && tail -1 "$T/en.err" | grep -q "re-keyed while this key was being enrolled" && [ "$(names)" = "a,d" ]'
+expire_f "$F1"; ref=$(idp_count /token refresh_token)
+attended "$KMFA" get-token "${BASE[@]}" --fido2-device "$KB"; rc=$?
+check "... and the file still authenticates: the next login refreshes" \
+	'[ $rc -eq 0 ] && [ "$(idp_count /token refresh_token)" -eq $((ref + 1)) ]'
 finish

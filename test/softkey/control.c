@@ -195,7 +195,7 @@ execute(struct softkey *sk, char *line, char *out, size_t cap)
 	}
 	if (strcmp(line, "status") == 0 && arg == NULL) {
 		snprintf(out, cap, "ok mode=%s%s%s%s%s%s counter=%lu retries=%d "
-		    "pin=%s connected=%s\n", presence_names[sk->presence],
+		    "pin=%s connected=%s touches=%lu\n", presence_names[sk->presence],
 		    sk->faults & SK_FAULT_ROLLBACK ? ",rollback" : "",
 		    sk->faults & SK_FAULT_BADSIG ? ",badsig" : "",
 		    sk->faults & SK_FAULT_NOHMAC ? ",nohmac" : "",
@@ -203,7 +203,7 @@ execute(struct softkey *sk, char *line, char *out, size_t cap)
 		    sk->unplugged ? ",unplug" : "",
 		    (unsigned long)sk->state.counter, sk->state.pin_retries,
 		    sk->state.pin_set ? "yes" : "no",
-		    sk->link.fd >= 0 ? "yes" : "no");
+		    sk->link.fd >= 0 ? "yes" : "no", sk->touches);
 		return;
 	}
 	snprintf(out, cap, "error unknown command\n");

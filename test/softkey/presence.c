@@ -26,8 +26,11 @@ presence_wait(struct softkey *sk)
 			return CTAP2_ERR_OPERATION_DENIED;
 		case SK_TOUCH:
 			deadline = start + sk->touch_delay_ms;
-			if (now >= deadline)
+			if (now >= deadline) {
+				sk->touches++;
+				sk_log("presence: touched (%lu)", sk->touches);
 				return CTAP2_OK;
+			}
 			break;
 		case SK_NOTOUCH:
 		default:

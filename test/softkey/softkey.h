@@ -95,6 +95,8 @@ struct softkey {
 	enum sk_presence presence;
 	unsigned faults;
 	bool unplugged;
+	/* touches given since the start (each wait for presence that passed) */
+	unsigned long touches;
 	volatile sig_atomic_t stopping;	/* SIGTERM or SIGINT arrived */
 
 	/* persistent */

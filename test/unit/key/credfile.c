@@ -576,6 +576,97 @@ test_mac_covers_the_security_fields(void **state)
 	free(text);
 }
 
+/*
+ * The re-key: every version-2 slot is wrapped for the new master key
+ * without its key at hand and opens with that key's hmac-secret output
+ * only; every MAC is made under the new master key (the old one no longer
+ * verifies the file); a version-1 slot, which names no public key, is
+ * dropped with hmac_secret and its name reported; the pending mark goes
+ * and survives a save while it is set.
+ */
+static void
+test_rekey_rewraps_every_slot(void **state)
+{
+	struct kmfa_credfile *f = NULL, *g = NULL;
+	struct kmfa_cred c;
+	uint8_t hmac_a[KMFA_HMAC_OUT_LEN], hmac_b[KMFA_HMAC_OUT_LEN];
+	uint8_t old[KMFA_MK_LEN], mk[KMFA_MK_LEN], back[KMFA_MK_LEN];
+	char *text = valid_text(), *out = NULL, *dropped = NULL;
+	size_t n = 9, missing = 0;
+
+	(void)state;
+	assert_int_equal(kmfa_seal_new_mk(old), KMFA_OK);
+	assert_int_equal(kmfa_seal_new_mk(mk), KMFA_OK);
+	assert_int_equal(kmfa_seal_random(hmac_a, sizeof(hmac_a)), KMFA_OK);
+	assert_int_equal(kmfa_seal_random(hmac_b, sizeof(hmac_b)), KMFA_OK);
+	assert_int_equal(kmfa_credfile_parse("t.json", text, strlen(text),
+	    &f), KMFA_OK);
+	/* "yubi" keeps its (random) version-1 slot; two version-2 keys. */
+	f->creds[0].slot[0] = 1;
+	make_cred(&c, "a", 1);
+	free(c.slot);
+	assert_int_equal(kmfa_seal_slot_wrap(hmac_a, f->hmac_salt, c.id,
+	    c.id_len, old, &c.slot, &c.slot_len), KMFA_OK);
+	assert_int_equal(kmfa_credfile_add(f, &c), KMFA_OK);
+	make_cred(&c, "b", 1);
+	free(c.slot);
+	assert_int_equal(kmfa_seal_slot_wrap(hmac_b, f->hmac_salt, c.id,
+	    c.id_len, old, &c.slot, &c.slot_len), KMFA_OK);
+	assert_int_equal(kmfa_credfile_add(f, &c), KMFA_OK);
+	f->rekey_pending = 1;
+	assert_int_equal(kmfa_credfile_format(f, &out), KMFA_OK);
+	assert_non_null(strstr(out, "\"rekey_pending\":\ttrue"));
+	assert_int_equal(kmfa_credfile_parse("t.json", out, strlen(out), &g),
+	    KMFA_OK);
+	assert_true(g->rekey_pending);
+	kmfa_credfile_free(&g);
+	free(out);
+
+	assert_int_equal(kmfa_credfile_rekey(f, mk, &dropped, &n), KMFA_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(dropped, "'yubi'");
+	assert_false(f->rekey_pending);
+	assert_null(f->creds[0].slot);
+	assert_false(f->creds[0].hmac_secret);
+	assert_int_equal(kmfa_credfile_nslots(f), 2);
+	assert_int_equal(kmfa_seal_slot_unwrap(hmac_a, f->hmac_salt,
+	    f->creds[2].id, f->creds[2].id_len, f->creds[2].slot,
+	    f->creds[2].slot_len, back), KMFA_OK);
+	assert_memory_equal(back, mk, sizeof(mk));
+	assert_int_equal(kmfa_seal_slot_unwrap(hmac_b, f->hmac_salt,
+	    f->creds[3].id, f->creds[3].id_len, f->creds[3].slot,
+	    f->creds[3].slot_len, back), KMFA_OK);
+	assert_memory_equal(back, mk, sizeof(mk));
+	assert_int_equal(kmfa_seal_slot_unwrap(hmac_a, f->hmac_salt,
+	    f->creds[3].id, f->creds[3].id_len, f->creds[3].slot,
+	    f->creds[3].slot_len, back), KMFA_ERR_FIDO2);
+	assert_int_equal(kmfa_credfile_mac_verify(f, mk, &missing), KMFA_OK);
+	assert_int_equal(missing, 0);
+	assert_int_equal(kmfa_credfile_mac_verify(f, old, &missing),
+	    KMFA_ERR_FIDO2);
+	kmfa_report_clear();
+	assert_int_equal(kmfa_credfile_format(f, &out), KMFA_OK);
+	assert_null(strstr(out, "rekey_pending"));
+	free(dropped);
+	free(out);
+	kmfa_credfile_free(&f);
+	free(text);
+}
+
+/* The pending mark is true or false, nothing else. */
+static void
+rekey_is_string(cJSON *doc)
+{
+	cJSON_AddStringToObject(doc, "rekey_pending", "yes");
+}
+
+static void
+test_rekey_pending_must_be_a_bool(void **state)
+{
+	(void)state;
+	expect_rejects(rekey_is_string, "rekey_pending is not true or false");
+}
+
 /* The lock is exclusive and bounded: a second taker gives up in time. */
 static void
 test_lock_is_exclusive_and_bounded(void **state)
@@ -614,6 +705,8 @@ main(void)
 		cmocka_unit_test(test_merge_use_keeps_the_highest_counter),
 		cmocka_unit_test(test_lock_is_exclusive_and_bounded),
 		cmocka_unit_test(test_mac_covers_the_security_fields),
+		cmocka_unit_test(test_rekey_rewraps_every_slot),
+		cmocka_unit_test(test_rekey_pending_must_be_a_bool),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
