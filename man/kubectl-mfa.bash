@@ -151,7 +151,7 @@ _kubectl_mfa() {
 		return 0
 	fi
 	if [ "$cmd" = keys ] && [ "$nargs" -eq 0 ]; then
-		_kubectl_mfa_add -W "list remove" -- "$cur"
+		_kubectl_mfa_add -W "list remove rekey export" -- "$cur"
 	fi
 	return 0
 }

@@ -102,8 +102,8 @@ check "kubectl-mfa setup --certificate-authority <path><TAB> completes file name
 check "kubectl-mfa status --<TAB> offers status options, not login ones" \
 	'complete_words "$COMP" kubectl-mfa status -- >"$T/c" && grep -qx -- --min-valid "$T/c" &&
 	 grep -qx -- --all "$T/c" && ! grep -qx -- --browser-command "$T/c"'
-check "kubectl-mfa keys <TAB> -> list remove" \
-	'[ "$(complete_words "$COMP" kubectl-mfa keys "" | tr "\n" " ")" = "list remove " ]'
+check "kubectl-mfa keys <TAB> -> export list rekey remove" \
+	'[ "$(complete_words "$COMP" kubectl-mfa keys "" | tr "\n" " ")" = "export list rekey remove " ]'
 
 # kubectl mfa <TAB>: kubectl (1.26+) runs kubectl_complete-mfa from PATH.
 if [ ! -x "$P/bin/kubectl_complete-mfa" ]; then
