@@ -681,8 +681,12 @@ kmfa_flow_run(const struct kmfa_config *cfg, const struct kmfa_execinfo *ei,
 		goto out;
 	if (mode == KMFA_FLOW_GET_TOKEN && serve_fresh(&f, cred, res, &r))
 		goto out;
-	if ((r = login(&f, &rec)) != KMFA_OK)
+	if ((r = login(&f, &rec)) != KMFA_OK) {
+		/* The kept discovery document may name an endpoint that
+		 * moved: the next login asks the provider afresh. */
+		kmfa_discovery_forget(f.meta, cfg);
 		goto out;
+	}
 	kmfa_report_enter(&sc);
 	stored = kmfa_store_save(f.store, f.key, rec) == KMFA_OK;
 	if (!stored) {

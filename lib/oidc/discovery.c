@@ -388,8 +388,17 @@ kmfa_discovery_load_jwks(struct kmfa_http *h, struct kmfa_metacache *mc,
 }
 
 void
-kmfa_discovery_drop_jwks(struct kmfa_metacache *mc,
-    const struct kmfa_discovery *d)
+kmfa_discovery_forget(struct kmfa_metacache *mc,
+    const struct kmfa_config *cfg)
 {
-	kmfa_metacache_drop(mc, "jwks", d->jwks_uri);
+	struct kmfa_buf url = { 0 };
+	struct kmfa_report_scope sc;
+
+	if (mc == NULL || cfg->issuer == NULL)
+		return;
+	kmfa_report_enter(&sc);
+	if (discovery_url(cfg, &url) == KMFA_OK)
+		kmfa_metacache_drop(mc, "discovery", url.data);
+	kmfa_report_leave(&sc);
+	kmfa_buf_wipe(&url);
 }

@@ -101,8 +101,11 @@ int kmfa_discovery_load_jwks(struct kmfa_http *h, struct kmfa_metacache *mc,
     const struct kmfa_discovery *d, int refetch, struct kmfa_buf *jwks,
     int *cached);
 
-/* Forget the kept JWKS of d: it verified no token. */
-void kmfa_discovery_drop_jwks(struct kmfa_metacache *mc,
-    const struct kmfa_discovery *d);
+/*
+ * Forget the kept discovery document of cfg's issuer: a login that used it
+ * failed, and an endpoint that moved would fail the next one too.
+ */
+void kmfa_discovery_forget(struct kmfa_metacache *mc,
+    const struct kmfa_config *cfg);
 
 #endif

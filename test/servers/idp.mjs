@@ -18,12 +18,14 @@
 // (bench/rttproxy.mjs in front of it).
 //
 // GET /__test/control?cache_control=V&validators=etag|last-modified|none
-// &jwks_pad=N&rotate_key=PEM-FILE (any subset) changes, for the cache tests
-// (e2e/coldpath.sh), the caching headers the discovery document and the
-// JWKS go out with (and whether If-None-Match / If-Modified-Since get a
-// 304), pads the JWKS with N bytes, or signs from now on with the key in
-// PEM-FILE (the JWKS then lists it first, then the old one).  204 once in
-// effect.  Test material only.
+// &jwks_pad=N&rotate_key=PEM-FILE&close=0|1 (any subset) changes, for the
+// cache tests (e2e/coldpath.sh), the caching headers the discovery document
+// and the JWKS go out with (and whether If-None-Match / If-Modified-Since
+// get a 304), pads the JWKS with N bytes, signs from now on with the key in
+// PEM-FILE (the JWKS then lists it first, then the old one), or closes
+// every connection after its answer.  204 once in effect.  The request log
+// names each request's connection (client port) and whether its TLS
+// session was resumed.  Test material only.
 // Prints `READY {"port":N,"issuer":"https://127.0.0.1:N"}` once it serves.
 
 import crypto from 'node:crypto';
@@ -140,6 +142,9 @@ provider.use(async (ctx, next) => {
   } finally {
     // Path without the query string: a user code is no one's business here.
     const rec = { method: ctx.method, path: ctx.path, status: ctx.status };
+    // Which connection, and whether its TLS session was resumed (coldpath.sh).
+    rec.conn = ctx.req.socket.remotePort;
+    rec.resumed = ctx.req.socket.isSessionReused?.() ?? false;
     if (ctx.method === 'POST' && ctx.path === '/token') {
       rec.grant_type = ctx.oidc?.params?.grant_type ?? null;
     }
@@ -171,6 +176,7 @@ const control = (req, res) => {
   const q = new URL(req.url, issuer).searchParams;
   if (q.has('cache_control')) meta.cacheControl = q.get('cache_control') || null;
   if (q.has('validators')) meta.validators = q.get('validators');
+  if (q.has('close')) meta.close = q.get('close') === '1';
   if (q.has('jwks_pad')) meta.pad = Number.parseInt(q.get('jwks_pad'), 10) || 0;
   if (q.has('rotate_key')) {
     const k = crypto.createPrivateKey(fs.readFileSync(q.get('rotate_key')));
@@ -200,8 +206,11 @@ if (opts['issued-log']) {
 provider.on('server_error', (_ctx, err) => process.stderr.write(`server_error: ${err.stack}\n`));
 
 const handler = provider.callback();
-server.on('request', (req, res) => (req.url.startsWith('/__test/control?')
-  ? control(req, res) : handler(req, res)));
+server.on('request', (req, res) => {
+  if (req.url.startsWith('/__test/control?')) return control(req, res);
+  if (meta.close) res.setHeader('Connection', 'close');
+  return handler(req, res);
+});
 exitOnSignals(server);
 progress('ready');
 ready({ port, issuer });
