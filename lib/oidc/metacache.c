@@ -368,7 +368,7 @@ kmfa_metacache_get(struct kmfa_metacache *mc, struct kmfa_http *h,
 		r = kmfa_fail(KMFA_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = open_slot(mc, path, url, &s)) != KMFA_OK)
+	if ((r = open_slot(mc, path, url, &s)) != KMFA_OK || s == NULL)
 		goto out;
 	have = s->e.url != NULL && !refetch;
 	if (have && kmfa_metacache_fresh(&s->e, now)) {
@@ -449,7 +449,7 @@ kmfa_metacache_save(struct kmfa_metacache *mc)
 			/* no-store: not even the copy an earlier answer left. */
 			r1 = kmfa_file_remove(s->path);
 		} else if ((r1 = kmfa_metacache_encode(&s->e, &json)) ==
-		    KMFA_OK) {
+		    KMFA_OK && json != NULL) {
 			r1 = kmfa_file_write_atomic(s->path, json,
 			    strlen(json));
 			free(json);
