@@ -7,9 +7,9 @@
 # JWKS lacks (a rotated signing key), dropped when the kept discovery
 # document names another issuer; damaged, group-readable and foreign-owned
 # files of either kind are ignored and replaced; an oversized JWKS and an
-# absurd max-age are bounded; logout --all still asks the provider; one
-# connection per run, and a new one resumes the TLS session.  The
-# IdP's caching headers and key rotation come from its /__test/control.
+# absurd max-age are bounded; logout --all and setup still ask the
+# provider; one connection per run, and a new one resumes the TLS session.
+# The IdP's caching headers and key rotation come from its /__test/control.
 . "$(dirname "$0")/../lib.sh"
 
 start_idp --id-token-ttl 600
@@ -177,7 +177,17 @@ attended "$KMFA" logout --all --certificate-authority "$T/pki/ca.pem"
 check "logout --all fetches the discovery document afresh" \
 	'[ $? -eq 0 ] && [ -n "$(dfile)" ] && [ "$(since "$n0" $DISC)" -eq 1 ]'
 
-# 11. --token-cache-storage none keeps nothing, the documents neither.
+# 11. setup asks the provider even with fresh copies, and keeps nothing.
+run_login
+before=$(sha256sum "$(dfile)" "$(jfile)")
+n0=$(lines)
+expect_exit 0 "$KMFA" setup --oidc-issuer-url "$IDP_URL" --oidc-client-id kubectl \
+	--certificate-authority "$T/pki/ca.pem"
+check "setup fetches the discovery document and the JWKS afresh" \
+	'[ "$RC" -eq 0 ] && [ "$(since "$n0" $DISC)" -eq 1 ] && [ "$(since "$n0" /jwks)" -eq 1 ] &&
+	 [ "$(sha256sum "$(dfile)" "$(jfile)")" = "$before" ]'
+
+# 12. --token-cache-storage none keeps nothing, the documents neither.
 rm -rf "$META"
 n0=$(lines)
 attended "$KMFA" "${L[@]/disk/none}"
