@@ -47,6 +47,7 @@ def clean($set): $set | map(select(.failures > 0)) |
 	],
 	scale: $scale,
 	concurrent: $conc,
+	latency: $latency,
 	ratios: {
 		disk_vs_floor: ratio($disk; $floor),
 		mirror_vs_floor: ratio($mirror; $floor),
@@ -77,6 +78,15 @@ def clean($set): $set | map(select(.failures > 0)) |
 		"\($kcname), disk storage, ratio of medians, interleaved"),
 	target("no-growth"; "no growth with 10,000 entries (<= 1.10x of 1 entry)";
 		$grow; 1.10; le($grow; 1.10); "median with 10,000 entries over 1 entry"),
+	(row($latency; "refresh-warm") as $w | if $w == null then empty else
+	 ($w.rtt_ms * $w.min_rtt * 1000) as $min
+	 | ratio($w.median_us; $min) as $lr
+	 | target("warm-refresh"; "warm refresh median <= 1.2x TCP + TLS 1.3 + one request (\($w.min_rtt) RTT)";
+		$lr; 1.2; le($lr; 1.2);
+		"\($w.rtt_ms) ms RTT, \($w.round_trips) round trips, \($w.requests) request(s) at the IdP") end),
+	functional("latency-runs"; "every latency run succeeded; the warm refresh was one request";
+		((clean($latency) | length == 0) and row($latency; "refresh-warm").requests == 1);
+		clean($latency) + ["warm refresh requests: \(row($latency; "refresh-warm").requests)"] | join("; ")),
 	functional("hot-runs"; "every hot-path run printed the right ExecCredential";
 		(clean($hot + $core) | length == 0); clean($hot + $core) | join("; ")),
 	functional("kubectl-runs"; "every kubectl run got /version";

@@ -84,6 +84,31 @@ def ms: if . == null then "-" else . / 1000 * 100 | round / 100 | tostring end;
 | @tsv' "$f" | tab
 echo
 
+if jq -e '(.latency // []) | length > 0' "$f" >/dev/null; then
+	echo "== the cold path over a $(jq -r '.latency[0].rtt_ms' "$f") ms round trip (bench/rttproxy.mjs; issue 15) =="
+	jq -r '
+	def ms: if . == null then "-" else . / 1000 * 10 | round / 10 | tostring end;
+	def n: if . == null then "-" else tostring end;
+	["case", "runs", "median ms", "min-max ms", "at 0 RTT ms", "RTTs paid", "round trips", "connections", "TLS handshakes",
+	 "requests", "minimum", "vs minimum"],
+	(.latency[] | [.name, (.runs | n), (.median_us | ms), "\(.min_us | ms)-\(.max_us | ms)",
+	  (.base_median_us | ms),
+	  (if .base_median_us == null or .rtt_ms == 0 then "-"
+	   else ((.median_us - .base_median_us) / (.rtt_ms * 1000) * 100 | round / 100 | tostring) end),
+	  (.round_trips | n), (.connections | n),
+	  (if .tls_handshakes == null then "-" else "\(.tls_handshakes) (\(.tls_resumed) resumed)" end),
+	  (.requests | n),
+	  (if .min_rtt == null then "-" else "\(.min_rtt) RTT = \(.min_rtt * .rtt_ms) ms" end),
+	  (if .min_rtt == null or .median_us == null or .rtt_ms == 0 then "-"
+	   else (.median_us / (.min_rtt * .rtt_ms * 1000) * 100 | round / 100 | tostring) + "x" end)])
+	| @tsv' "$f" | tab
+	echo "  round trips = TCP connections + client flights the server answered, counted at the"
+	echo "  proxy in one run; requests counted at the IdP.  at 0 RTT = the same runs, interleaved,"
+	echo "  with the proxy adding nothing; RTTs paid = (median - that) / RTT.  refresh-cold removes <cache>/oidc"
+	echo "  first; device-poll: from sending the poll that gets the token to the plugin's exit;"
+	echo "  core-startup: kubectl-mfa-core version (the libraries loaded, no network)"
+	echo
+fi
 jq -r '.notes[] | "note: \(.)"' "$f"
 echo "== targets (issue 7) and functional checks =="
 jq -r '.checks[] |

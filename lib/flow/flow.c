@@ -23,6 +23,7 @@
 #include "oidc/discovery.h"
 #include "oidc/http.h"
 #include "oidc/loopback.h"
+#include "oidc/metacache.h"
 #include "oidc/oauth.h"
 #include "oidc/refresh.h"
 #include "oidc/revoke.h"
@@ -52,6 +53,7 @@ struct flow {
 	int old_sealed;		/* the stored record held a sealed refresh token */
 	struct kmfa_http *http;
 	struct kmfa_discovery *oidc;
+	struct kmfa_metacache *meta;	/* the kept discovery and JWKS */
 	int64_t deadline;
 	int drop_refresh;	/* the login must not carry f->old's over */
 	const char *unattended;	/* why nobody is present: only a refresh,
@@ -284,11 +286,46 @@ out:
 	return r;
 }
 
+/*
+ * Verify the ID token against the issuer's keys, the kept JWKS first.
+ * When the kept copy does not verify it (a rotated key, most often: a kid
+ * the copy lacks), the JWKS is fetched once more and the verdict is the
+ * fresh one's, so a kept copy never refuses what the provider's keys
+ * accept; what it may accept is bounded by its lifetime (oidc/freshness.h).
+ */
+static int
+verify_id_token(struct flow *f, const char *id_token,
+    const struct kmfa_jwt_expect *want, struct kmfa_jwt_claims **claims)
+{
+	struct kmfa_buf jwks = { 0 };
+	struct kmfa_report_scope sc;
+	int r, cached = 0;
+
+	if ((r = kmfa_discovery_load_jwks(f->http, f->meta, f->oidc, 0, &jwks,
+	    &cached)) != KMFA_OK)
+		goto out;
+	kmfa_report_enter(&sc);
+	r = kmfa_jwt_verify(id_token, jwks.data, jwks.len, want, claims);
+	if (r == KMFA_OK || !cached) {
+		kmfa_report_pass(&sc);
+		goto out;
+	}
+	kmfa_debug("the kept JWKS does not verify the ID token (%s); "
+	    "fetching it again", kmfa_report_reason(r));
+	kmfa_report_leave(&sc);
+	if ((r = kmfa_discovery_load_jwks(f->http, f->meta, f->oidc, 1, &jwks,
+	    &cached)) != KMFA_OK)
+		goto out;
+	r = kmfa_jwt_verify(id_token, jwks.data, jwks.len, want, claims);
+out:
+	kmfa_buf_wipe(&jwks);
+	return r;
+}
+
 static int
 build_record(struct flow *f, const struct kmfa_tokens *tok,
     const char *old_refresh, struct kmfa_record **out)
 {
-	struct kmfa_buf jwks = { 0 };
 	struct kmfa_jwt_claims *claims = NULL;
 	struct kmfa_jwt_expect want;
 	int r = KMFA_ERR_TOKEN;
@@ -308,21 +345,18 @@ build_record(struct flow *f, const struct kmfa_tokens *tok,
 		    "send none on the device grant: upgrade it)");
 		goto out;
 	}
-	if ((r = kmfa_discovery_fetch_jwks(f->http, f->oidc, &jwks)) != KMFA_OK)
-		goto out;
 	want.issuer = f->cfg->issuer;
 	want.client_id = f->cfg->client_id;
 	want.now = kmfa_now();
 	want.leeway = CLOCK_LEEWAY;
-	if ((r = kmfa_jwt_verify(tok->id_token, jwks.data, jwks.len, &want,
-	    &claims)) != KMFA_OK)
+	if ((r = verify_id_token(f, tok->id_token, &want, &claims)) !=
+	    KMFA_OK)
 		goto out;
 	if ((r = require_claims(f->cfg, claims)) != KMFA_OK)
 		goto out;
 	r = fill_record(f, tok, claims->sub, claims->exp, old_refresh, out);
 out:
 	kmfa_jwt_claims_free(&claims);
-	kmfa_buf_wipe(&jwks);
 	return r;
 }
 
@@ -816,7 +850,11 @@ login(struct flow *f, struct kmfa_record **out)
 	if ((r = kmfa_http_new(f->cfg, &f->http)) != KMFA_OK)
 		goto out;
 	kmfa_http_set_deadline(f->http, f->deadline);
-	if ((r = kmfa_discovery_fetch(f->http, f->cfg, &f->oidc)) != KMFA_OK)
+	/* --token-cache-storage none keeps nothing, public documents neither. */
+	if ((r = kmfa_metacache_new(f->cfg->storage == KMFA_STORAGE_NONE ?
+	    NULL : f->cfg->cache_dir, &f->meta)) != KMFA_OK ||
+	    (r = kmfa_discovery_load(f->http, f->meta, f->cfg, &f->oidc)) !=
+	    KMFA_OK)
 		goto out;
 	if ((r = open_refresh(f, &refresh)) != KMFA_OK)
 		goto out;
@@ -993,8 +1031,12 @@ kmfa_flow_run(const struct kmfa_config *cfg, const struct kmfa_execinfo *ei,
 		goto out;
 	if (mode == KMFA_FLOW_GET_TOKEN && serve_fresh(&f, cred, res, &r))
 		goto out;
-	if ((r = login(&f, &rec)) != KMFA_OK)
+	if ((r = login(&f, &rec)) != KMFA_OK) {
+		/* The kept discovery document may name an endpoint that
+		 * moved: the next login asks the provider afresh. */
+		kmfa_discovery_forget(f.meta, cfg);
 		goto out;
+	}
 	if (cfg->server_proof && (r = attach_proof(&f, rec)) != KMFA_OK)
 		goto out;
 	kmfa_report_enter(&sc);
@@ -1004,6 +1046,10 @@ kmfa_flow_run(const struct kmfa_config *cfg, const struct kmfa_execinfo *ei,
 		    "anyway", kmfa_report_cause() ? kmfa_report_cause() :
 		    "unknown error");
 	}
+	/* The provider's documents, kept only once they served a login. */
+	if (kmfa_metacache_save(f.meta) != KMFA_OK)
+		kmfa_debug("could not keep the provider's documents: %s",
+		    kmfa_report_cause() ? kmfa_report_cause() : "unknown error");
 	kmfa_report_leave(&sc);
 	fill_result(&f, rec, 1, res);
 	if (res != NULL)
@@ -1014,6 +1060,7 @@ out:
 	kmfa_record_free(&rec);
 	kmfa_record_free(&f.old);
 	kmfa_discovery_free(&f.oidc);
+	kmfa_metacache_free(&f.meta);
 	kmfa_http_free(&f.http);
 	kmfa_fido2_touch_clear(&f.touch);
 	free(f.proof_ctx);

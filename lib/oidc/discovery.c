@@ -18,6 +18,7 @@
 #include "oidc/answer.h"
 #include "oidc/discovery.h"
 #include "oidc/http.h"
+#include "oidc/metacache.h"
 
 void
 kmfa_discovery_free(struct kmfa_discovery **dp)
@@ -255,40 +256,72 @@ out:
 	return r;
 }
 
-int
-kmfa_discovery_fetch(struct kmfa_http *h, const struct kmfa_config *cfg,
-    struct kmfa_discovery **out)
+/* "<issuer>/.well-known/openid-configuration" (§4: less a final "/"). */
+static int
+discovery_url(const struct kmfa_config *cfg, struct kmfa_buf *url)
+{
+	size_t n = strlen(cfg->issuer);
+
+	if (n > 0 && cfg->issuer[n - 1] == '/')
+		n--;
+	if (kmfa_buf_append(url, cfg->issuer, n) != 0 ||
+	    kmfa_buf_printf(url, "/.well-known/openid-configuration") != 0)
+		return kmfa_fail(KMFA_ERR_NOMEM, "out of memory");
+	return KMFA_OK;
+}
+
+/*
+ * The document through mc (NULL: a plain fetch).  A kept copy that no
+ * longer passes kmfa_discovery_parse (its issuer is not the configured one
+ * any more, an endpoint went bad) is dropped and the document fetched
+ * afresh, so a copy can never decide the outcome a fresh fetch would not.
+ */
+static int
+get_discovery(struct kmfa_http *h, struct kmfa_metacache *mc,
+    const struct kmfa_config *cfg, struct kmfa_discovery **out)
 {
 	int r = KMFA_ERR_IDP;
 	struct kmfa_buf url = { 0 }, body = { 0 };
+	struct kmfa_report_scope sc;
 	char shown[KMFA_ANSWER_URL_SHOWN];
-	size_t n;
 	long status = 0;
+	int cached = 0;
 
 	*out = NULL;
 	if ((r = check_issuer(cfg->issuer, NULL)) != KMFA_OK)
 		goto out;
-	/* Discovery §4: remove a terminating "/" before appending. */
-	n = strlen(cfg->issuer);
-	if (n > 0 && cfg->issuer[n - 1] == '/')
-		n--;
-	if (kmfa_buf_append(&url, cfg->issuer, n) != 0 ||
-	    kmfa_buf_printf(&url, "/.well-known/openid-configuration") != 0) {
-		r = kmfa_fail(KMFA_ERR_NOMEM, "out of memory");
+	if ((r = discovery_url(cfg, &url)) != KMFA_OK)
 		goto out;
-	}
 	kmfa_printable(shown, sizeof(shown), url.data);
-	if ((r = kmfa_http_request(h, url.data, NULL, NULL, &status,
-	    &body)) != KMFA_OK)
+	if ((r = kmfa_metacache_get(mc, h, "discovery", url.data, 0, &status,
+	    &body, &cached)) != KMFA_OK)
 		goto out;
+	if (cached) {
+		kmfa_report_enter(&sc);
+		r = kmfa_discovery_parse(body.data, body.len, cfg, out);
+		if (r == KMFA_OK || r == KMFA_ERR_NOMEM) {
+			kmfa_report_pass(&sc);
+			goto out;
+		}
+		kmfa_debug("the kept discovery document is refused (%s); "
+		    "fetching it again", kmfa_report_reason(r));
+		kmfa_report_leave(&sc);
+		kmfa_metacache_drop(mc, "discovery", url.data);
+		if ((r = kmfa_metacache_get(mc, h, "discovery", url.data, 1,
+		    &status, &body, &cached)) != KMFA_OK)
+			goto out;
+	}
 	if (status != 200) {
 		r = kmfa_fail(KMFA_ERR_IDP, "discovery: %s answered HTTP %ld",
 		    shown, status);
 		goto out;
 	}
 	if ((r = kmfa_discovery_parse(body.data, body.len, cfg, out)) !=
-	    KMFA_OK)
+	    KMFA_OK) {
+		/* Refused: not kept either. */
+		kmfa_metacache_drop(mc, "discovery", url.data);
 		goto out;
+	}
 	r = KMFA_OK;
 out:
 	kmfa_buf_wipe(&url);
@@ -297,16 +330,31 @@ out:
 }
 
 int
-kmfa_discovery_fetch_jwks(struct kmfa_http *h,
-    const struct kmfa_discovery *d, struct kmfa_buf *jwks)
+kmfa_discovery_fetch(struct kmfa_http *h, const struct kmfa_config *cfg,
+    struct kmfa_discovery **out)
+{
+	return get_discovery(h, NULL, cfg, out);
+}
+
+int
+kmfa_discovery_load(struct kmfa_http *h, struct kmfa_metacache *mc,
+    const struct kmfa_config *cfg, struct kmfa_discovery **out)
+{
+	return get_discovery(h, mc, cfg, out);
+}
+
+static int
+get_jwks(struct kmfa_http *h, struct kmfa_metacache *mc,
+    const struct kmfa_discovery *d, int refetch, struct kmfa_buf *jwks,
+    int *cached)
 {
 	int r = KMFA_ERR_IDP;
 	char shown[KMFA_ANSWER_URL_SHOWN];
 	long status = 0;
 
 	kmfa_printable(shown, sizeof(shown), d->jwks_uri);
-	if ((r = kmfa_http_request(h, d->jwks_uri, NULL, NULL, &status,
-	    jwks)) != KMFA_OK)
+	if ((r = kmfa_metacache_get(mc, h, "jwks", d->jwks_uri, refetch,
+	    &status, jwks, cached)) != KMFA_OK)
 		goto out;
 	if (status != 200) {
 		r = kmfa_fail(KMFA_ERR_IDP, "JWKS: %s answered HTTP %ld",
@@ -323,4 +371,37 @@ out:
 	if (r != KMFA_OK)
 		kmfa_buf_wipe(jwks);
 	return r;
+}
+
+int
+kmfa_discovery_fetch_jwks(struct kmfa_http *h,
+    const struct kmfa_discovery *d, struct kmfa_buf *jwks)
+{
+	int cached;
+
+	return get_jwks(h, NULL, d, 0, jwks, &cached);
+}
+
+int
+kmfa_discovery_load_jwks(struct kmfa_http *h, struct kmfa_metacache *mc,
+    const struct kmfa_discovery *d, int refetch, struct kmfa_buf *jwks,
+    int *cached)
+{
+	return get_jwks(h, mc, d, refetch, jwks, cached);
+}
+
+void
+kmfa_discovery_forget(struct kmfa_metacache *mc,
+    const struct kmfa_config *cfg)
+{
+	struct kmfa_buf url = { 0 };
+	struct kmfa_report_scope sc;
+
+	if (mc == NULL || cfg->issuer == NULL)
+		return;
+	kmfa_report_enter(&sc);
+	if (discovery_url(cfg, &url) == KMFA_OK)
+		kmfa_metacache_drop(mc, "discovery", url.data);
+	kmfa_report_leave(&sc);
+	kmfa_buf_wipe(&url);
 }

@@ -17,6 +17,7 @@
 #include "base/buf.h"
 #include "base/util.h"
 #include "oidc/http.h"
+#include "oidc/metacache.h"
 #include "token/config.h"
 
 /* The discovery document, the parts this program uses. */
@@ -85,5 +86,27 @@ int kmfa_discovery_revocation_usable(const struct kmfa_discovery *d,
 /* The issuer's JWKS document from d->jwks_uri, as it came. */
 int kmfa_discovery_fetch_jwks(struct kmfa_http *h,
     const struct kmfa_discovery *d, struct kmfa_buf *jwks);
+
+/*
+ * The same two through the cache mc (oidc/metacache.h), for get-token and
+ * login: a kept document costs no request.  A kept discovery document that
+ * kmfa_discovery_parse refuses (its issuer no longer the configured one) is
+ * dropped and fetched again.  load_jwks with refetch asks the provider
+ * even when a fresh copy is kept (the ID token names a key the copy
+ * lacks); *cached says whether jwks is the kept copy.  setup and logout
+ * use the fetch functions above: they always ask the provider.
+ */
+int kmfa_discovery_load(struct kmfa_http *h, struct kmfa_metacache *mc,
+    const struct kmfa_config *cfg, struct kmfa_discovery **out);
+int kmfa_discovery_load_jwks(struct kmfa_http *h, struct kmfa_metacache *mc,
+    const struct kmfa_discovery *d, int refetch, struct kmfa_buf *jwks,
+    int *cached);
+
+/*
+ * Forget the kept discovery document of cfg's issuer: a login that used it
+ * failed, and an endpoint that moved would fail the next one too.
+ */
+void kmfa_discovery_forget(struct kmfa_metacache *mc,
+    const struct kmfa_config *cfg);
 
 #endif

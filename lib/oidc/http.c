@@ -439,9 +439,106 @@ translate(CURL *c, CURLcode rc, const struct sink *s, const char *shown,
 		} \
 	} while (0)
 
-int
-kmfa_http_request(struct kmfa_http *h, const char *url, const char *form,
-    const char *authorization, long *status, struct kmfa_buf *body)
+void
+kmfa_http_meta_clear(struct kmfa_http_meta *m)
+{
+	free(m->etag);
+	free(m->last_modified);
+	free(m->cache_control);
+	free(m->age);
+	memset(m, 0, sizeof(*m));
+}
+
+/* A header value fit to keep and to send back: printable ASCII only. */
+static int
+header_value_ok(const char *v)
+{
+	size_t n = 0;
+
+	for (; v[n] != '\0'; n++)
+		if ((unsigned char)v[n] < 0x20 || (unsigned char)v[n] > 0x7e)
+			return 0;
+	return n > 0 && n <= KMFA_HTTP_META_MAX;
+}
+
+/*
+ * The answer's fields called name, joined by ", " (RFC 9110 §5.3), into
+ * *out; NULL when absent or unfit.  Fails only for memory.
+ */
+static int
+get_header(CURL *c, const char *name, char **out)
+{
+	struct kmfa_buf b = { 0 };
+	struct curl_header *hh = NULL;
+	size_t amount;
+	int r = KMFA_ERR_NOMEM;
+
+	*out = NULL;
+	if (curl_easy_header(c, name, 0, CURLH_HEADER, -1, &hh) != CURLHE_OK)
+		return KMFA_OK;
+	amount = hh->amount;
+	for (size_t i = 0; i < amount; i++) {
+		if (curl_easy_header(c, name, i, CURLH_HEADER, -1, &hh) !=
+		    CURLHE_OK)
+			break;
+		if ((b.len > 0 && kmfa_buf_append(&b, ", ", 2) != 0) ||
+		    kmfa_buf_append(&b, hh->value, strlen(hh->value)) != 0)
+			goto out;
+	}
+	if (b.data != NULL && header_value_ok(b.data)) {
+		*out = b.data;
+		b.data = NULL;	/* transferred */
+	}
+	r = KMFA_OK;
+out:
+	free(b.data);
+	return r;
+}
+
+static int
+get_meta(CURL *c, struct kmfa_http_meta *m)
+{
+	if (get_header(c, "ETag", &m->etag) != KMFA_OK ||
+	    get_header(c, "Last-Modified", &m->last_modified) != KMFA_OK ||
+	    get_header(c, "Cache-Control", &m->cache_control) != KMFA_OK ||
+	    get_header(c, "Age", &m->age) != KMFA_OK) {
+		kmfa_http_meta_clear(m);
+		return kmfa_fail(KMFA_ERR_NOMEM, "out of memory");
+	}
+	return KMFA_OK;
+}
+
+/* Append "Name: value" to *l when value is given and fit to send. */
+static int
+add_validator(struct curl_slist **l, const char *name, const char *value)
+{
+	struct kmfa_buf b = { 0 };
+	struct curl_slist *more;
+
+	if (value == NULL || !header_value_ok(value))
+		return KMFA_OK;
+	if (kmfa_buf_printf(&b, "%s: %s", name, value) != 0 ||
+	    (more = curl_slist_append(*l, b.data)) == NULL) {
+		free(b.data);
+		return kmfa_fail(KMFA_ERR_NOMEM, "out of memory");
+	}
+	*l = more;
+	free(b.data);
+	return KMFA_OK;
+}
+
+/*
+ * One transfer.  The easy handle lives as long as the client, so a later
+ * request to the same host reuses the connection (no TCP or TLS handshake)
+ * and, when the server closed it meanwhile (the device-flow polls wait
+ * longer than many keep-alive timeouts), resumes the TLS session from the
+ * handle's session cache: curl_easy_reset keeps both.  One handle, used
+ * from one thread, needs no share object for that.
+ */
+static int
+transfer(struct kmfa_http *h, const char *url, const char *form,
+    const char *authorization, const char *etag, const char *last_modified,
+    long *status, struct kmfa_buf *body, struct kmfa_http_meta *meta)
 {
 	int r = KMFA_ERR_INTERNAL;
 	CURL *c = h->curl;
@@ -521,7 +618,12 @@ kmfa_http_request(struct kmfa_http *h, const char *url, const char *form,
 	}
 	if (more != NULL)
 		headers = more;
+	if ((r = add_validator(&headers, "If-None-Match", etag)) != KMFA_OK ||
+	    (r = add_validator(&headers, "If-Modified-Since",
+	    last_modified)) != KMFA_OK)
+		goto out;
 	SETOPT(c, CURLOPT_HTTPHEADER, headers);
+	SETOPT(c, CURLOPT_SSL_SESSIONID_CACHE, 1L);
 	if (form != NULL) {
 		/* Not COPYPOSTFIELDS: no copy of a secret-bearing form. */
 		SETOPT(c, CURLOPT_POSTFIELDS, form);
@@ -544,6 +646,8 @@ kmfa_http_request(struct kmfa_http *h, const char *url, const char *form,
 	}
 	kmfa_debug("%s answered %ld with %zu bytes", shown, *status,
 	    body->len);
+	if (meta != NULL && (r = get_meta(c, meta)) != KMFA_OK)
+		goto out;
 	r = KMFA_OK;
 out:
 	/*
@@ -559,6 +663,26 @@ out:
 	if (r != KMFA_OK) {
 		*status = 0;
 		kmfa_buf_wipe(body);
+		if (meta != NULL)
+			kmfa_http_meta_clear(meta);
 	}
 	return r;
+}
+
+int
+kmfa_http_request(struct kmfa_http *h, const char *url, const char *form,
+    const char *authorization, long *status, struct kmfa_buf *body)
+{
+	return transfer(h, url, form, authorization, NULL, NULL, status, body,
+	    NULL);
+}
+
+int
+kmfa_http_get_conditional(struct kmfa_http *h, const char *url,
+    const char *etag, const char *last_modified, long *status,
+    struct kmfa_buf *body, struct kmfa_http_meta *meta)
+{
+	memset(meta, 0, sizeof(*meta));
+	return transfer(h, url, NULL, NULL, etag, last_modified, status, body,
+	    meta);
 }

@@ -52,6 +52,32 @@ int kmfa_http_request(struct kmfa_http *h, const char *url, const char *form,
     const char *authorization, long *status, struct kmfa_buf *body);
 
 /*
+ * What an answer says about caching it (RFC 9111): its validators and its
+ * freshness headers, each as the server sent it (several Cache-Control
+ * fields joined by ", "), NULL when absent or longer than
+ * KMFA_HTTP_META_MAX (a value that long is no header this program needs).
+ * Not secrets.
+ */
+#define KMFA_HTTP_META_MAX 1024
+struct kmfa_http_meta {
+	char *etag;
+	char *last_modified;
+	char *cache_control;
+	char *age;
+};
+void kmfa_http_meta_clear(struct kmfa_http_meta *m);
+
+/*
+ * A GET that may be answered 304 Not Modified (RFC 9110 §13.1): etag and
+ * last_modified (each may be NULL) go out as If-None-Match and
+ * If-Modified-Since.  Otherwise as kmfa_http_request; on KMFA_OK *meta
+ * holds the answer's caching headers (kmfa_http_meta_clear frees them).
+ */
+int kmfa_http_get_conditional(struct kmfa_http *h, const char *url,
+    const char *etag, const char *last_modified, long *status,
+    struct kmfa_buf *body, struct kmfa_http_meta *meta);
+
+/*
  * Check a URL before anything is sent: http or https, a host, no userinfo
  * ("https://127.0.0.1@evil.example" is where phishing lives, and an IdP URL
  * never needs one), and plain http only when the host is loopback

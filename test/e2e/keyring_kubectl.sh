@@ -43,7 +43,9 @@ now() { date +%s; }
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 item() { secret-tool lookup service kubectl-mfa key "$KEY" 2>/dev/null; }
 items() { secret-tool search --all service kubectl-mfa 2>&1; }
-token_files() { find "$CACHE" -type f ! -name '*.lock' 2>/dev/null; }
+# (The provider's public discovery document and JWKS, kept in oidc/, are
+# no token files.)
+token_files() { find "$CACHE" -regextype posix-extended -type f ! -name '*.lock' ! -regex '.*/oidc/[0-9a-f]{64}\.(discovery|jwks)' 2>/dev/null; }
 mirror() { echo "$MIRRORS/$KEY.json"; }
 # Every refresh token the IdP issued, one a line.
 issued_refresh() { jq -r 'select(.kind == "refresh_token") | .value' "$T/issued.jsonl"; }

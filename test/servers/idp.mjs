@@ -9,18 +9,31 @@
 //
 //   node idp.mjs --cert PEM --key PEM [--log FILE] [--id-token-ttl SECONDS]
 //                [--client-id ID] [--amr V[,V...]] [--acr VALUE] [--no-refresh]
-//                [--interval N] [--issued-log FILE]
+//                [--interval N] [--issued-log FILE] [--issuer URL]
 //
 // --issued-log appends every refresh token and ID token it issues, one JSON
 // line each, so that the secret-hygiene tests can grep everything the
 // plugin wrote for them.  Test material only: a real IdP tells nobody.
 //
 // --amr takes a comma-separated list: the ID token's amr array.
+// --issuer names the URL clients use when that is not where it listens
+// (bench/rttproxy.mjs in front of it).
+//
+// GET /__test/control?cache_control=V&validators=etag|last-modified|none
+// &jwks_pad=N&rotate_key=PEM-FILE&close=0|1 (any subset) changes, for the
+// cache tests (e2e/coldpath.sh), the caching headers the discovery document
+// and the JWKS go out with (and whether If-None-Match / If-Modified-Since
+// get a 304), pads the JWKS with N bytes, signs from now on with the key in
+// PEM-FILE (the JWKS then lists it first, then the old one), or closes
+// every connection after its answer.  204 once in effect.  The request log
+// names each request's connection (client port) and whether its TLS
+// session was resumed.  Test material only.
 // Prints `READY {"port":N,"issuer":"https://127.0.0.1:N"}` once it serves.
 
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import Provider from 'oidc-provider';
+import initializeKeystore from 'oidc-provider/lib/helpers/initialize_keystore.js';
 import {
   parse, need, requestLog, listenTls, ready, exitOnSignals,
 } from './common.mjs';
@@ -37,6 +50,7 @@ const opts = parse({
   interval: { type: 'string', default: '1' },
   'issued-log': { type: 'string' },
   'signing-key': { type: 'string' },
+  issuer: { type: 'string' },
 });
 need(opts, 'cert', 'key');
 const idTokenTtl = Number.parseInt(opts['id-token-ttl'], 10);
@@ -70,7 +84,7 @@ const jwk = {
 progress('signing key made');
 const { server, port } = await listenTls(opts.cert, opts.key);
 progress(`listening on ${port}`);
-const issuer = `https://127.0.0.1:${port}`;
+const issuer = opts.issuer ?? `https://127.0.0.1:${port}`;
 
 const provider = new Provider(issuer, {
   clients: [{
@@ -133,6 +147,9 @@ provider.use(async (ctx, next) => {
   } finally {
     // Path without the query string: a user code is no one's business here.
     const rec = { method: ctx.method, path: ctx.path, status: ctx.status };
+    // Which connection, and whether its TLS session was resumed (coldpath.sh).
+    rec.conn = ctx.req.socket.remotePort;
+    rec.resumed = ctx.req.socket.isSessionReused?.() ?? false;
     if (ctx.method === 'POST' && ctx.path === '/token') {
       rec.grant_type = ctx.oidc?.params?.grant_type ?? null;
     }
@@ -145,6 +162,38 @@ provider.use(async (ctx, next) => {
     ctx.body = { ...ctx.body, interval };
   }
 });
+
+// The cache tests' controls (see the header).
+const meta = { cacheControl: null, validators: 'none', pad: 0, changed: new Date() };
+provider.use(async (ctx, next) => {
+  await next();
+  if (ctx.status !== 200 || !['/.well-known/openid-configuration', '/jwks'].includes(ctx.path)) return;
+  if (meta.cacheControl) ctx.set('Cache-Control', meta.cacheControl);
+  if (ctx.path === '/jwks' && meta.pad > 0) ctx.body = { ...ctx.body, pad: 'x'.repeat(meta.pad) };
+  const tag = `"${crypto.createHash('sha256').update(JSON.stringify(ctx.body)).digest('hex').slice(0, 16)}"`;
+  const lm = meta.changed.toUTCString();
+  let same = false;
+  if (meta.validators === 'etag') { ctx.set('ETag', tag); same = ctx.get('If-None-Match') === tag; }
+  if (meta.validators === 'last-modified') { ctx.set('Last-Modified', lm); same = ctx.get('If-Modified-Since') === lm; }
+  if (same) { ctx.body = null; ctx.status = 304; }
+});
+const control = (req, res) => {
+  const q = new URL(req.url, issuer).searchParams;
+  if (q.has('cache_control')) meta.cacheControl = q.get('cache_control') || null;
+  if (q.has('validators')) meta.validators = q.get('validators');
+  if (q.has('close')) meta.close = q.get('close') === '1';
+  if (q.has('jwks_pad')) meta.pad = Number.parseInt(q.get('jwks_pad'), 10) || 0;
+  if (q.has('rotate_key')) {
+    const k = crypto.createPrivateKey(fs.readFileSync(q.get('rotate_key')));
+    const next = {
+      ...k.export({ format: 'jwk' }), kid: crypto.randomBytes(8).toString('hex'), use: 'sig', alg: 'RS256',
+    };
+    initializeKeystore.call(provider, { keys: [next, jwk] });
+    meta.changed = new Date(Math.max(Date.now(), meta.changed.getTime() + 1000));
+  }
+  log({ method: req.method, path: '/__test/control', status: 204 });
+  res.writeHead(204).end();
+};
 
 // Issued secrets, for the hygiene tests (see the header).
 if (opts['issued-log']) {
@@ -161,7 +210,12 @@ if (opts['issued-log']) {
 
 provider.on('server_error', (_ctx, err) => process.stderr.write(`server_error: ${err.stack}\n`));
 
-server.on('request', provider.callback());
+const handler = provider.callback();
+server.on('request', (req, res) => {
+  if (req.url.startsWith('/__test/control?')) return control(req, res);
+  if (meta.close) res.setHeader('Connection', 'close');
+  return handler(req, res);
+});
 exitOnSignals(server);
 progress('ready');
 ready({ port, issuer });
