@@ -48,6 +48,9 @@
 #define KEY_SEED "5eed000000000000000000000000000000000000000000000000000000000000"
 #define SEALED "kmfa-sealed-v1.AAAAbm90LWEtcmVhbC1lbnZlbG9wZQ"
 
+/* Where a keyring call says why it needs the user (KMFA_ERR_LOCKED). */
+static const char *kr_why;
+
 static char tmp[256];		/* per process: cache and runtime folders */
 static char cache_dir[300], run_dir[300];
 
@@ -311,7 +314,7 @@ test_item_holds_exactly_the_saved_record(void **state)
 
 	assert_int_equal(kmfa_store_save(s, KEY_A, rec), KMFA_OK);
 	assert_int_equal(kmfa_record_encode(rec, 1, &want), KMFA_OK);
-	assert_int_equal(kmfa_keyring_load(KEY_A, &have, &len), KMFA_OK);
+	assert_int_equal(kmfa_keyring_load(KEY_A, &have, &len, &kr_why), KMFA_OK);
 	assert_int_equal(len, strlen(want));
 	assert_string_equal(have, want);
 	/* the refresh token is stored as given: the sealed envelope */
@@ -370,7 +373,7 @@ test_save_replaces_the_item(void **state)
 	assert_string_equal(got->token, "second");
 	assert_int_equal(kmfa_cache_load(path, &mirror), KMFA_OK);
 	assert_string_equal(mirror->token, "second");
-	assert_int_equal(kmfa_keyring_list(&keys, &n), KMFA_OK);
+	assert_int_equal(kmfa_keyring_list(&keys, &n, &kr_why), KMFA_OK);
 	for (size_t i = 0; i < n; i++)
 		seen += strcmp(keys[i], KEY_B) == 0;
 	assert_int_equal(seen, 1);
@@ -431,7 +434,7 @@ test_damaged_item_is_damaged(void **state)
 	(void)state;
 
 	assert_int_equal(kmfa_keyring_save(KEY_C, "kubectl-mfa: damaged",
-	    "{\"not\": \"a record\"}"), KMFA_OK);
+	    "{\"not\": \"a record\"}", &kr_why), KMFA_OK);
 	assert_int_equal(kmfa_store_load(s, KEY_C, &got), KMFA_ERR_DAMAGED);
 	assert_null(got);
 	assert_non_null(strstr(kmfa_report_cause(), "is damaged"));
@@ -480,7 +483,7 @@ test_remove_drops_item_and_mirror(void **state)
 		assert_true(exists(path));
 		assert_int_equal(kmfa_store_remove(s, keys[i]), KMFA_OK);
 		assert_false(exists(path));
-		assert_int_equal(kmfa_keyring_load(keys[i], &json, &len),
+		assert_int_equal(kmfa_keyring_load(keys[i], &json, &len, &kr_why),
 		    KMFA_ERR_NOTFOUND);
 		assert_int_equal(kmfa_store_load(s, keys[i], &got),
 		    KMFA_ERR_NOTFOUND);
@@ -565,7 +568,7 @@ test_locked_load_is_a_quick_miss(void **state)
 	(void)state;
 
 	assert_string_equal(kmfa_store_kind(s), "keyring");
-	assert_int_equal(kmfa_keyring_load(KEY_SEED, &json, &len),
+	assert_int_equal(kmfa_keyring_load(KEY_SEED, &json, &len, &kr_why),
 	    KMFA_ERR_LOCKED);
 	assert_null(json);
 	/* a miss, with one warning line on stderr (keyring.sh greps it) */
@@ -611,20 +614,47 @@ test_locked_remove_keeps_item_drops_mirror(void **state)
 	kmfa_store_free(&s);
 }
 
+/*
+ * A locked collection is not searched at all (KeePassXC answers that with
+ * an unlock window): nothing is listed, and the store says why.
+ */
 static void
-test_locked_list_still_lists(void **state)
+test_locked_list_lists_nothing_and_says_locked(void **state)
 {
 	struct kmfa_store *s = open_store(KMFA_STORAGE_KEYRING, KMFA_OK);
 	char **keys = NULL;
 	size_t n = 0;
-	int found = 0;
 	(void)state;
 
+	assert_int_equal(kmfa_keyring_list(&keys, &n, &kr_why),
+	    KMFA_ERR_LOCKED);
+	assert_string_equal(kr_why, "the keyring is locked");
 	assert_int_equal(kmfa_store_list(s, &keys, &n), KMFA_OK);
-	for (size_t i = 0; i < n; i++)
-		found |= strcmp(keys[i], KEY_SEED) == 0;
-	assert_true(found);
+	assert_int_equal(n, 0);
+	assert_string_equal(kmfa_store_locked(s), "the keyring is locked");
 	kmfa_store_list_free(keys, n);
+	kmfa_store_free(&s);
+}
+
+/* auto passed over the locked keyring: a logout cannot claim it is clean. */
+static void
+test_locked_auto_remove_names_the_keyring(void **state)
+{
+	struct kmfa_store *s = open_store(KMFA_STORAGE_AUTO, KMFA_OK);
+	struct kmfa_record *rec = make_record("disk-token");
+	char *path = kmfa_cache_path(cache_dir, KEY_SEED, ".json");
+	(void)state;
+
+	assert_string_equal(kmfa_store_kind(s), "disk");
+	assert_string_equal(kmfa_store_locked(s), "the keyring is locked");
+	assert_int_equal(kmfa_store_save(s, KEY_SEED, rec), KMFA_OK);
+	assert_int_equal(kmfa_store_remove(s, KEY_SEED), KMFA_ERR_IO);
+	assert_non_null(strstr(kmfa_report_cause(), "the keyring is locked, "
+	    "so a token it may hold for this entry was not removed"));
+	/* what could be removed went */
+	assert_false(exists(path));
+	free(path);
+	kmfa_record_free(&rec);
 	kmfa_store_free(&s);
 }
 
@@ -654,7 +684,7 @@ test_load_from_a_frozen_secret_service_is_bounded(void **state)
 	(void)state;
 
 	kmfa_report_clear();
-	assert_int_equal(kmfa_keyring_load(KEY_SEED, &json, &len), KMFA_ERR_IO);
+	assert_int_equal(kmfa_keyring_load(KEY_SEED, &json, &len, &kr_why), KMFA_ERR_IO);
 	took = now_ms() - t0;
 	assert_true(took >= KMFA_KEYRING_CALL_MS - 100);
 	assert_true(took < KMFA_KEYRING_CALL_MS + 1500);
@@ -694,7 +724,7 @@ test_explicit_keyring_without_secret_service_fails_fast(void **state)
 	    "session bus"));
 	kmfa_report_clear();
 	/* and a direct call does not activate one either (keyring.sh checks) */
-	assert_int_equal(kmfa_keyring_load(KEY_A, &json, &len), KMFA_ERR_IO);
+	assert_int_equal(kmfa_keyring_load(KEY_A, &json, &len, &kr_why), KMFA_ERR_IO);
 	assert_null(json);
 }
 
@@ -742,7 +772,8 @@ main(void)
 		cmocka_unit_test(test_locked_load_is_a_quick_miss),
 		cmocka_unit_test(test_locked_save_fails_without_prompt),
 		cmocka_unit_test(test_locked_remove_keeps_item_drops_mirror),
-		cmocka_unit_test(test_locked_list_still_lists),
+		cmocka_unit_test(test_locked_list_lists_nothing_and_says_locked),
+		cmocka_unit_test(test_locked_auto_remove_names_the_keyring),
 	};
 	const struct CMUnitTest stopped[] = {
 		cmocka_unit_test(test_auto_gives_up_on_a_frozen_secret_service),
