@@ -485,8 +485,8 @@ try_refresh(struct flow *f, const char *refresh, struct kmfa_record **out,
 	} else if (r == KMFA_ERR_NETWORK) {
 		o = REFRESH_FAILED;
 	} else {
-		kmfa_info("the refresh token was refused (%s); logging in "
-		    "again", kmfa_report_reason(r));
+		/* The reason already says "the refresh token was refused". */
+		kmfa_info("%s; logging in again", kmfa_report_reason(r));
 	}
 	if (o == REFRESH_FAILED)
 		kmfa_report_pass(&sc);
