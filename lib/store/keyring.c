@@ -443,6 +443,78 @@ prompt_refused(struct deadline *d, GDBusProxy *via, const char *prompt,
 	return KMFA_ERR_LOCKED;
 }
 
+struct prompt_wait {
+	gboolean done, dismissed, late;
+};
+
+static void
+prompt_completed(GDBusConnection *c, const gchar *sender, const gchar *path,
+    const gchar *iface, const gchar *signal, GVariant *args, gpointer p)
+{
+	struct prompt_wait *w = p;
+	gboolean dismissed = TRUE;
+	(void)c; (void)sender; (void)path; (void)iface; (void)signal;
+
+	if (g_variant_is_of_type(args, G_VARIANT_TYPE("(bv)")))
+		g_variant_get(args, "(bv)", &dismissed, NULL);
+	w->dismissed = dismissed;
+	w->done = TRUE;
+}
+
+static gboolean
+prompt_late(gpointer p)
+{
+	((struct prompt_wait *)p)->late = TRUE;
+	return G_SOURCE_REMOVE;
+}
+
+/*
+ * KeePassXC 2.7 answers every CreateItem and Item.Delete with a prompt,
+ * and completes it without a window when its confirmations are off;
+ * gnome-keyring returns none for an unlocked collection.  So a create or
+ * delete prompt is performed, for at most PROMPT_MS: one that has not
+ * completed by then is waiting for someone at a window, and is dismissed
+ * (which closes that window) and refused like any other prompt.
+ */
+#define PROMPT_MS 1000
+
+static int
+prompt_run_bounded(struct deadline *d, GDBusProxy *via, const char *prompt,
+    const char **why, const char *what)
+{
+	GDBusConnection *bus = g_dbus_proxy_get_connection(via);
+	GMainContext *ctx = g_main_context_new();
+	struct prompt_wait w = { FALSE, FALSE, FALSE };
+	GSource *timer;
+	GVariant *v;
+	guint sub;
+	gint ms = remaining_ms(d) < PROMPT_MS ? remaining_ms(d) : PROMPT_MS;
+
+	g_main_context_push_thread_default(ctx);
+	sub = g_dbus_connection_signal_subscribe(bus, g_dbus_proxy_get_name(via),
+	    "org.freedesktop.Secret.Prompt", "Completed", prompt, NULL,
+	    G_DBUS_SIGNAL_FLAGS_NONE, prompt_completed, &w, NULL);
+	timer = g_timeout_source_new((guint)ms);
+	g_source_set_callback(timer, prompt_late, &w, NULL);
+	g_source_attach(timer, ctx);
+	v = g_dbus_connection_call_sync(bus, g_dbus_proxy_get_name(via), prompt,
+	    "org.freedesktop.Secret.Prompt", "Prompt", g_variant_new("(s)", ""),
+	    NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START, ms, d->cancel, NULL);
+	if (v != NULL) {
+		g_variant_unref(v);
+		while (!w.done && !w.late)
+			g_main_context_iteration(ctx, TRUE);
+	}
+	g_source_destroy(timer);
+	g_source_unref(timer);
+	g_dbus_connection_signal_unsubscribe(bus, sub);
+	g_main_context_pop_thread_default(ctx);
+	g_main_context_unref(ctx);
+	if (w.done && !w.dismissed)
+		return KMFA_OK;
+	return prompt_refused(d, via, prompt, why, what);
+}
+
 /* Item.Delete on the bus, the prompt it may return refused. */
 static int
 item_delete(struct deadline *d, SecretItem *item, const char **why)
@@ -467,7 +539,7 @@ item_delete(struct deadline *d, SecretItem *item, const char **why)
 		    "Service gave an answer of type %s",
 		    g_variant_get_type_string(v));
 	else if (g_variant_get(v, "(&o)", &prompt), strcmp(prompt, "/") != 0)
-		r = prompt_refused(d, G_DBUS_PROXY(item), prompt, why,
+		r = prompt_run_bounded(d, G_DBUS_PROXY(item), prompt, why,
 		    "the keyring asks for a confirmation window to delete "
 		    "the item");
 	g_variant_unref(v);
@@ -523,7 +595,7 @@ item_create(struct deadline *d, SecretService *service, SecretCollection *coll,
 		    g_variant_get_type_string(v));
 	else if (g_variant_get(v, "(&o&o)", &item, &prompt),
 	    strcmp(item, "/") == 0 && strcmp(prompt, "/") != 0)
-		r = prompt_refused(d, G_DBUS_PROXY(coll), prompt, why,
+		r = prompt_run_bounded(d, G_DBUS_PROXY(coll), prompt, why,
 		    "the keyring asks for a confirmation window to store "
 		    "the item");
 	else if (strcmp(item, "/") == 0)
