@@ -10,10 +10,12 @@
  * No window: the default collection's Locked property is read before any
  * search, read, write or delete, because some services (KeePassXC with
  * "unlock before search") answer a search of a locked collection with an
- * unlock window.  No prompt the service returns is ever run: creating and
- * deleting are called on the bus directly, not through libsecret (whose
- * create and delete run any prompt they get), and a returned prompt is
- * dismissed unseen and reported as KMFA_ERR_LOCKED.  An existing item is
+ * unlock window.  Creating and deleting are called on the bus directly,
+ * not through libsecret (whose create and delete wait on any prompt for as
+ * long as the user takes): a prompt they return gets at most PROMPT_MS to
+ * complete on its own (KeePassXC returns one even when it shows nothing),
+ * and is otherwise dismissed and reported as KMFA_ERR_LOCKED; no other
+ * call returns a prompt, and nothing unlocks.  An existing item is
  * updated with SetSecret rather than replaced, which needs no prompt
  * anywhere (KeePassXC 2.7.4 asks for access when an item is replaced).
  * Private: secrets handed to libsecret live in buffers with our wiping

@@ -37,7 +37,8 @@ int kmfa_keyring_probe(int64_t timeout_ms, const char **why);
  * window).  KMFA_ERR_LOCKED, with no cause recorded and *why (static) set,
  * means "this needs the user at a window": the collection is locked, the
  * item is (the service confirms each access in a window), or the service
- * returned a prompt, which is dismissed unseen, never run.  The caller
+ * returned a prompt that did not complete within a second on its own
+ * (it is then dismissed, closing any window it opened).  The caller
  * decides what that means; nothing here unlocks.
  */
 

@@ -5,7 +5,10 @@
 # how "no window, ever" is checked rather than assumed: after each case,
 # keepassxc_windows lists every viewable top-level window but the main one
 # (which a user's KeePassXC has open anyway); an unlock, access or delete
-# dialog shows up there.  (Under QT_QPA_PLATFORM=offscreen a dialog would
+# dialog shows up there.  A window that came and went between two checks
+# is caught too: from its start a watcher samples the display every 100 ms
+# and appends every other window's title to $T/kpx-windows.log, which
+# keyring_no_window (test/components/keyring.sh) requires to be empty.  (Under QT_QPA_PLATFORM=offscreen a dialog would
 # be drawn nowhere and could not be seen from outside.)  The plugin itself
 # never gets DISPLAY.
 #
@@ -121,7 +124,17 @@ start_keepassxc() {
 	[ $i -lt 300 ] || die "KeePassXC shows no unlocked default collection after 15 s: $(tail -3 "$T/keyring.log")"
 	[ -z "$(keepassxc_windows)" ] ||
 		die "KeePassXC opened a window at start: $(keepassxc_windows)"
+	: >>"$T/kpx-windows.log"
+	# Sampling, not synchronisation: it only records what it sees.
+	( while kill -0 "$KEYRING_PID" 2>/dev/null; do
+		keepassxc_windows >>"$T/kpx-windows.log"
+		sleep 0.1
+	done ) &
+	_kmfa_pids+=("$!")
 }
+
+# Every window but the main one seen since start, one title a line.
+keepassxc_windows_seen() { sort -u "$T/kpx-windows.log" 2>/dev/null; }
 
 stop_keepassxc() {
 	[ -n "${KEYRING_PID:-}" ] || return 0

@@ -14,7 +14,8 @@
 #   keyring_lock        lock the default collection (no prompt is needed to lock)
 #   keyring_no_window   true when the provider showed no window and asked
 #                       for no prompt: gnome-keyring's log names no prompt,
-#                       KeePassXC's display has no window but its main one
+#                       KeePassXC's display has and had no window but its
+#                       main one
 #   keyring_has_owner   0 when org.freedesktop.secrets has an owner now,
 #                       1 when the bus says it has none, 2 when the bus
 #                       did not answer (never taken for "no owner")
@@ -136,7 +137,7 @@ keyring_locked() {
 
 keyring_no_window() {
 	if [ "$KMFA_KEYRING_PROVIDER" = keepassxc ]; then
-		[ -z "$(keepassxc_windows)" ]
+		[ -z "$(keepassxc_windows)" ] && [ -z "$(keepassxc_windows_seen)" ]
 	else
 		! grep -qi prompt "$T/keyring.log"
 	fi

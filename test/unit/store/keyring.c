@@ -658,6 +658,83 @@ test_locked_auto_remove_names_the_keyring(void **state)
 	kmfa_store_free(&s);
 }
 
+/*
+ * ---- settings: KeePassXC with one of its confirmations on ----
+ * KMFA_TEST_CONFIRM names which: "none", "access" (confirm each access)
+ * or "delete" (confirm each delete); "settings" stores, "settings-later"
+ * reads and removes in another process, as the next kubectl call would.  test/e2e/keyring_keepassxc_settings.sh
+ * starts KeePassXC so and checks that no window was shown.
+ */
+static int
+confirming(const char *what)
+{
+	const char *c = getenv("KMFA_TEST_CONFIRM");
+
+	return c != NULL && strcmp(c, what) == 0;
+}
+
+static void
+test_settings_store_twice_keeps_one_item(void **state)
+{
+	struct kmfa_store *s = open_store(KMFA_STORAGE_KEYRING, KMFA_OK);
+	struct kmfa_record *r1 = make_record("first"), *r2 = make_record("second");
+	char **keys = NULL;
+	size_t n = 0, seen = 0;
+	(void)state;
+
+	assert_int_equal(kmfa_store_save(s, KEY_B, r1), KMFA_OK);
+	/* the second is an update in place: no replacement, no access window */
+	assert_int_equal(kmfa_store_save(s, KEY_B, r2), KMFA_OK);
+	assert_int_equal(kmfa_keyring_list(&keys, &n, &kr_why), KMFA_OK);
+	for (size_t i = 0; i < n; i++)
+		seen += strcmp(keys[i], KEY_B) == 0;
+	assert_int_equal(seen, 1);
+	kmfa_keyring_list_free(keys, n);
+	kmfa_record_free(&r1);
+	kmfa_record_free(&r2);
+	kmfa_store_free(&s);
+}
+
+static void
+test_settings_load(void **state)
+{
+	struct kmfa_store *s = open_store(KMFA_STORAGE_KEYRING, KMFA_OK);
+	struct kmfa_record *got = NULL;
+	(void)state;
+
+	if (confirming("access")) {
+		/* a miss with one line, the access window never asked for */
+		assert_int_equal(kmfa_store_load(s, KEY_B, &got),
+		    KMFA_ERR_NOTFOUND);
+		assert_non_null(strstr(kmfa_store_locked(s),
+		    "confirmation window to read"));
+	} else {
+		assert_int_equal(kmfa_store_load(s, KEY_B, &got), KMFA_OK);
+		assert_string_equal(got->token, "second");
+		kmfa_record_free(&got);
+	}
+	kmfa_store_free(&s);
+}
+
+/*
+ * KeePassXC 2.7.4 answers Item.Delete with a prompt under every setting,
+ * and completes it without a window even with "confirm delete" on (the
+ * shell checks that no window was shown): the item goes.
+ */
+static void
+test_settings_remove(void **state)
+{
+	struct kmfa_store *s = open_store(KMFA_STORAGE_KEYRING, KMFA_OK);
+	char *json = NULL;
+	size_t len = 0;
+	(void)state;
+
+	assert_int_equal(kmfa_store_remove(s, KEY_B), KMFA_OK);
+	assert_int_equal(kmfa_keyring_load(KEY_B, &json, &len, &kr_why),
+	    KMFA_ERR_NOTFOUND);
+	kmfa_store_free(&s);
+}
+
 /* ---- stopped: gnome-keyring owns the name but is frozen (SIGSTOP) ---- */
 
 static void
@@ -775,6 +852,15 @@ main(void)
 		cmocka_unit_test(test_locked_list_lists_nothing_and_says_locked),
 		cmocka_unit_test(test_locked_auto_remove_names_the_keyring),
 	};
+	/* Two processes, as two kubectl calls: KeePassXC lets the process
+	 * that created an item at it without asking. */
+	const struct CMUnitTest settings[] = {
+		cmocka_unit_test(test_settings_store_twice_keeps_one_item),
+	};
+	const struct CMUnitTest settings_later[] = {
+		cmocka_unit_test(test_settings_load),
+		cmocka_unit_test(test_settings_remove),
+	};
 	const struct CMUnitTest stopped[] = {
 		cmocka_unit_test(test_auto_gives_up_on_a_frozen_secret_service),
 		cmocka_unit_test(test_load_from_a_frozen_secret_service_is_bounded),
@@ -798,6 +884,12 @@ main(void)
 	if (strcmp(mode, "locked") == 0)
 		return cmocka_run_group_tests_name("store_keyring (locked)",
 		    locked, setup, teardown);
+	if (strcmp(mode, "settings") == 0)
+		return cmocka_run_group_tests_name("store_keyring (settings)",
+		    settings, setup, teardown);
+	if (strcmp(mode, "settings-later") == 0)
+		return cmocka_run_group_tests_name("store_keyring (settings, "
+		    "later)", settings_later, setup, teardown);
 	if (strcmp(mode, "stopped") == 0)
 		return cmocka_run_group_tests_name("store_keyring (stopped)",
 		    stopped, setup, teardown);
