@@ -175,7 +175,8 @@ DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libcjson-dev \
     libfido2-dev libssl-dev libsecret-1-dev libdbus-1-dev libqrencode-dev \
     libcmocka-dev libcbor-dev gnome-keyring libsecret-tools dbus-daemon \
     dbus-bin groff-base bsdutils util-linux jq openssl curl nodejs \
-    valgrind hyperfine time clang libclang-rt-14-dev
+    valgrind hyperfine time clang libclang-rt-14-dev \
+    keepassxc xvfb xdotool
 
 deps:
 	@bash .ci/deps $(DEB_PKGS)

@@ -292,6 +292,13 @@ if [ "$KMFA_KEYRING_PROVIDER" = keepassxc ]; then
 	timeout 10 setsid -w "$KMFA" get-token "${BASE[@]}" >"$T/out" 2>"$T/err" </dev/null; rc=$?
 	check "unlocked again (KeePassXC): nothing serves the old token (exit 3)" \
 		'[ $rc -eq 3 ] && [ ! -s "$T/out" ]'
+	# KeePassXC's own behaviour, which the plugin cannot change: a deleted
+	# item goes to the database's recycle bin, inside the database file.
+	printf '%s\n' "$KEYRING_PASSWORD" | keepassxc-cli export -q -f xml \
+		"$T/kpx.kdbx" >"$T/kpx-export.xml" 2>/dev/null
+	check "KeePassXC: the removed item stays in the database's recycle bin (provider behaviour)" \
+		'grep -q "$KEY" "$T/kpx-export.xml" && grep -q "<Name>Recycle Bin</Name>" "$T/kpx-export.xml"'
+	rm -f "$T/kpx-export.xml"
 	check "KeePassXC: no window opened in the whole run" keyring_no_window
 else
 	check "locked: the old item is still there, untouched, still locked" \
