@@ -485,7 +485,7 @@ try_refresh(struct flow *f, const char *refresh, struct kmfa_record **out,
 	} else if (r == KMFA_ERR_NETWORK) {
 		o = REFRESH_FAILED;
 	} else {
-		/* The reason already says "the refresh token was refused". */
+		/* The reason names the refusal itself: no "refused (refused)". */
 		kmfa_info("%s; logging in again", kmfa_report_reason(r));
 	}
 	if (o == REFRESH_FAILED)
