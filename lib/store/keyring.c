@@ -425,9 +425,9 @@ search(struct deadline *d, SecretCollection *coll, const char *key,
 }
 
 /*
- * The service returned a prompt: running it would open a window, so it is
- * dismissed unseen (a dismissed prompt shows nothing, and it does not
- * linger in the service) and the operation counts as needing the user.
+ * A prompt that did not complete by itself is waiting for someone at a
+ * window: it is dismissed (which closes that window, and leaves nothing
+ * lingering in the service) and the operation counts as needing the user.
  */
 static int
 prompt_refused(struct deadline *d, GDBusProxy *via, const char *prompt,
