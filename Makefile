@@ -205,7 +205,7 @@ DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libcjson-dev \
     libcmocka-dev libcbor-dev gnome-keyring libsecret-tools dbus-daemon \
     dbus-bin groff-base bsdutils util-linux jq openssl curl nodejs \
     valgrind hyperfine time clang libclang-rt-14-dev \
-    libmicrohttpd-dev
+    libmicrohttpd-dev keepassxc xvfb xdotool
 # make deb: debhelper builds the package, lintian judges it.
 DEB_PKGS += debhelper dpkg-dev lintian
 # e2e/examples parses the API server example (YAML) with it.

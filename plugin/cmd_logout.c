@@ -2,7 +2,9 @@
  * logout: drop cached tokens, here and at the identity provider.  A
  * refresh token in clear is revoked at its issuer (RFC 7009) before the
  * local copy goes; a sealed one cannot be read without a touch, so it is
- * deleted unread.
+ * deleted unread.  A logout that reports success left nothing it claims to
+ * have removed: what it could not remove (a locked keyring, one that wants
+ * a window to delete) it names, and it exits 1.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,7 +144,7 @@ kmfa_cmd_logout(struct kmfa_config *cfg)
 	struct kmfa_store *st = NULL;
 	struct kmfa_record *rec = NULL;
 	char **keys = NULL, one[65], *identity = NULL;
-	size_t n = 0, dropped = 0;
+	size_t n = 0, dropped = 0, kept = 0;
 	int r;
 
 	if (!cfg->all && (r = kmfa_cmd_need_issuer(cfg)) != KMFA_OK)
@@ -164,7 +166,12 @@ kmfa_cmd_logout(struct kmfa_config *cfg)
 		struct kmfa_report_scope sc;
 
 		kmfa_report_enter(&sc);
-		r = kmfa_store_load(st, key, &rec);
+		/* A keyring known to be locked is not read: its line would
+		 * only repeat the one drop() gives below. */
+		r = KMFA_ERR_NOTFOUND;
+		if (kmfa_store_locked(st) == NULL ||
+		    strcmp(kmfa_store_kind(st), "keyring") != 0)
+			r = kmfa_store_load(st, key, &rec);
 		if (r != KMFA_OK && r != KMFA_ERR_NOTFOUND &&
 		    r != KMFA_ERR_DAMAGED) {
 			kmfa_report_pass(&sc);
@@ -178,11 +185,32 @@ kmfa_cmd_logout(struct kmfa_config *cfg)
 
 			revoke(cfg, identity, rec);
 			kmfa_audit(cfg, &ev);
+		}
+		/* One entry that stays does not keep the others. */
+		kmfa_report_enter(&sc);
+		if ((r = drop(cfg, st, key)) != KMFA_OK) {
+			kmfa_warn("cache entry %.12s: %s", key,
+			    kmfa_report_reason(r));
+			kept++;
+		} else if (rec != NULL) {
 			dropped++;
 		}
-		if ((r = drop(cfg, st, key)) != KMFA_OK)
-			goto out;
+		kmfa_report_leave(&sc);
 		kmfa_record_free(&rec);
+	}
+	/* logout --all listed nothing from a locked keyring: it says so. */
+	if (kept == 0 && cfg->all && kmfa_store_locked(st) != NULL) {
+		kmfa_warn("%s, so the tokens it may hold were not removed; "
+		    "unlock it and run logout --all again",
+		    kmfa_store_locked(st));
+		kept++;
+	}
+	if (kept > 0) {
+		r = kmfa_fail(KMFA_ERR_IO, "logout incomplete: %zu cached "
+		    "token%s removed, %zu entr%s not removed (said above)",
+		    dropped, dropped == 1 ? "" : "s", kept,
+		    kept == 1 ? "y" : "ies");
+		goto out;
 	}
 	kmfa_info("logged out: %zu cached token%s removed", dropped,
 	    dropped == 1 ? "" : "s");

@@ -58,6 +58,13 @@ print_entry(const struct kmfa_store *st, const struct kmfa_record *rec,
 	    kmfa_store_reason(st) ? " (" : "",
 	    kmfa_store_reason(st) ? kmfa_store_reason(st) : "",
 	    kmfa_store_reason(st) ? ")" : "");
+	if (rec == NULL && kmfa_store_locked(st) != NULL &&
+	    strcmp(kmfa_store_kind(st), "keyring") == 0) {
+		/* Not "none cached": a locked keyring may well hold one. */
+		printf("token:     unknown (%s; kubectl-mfa does not open "
+		    "keyring windows)\n", kmfa_store_locked(st));
+		return;
+	}
 	if (rec == NULL) {
 		printf("token:     none cached\n");
 		return;
@@ -103,6 +110,9 @@ entry_json(const struct kmfa_store *st, const char *key,
 	cJSON_AddStringToObject(o, "storage", kmfa_store_kind(st));
 	cJSON_AddStringToObject(o, "key", key);
 	cJSON_AddBoolToObject(o, "cached", rec != NULL);
+	if (rec == NULL && kmfa_store_locked(st) != NULL &&
+	    strcmp(kmfa_store_kind(st), "keyring") == 0)
+		cJSON_AddStringToObject(o, "unreadable", kmfa_store_locked(st));
 	cJSON_AddBoolToObject(o, "valid", rec != NULL && until > now);
 	if (rec != NULL) {
 		if (rec->issuer)
@@ -268,6 +278,10 @@ kmfa_cmd_status(struct kmfa_config *cfg)
 		if (doc != arr)
 			cJSON_Delete(doc);
 		printf("%s\n", text);
+	} else if (cfg->all && total == 0 && kmfa_store_locked(st) != NULL &&
+	    strcmp(kmfa_store_kind(st), "keyring") == 0) {
+		printf("no cached tokens can be listed (%s)\n",
+		    kmfa_store_locked(st));
 	} else if (cfg->all && total == 0) {
 		printf("no cached tokens\n");
 	}

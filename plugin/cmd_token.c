@@ -52,7 +52,7 @@ say_logged_in(const struct kmfa_flow_result *res)
 	else
 		kmfa_info("logged in as %s; token valid until %s (not cached)",
 		    who, ts);
-	if (res->has_refresh && !res->sealed)
+	if (res->stored && res->has_refresh && !res->sealed)
 		kmfa_info("the refresh token is stored unsealed (no security "
 		    "key with hmac-secret seals it)");
 }

@@ -740,9 +740,9 @@ try_refresh(struct flow *f, const char *refresh, struct kmfa_record **out,
 	} else if (r == KMFA_ERR_NETWORK) {
 		o = REFRESH_FAILED;
 	} else {
-		kmfa_info("the refresh token was refused (%s)%s",
-		    kmfa_report_reason(r), f->unattended != NULL ? "" :
-		    "; logging in again");
+		/* The reason names the refusal itself: no "refused (refused)". */
+		kmfa_info("%s%s", kmfa_report_reason(r),
+		    f->unattended != NULL ? "" : "; logging in again");
 	}
 	if (o == REFRESH_FAILED)
 		kmfa_report_pass(&sc);

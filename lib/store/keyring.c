@@ -1,5 +1,5 @@
 /*
- * Secret Service items through libsecret.  Three rules shape this file.
+ * Secret Service items through libsecret.  Four rules shape this file.
  * Bounded: libsecret's synchronous calls have no time-out of their own, so
  * each operation runs under a watchdog thread that cancels its GCancellable
  * at the deadline (GDBus calls honour cancellation from any thread).
@@ -7,10 +7,26 @@
  * collection is reported, not opened), and the bus is checked for an owner
  * of org.freedesktop.secrets before libsecret talks to it, so D-Bus
  * activation never starts a keyring daemon behind the user's back.
+ * No window: the default collection's Locked property is read before any
+ * search, read, write or delete, because some services (KeePassXC with
+ * "unlock before search") answer a search of a locked collection with an
+ * unlock window.  Creating and deleting are called on the bus directly,
+ * not through libsecret (whose create and delete wait on any prompt for as
+ * long as the user takes): a prompt they return gets at most PROMPT_MS to
+ * complete on its own (KeePassXC returns one even when it shows nothing),
+ * and is otherwise dismissed and reported as KMFA_ERR_LOCKED; no other
+ * call returns a prompt, and nothing unlocks.  An existing item is
+ * updated with SetSecret rather than replaced, which needs no prompt
+ * anywhere (KeePassXC 2.7.4 asks for access when an item is replaced).
  * Private: secrets handed to libsecret live in buffers with our wiping
  * destructor, and the secret read back is copied into a buffer the caller
  * wipes while libsecret's copy is wiped in place.
  */
+/* secret_service_encode_dbus_secret() is in libsecret's "unstable" set,
+ * unchanged since 0.7; it is how a raw CreateItem carries the secret
+ * through the session libsecret negotiated. */
+#define SECRET_API_SUBJECT_TO_CHANGE 1
+
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -136,7 +152,8 @@ gerror_to_err(GError *err, const struct deadline *d, const char *what)
 	    g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY) ||
 	    g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_TIMEOUT))
 		return kmfa_fail(KMFA_ERR_IO, "keyring: %s: the Secret "
-		    "Service did not answer within %lld ms", what,
+		    "Service did not answer within %lld ms (it may be showing "
+		    "a window of its own and waiting for someone)", what,
 		    (long long)d->ms);
 	if (g_error_matches(err, SECRET_ERROR, SECRET_ERROR_IS_LOCKED))
 		return KMFA_ERR_LOCKED;
@@ -351,15 +368,51 @@ attributes_for(const char *key)
 	return a;
 }
 
+/*
+ * The default collection, open and unlocked, or: KMFA_ERR_LOCKED with *why
+ * when it is locked (nothing may search it: a search of a locked
+ * collection is where KeePassXC opens its unlock window), KMFA_ERR_IO with
+ * a cause when there is none or it does not answer.
+ */
 static int
-search(struct deadline *d, SecretService *service, const char *key,
+collection_open(struct deadline *d, SecretService *service,
+    SecretCollection **out, const char **why)
+{
+	GError *err = NULL;
+	int r;
+
+	*out = secret_collection_for_alias_sync(service,
+	    SECRET_COLLECTION_DEFAULT, SECRET_COLLECTION_NONE, d->cancel, &err);
+	if (*out == NULL) {
+		r = err != NULL ? gerror_to_err(err, d, "default collection") :
+		    kmfa_fail(KMFA_ERR_IO, "keyring: the Secret Service has "
+		    "no default collection");
+		if (r == KMFA_ERR_NOTFOUND || r == KMFA_ERR_LOCKED)
+			r = kmfa_fail(KMFA_ERR_IO, "keyring: the default "
+			    "collection cannot be opened");
+		if (err != NULL)
+			g_error_free(err);
+		return r;
+	}
+	if (secret_collection_get_locked(*out)) {
+		*why = "the keyring is locked";
+		g_object_unref(*out);
+		*out = NULL;
+		return KMFA_ERR_LOCKED;
+	}
+	return KMFA_OK;
+}
+
+/* Our items for key (every one of ours when key is NULL) in coll. */
+static int
+search(struct deadline *d, SecretCollection *coll, const char *key,
     SecretSearchFlags flags, GList **items)
 {
 	GHashTable *attrs = attributes_for(key);
 	GError *err = NULL;
 	int r = KMFA_OK;
 
-	*items = secret_service_search_sync(service, &schema, attrs, flags,
+	*items = secret_collection_search_sync(coll, &schema, attrs, flags,
 	    d->cancel, &err);
 	if (err != NULL) {
 		r = gerror_to_err(err, d, "search");
@@ -371,11 +424,195 @@ search(struct deadline *d, SecretService *service, const char *key,
 	return r;
 }
 
+/*
+ * A prompt that did not complete by itself is waiting for someone at a
+ * window: it is dismissed (which closes that window, and leaves nothing
+ * lingering in the service) and the operation counts as needing the user.
+ */
+static int
+prompt_refused(struct deadline *d, GDBusProxy *via, const char *prompt,
+    const char **why, const char *what)
+{
+	GVariant *v;
+
+	v = g_dbus_connection_call_sync(g_dbus_proxy_get_connection(via),
+	    g_dbus_proxy_get_name(via), prompt, "org.freedesktop.Secret.Prompt",
+	    "Dismiss", NULL, NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START,
+	    remaining_ms(d), d->cancel, NULL);
+	if (v != NULL)
+		g_variant_unref(v);
+	*why = what;
+	return KMFA_ERR_LOCKED;
+}
+
+struct prompt_wait {
+	gboolean done, dismissed, late;
+};
+
+static void
+prompt_completed(GDBusConnection *c, const gchar *sender, const gchar *path,
+    const gchar *iface, const gchar *signal, GVariant *args, gpointer p)
+{
+	struct prompt_wait *w = p;
+	gboolean dismissed = TRUE;
+	(void)c; (void)sender; (void)path; (void)iface; (void)signal;
+
+	if (g_variant_is_of_type(args, G_VARIANT_TYPE("(bv)")))
+		g_variant_get(args, "(bv)", &dismissed, NULL);
+	w->dismissed = dismissed;
+	w->done = TRUE;
+}
+
+static gboolean
+prompt_late(gpointer p)
+{
+	((struct prompt_wait *)p)->late = TRUE;
+	return G_SOURCE_REMOVE;
+}
+
+/*
+ * KeePassXC 2.7 answers every CreateItem and Item.Delete with a prompt,
+ * and completes it without a window when its confirmations are off;
+ * gnome-keyring returns none for an unlocked collection.  So a create or
+ * delete prompt is performed, for at most PROMPT_MS: one that has not
+ * completed by then is waiting for someone at a window, and is dismissed
+ * (which closes that window) and refused like any other prompt.
+ */
+#define PROMPT_MS 1000
+
+static int
+prompt_run_bounded(struct deadline *d, GDBusProxy *via, const char *prompt,
+    const char **why, const char *what)
+{
+	GDBusConnection *bus = g_dbus_proxy_get_connection(via);
+	GMainContext *ctx = g_main_context_new();
+	struct prompt_wait w = { FALSE, FALSE, FALSE };
+	GSource *timer;
+	GVariant *v;
+	guint sub;
+	gint ms = remaining_ms(d) < PROMPT_MS ? remaining_ms(d) : PROMPT_MS;
+
+	g_main_context_push_thread_default(ctx);
+	sub = g_dbus_connection_signal_subscribe(bus, g_dbus_proxy_get_name(via),
+	    "org.freedesktop.Secret.Prompt", "Completed", prompt, NULL,
+	    G_DBUS_SIGNAL_FLAGS_NONE, prompt_completed, &w, NULL);
+	timer = g_timeout_source_new((guint)ms);
+	g_source_set_callback(timer, prompt_late, &w, NULL);
+	g_source_attach(timer, ctx);
+	v = g_dbus_connection_call_sync(bus, g_dbus_proxy_get_name(via), prompt,
+	    "org.freedesktop.Secret.Prompt", "Prompt", g_variant_new("(s)", ""),
+	    NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START, ms, d->cancel, NULL);
+	if (v != NULL) {
+		g_variant_unref(v);
+		while (!w.done && !w.late)
+			g_main_context_iteration(ctx, TRUE);
+	}
+	g_source_destroy(timer);
+	g_source_unref(timer);
+	g_dbus_connection_signal_unsubscribe(bus, sub);
+	g_main_context_pop_thread_default(ctx);
+	g_main_context_unref(ctx);
+	if (w.done && !w.dismissed)
+		return KMFA_OK;
+	return prompt_refused(d, via, prompt, why, what);
+}
+
+/* Item.Delete on the bus, the prompt it may return refused. */
+static int
+item_delete(struct deadline *d, SecretItem *item, const char **why)
+{
+	GVariant *v;
+	GError *err = NULL;
+	const char *prompt = NULL;
+	int r;
+
+	v = g_dbus_proxy_call_sync(G_DBUS_PROXY(item), "Delete", NULL,
+	    G_DBUS_CALL_FLAGS_NO_AUTO_START, remaining_ms(d), d->cancel, &err);
+	if (v == NULL) {
+		r = gerror_to_err(err, d, "delete");
+		g_error_free(err);
+		if (r == KMFA_ERR_LOCKED)
+			*why = "the keyring item is locked";
+		return r == KMFA_ERR_NOTFOUND ? KMFA_OK : r;	/* gone: fine */
+	}
+	r = KMFA_OK;
+	if (!g_variant_is_of_type(v, G_VARIANT_TYPE("(o)")))
+		r = kmfa_fail(KMFA_ERR_IO, "keyring: delete: the Secret "
+		    "Service gave an answer of type %s",
+		    g_variant_get_type_string(v));
+	else if (g_variant_get(v, "(&o)", &prompt), strcmp(prompt, "/") != 0)
+		r = prompt_run_bounded(d, G_DBUS_PROXY(item), prompt, why,
+		    "the keyring asks for a confirmation window to delete "
+		    "the item");
+	g_variant_unref(v);
+	return r;
+}
+
+/*
+ * Collection.CreateItem on the bus, never replacing (an existing item is
+ * updated in place instead), the prompt it may return refused.  The
+ * attributes are the ones libsecret would write, xdg:schema included, so
+ * that libsecret clients (secret-tool) see the same item.
+ */
+static int
+item_create(struct deadline *d, SecretService *service, SecretCollection *coll,
+    const char *key, const char *label, SecretValue *value, const char **why)
+{
+	GVariantBuilder props, attrs;
+	GVariant *secret, *v;
+	GError *err = NULL;
+	const char *item = NULL, *prompt = NULL;
+	int r;
+
+	if ((secret = secret_service_encode_dbus_secret(service, value)) == NULL)
+		return kmfa_fail(KMFA_ERR_IO, "keyring: store: cannot encode "
+		    "the secret for the session");
+	g_variant_builder_init(&attrs, G_VARIANT_TYPE("a{ss}"));
+	g_variant_builder_add(&attrs, "{ss}", "xdg:schema", schema.name);
+	g_variant_builder_add(&attrs, "{ss}", "service", "kubectl-mfa");
+	g_variant_builder_add(&attrs, "{ss}", "key", key);
+	g_variant_builder_init(&props, G_VARIANT_TYPE("a{sv}"));
+	g_variant_builder_add(&props, "{sv}", "org.freedesktop.Secret.Item.Label",
+	    g_variant_new_string(label));
+	g_variant_builder_add(&props, "{sv}",
+	    "org.freedesktop.Secret.Item.Attributes",
+	    g_variant_builder_end(&attrs));
+	v = g_dbus_proxy_call_sync(G_DBUS_PROXY(coll), "CreateItem",
+	    g_variant_new("(a{sv}@(oayays)b)", &props, secret, FALSE),
+	    G_DBUS_CALL_FLAGS_NO_AUTO_START, remaining_ms(d), d->cancel, &err);
+	if (v == NULL) {
+		r = gerror_to_err(err, d, "store");
+		if (r == KMFA_ERR_NOTFOUND)
+			r = kmfa_fail(KMFA_ERR_IO, "keyring: store: %s",
+			    err->message);
+		if (r == KMFA_ERR_LOCKED)
+			*why = "the keyring is locked";
+		g_error_free(err);
+		return r;
+	}
+	r = KMFA_OK;
+	if (!g_variant_is_of_type(v, G_VARIANT_TYPE("(oo)")))
+		r = kmfa_fail(KMFA_ERR_IO, "keyring: store: the Secret "
+		    "Service gave an answer of type %s",
+		    g_variant_get_type_string(v));
+	else if (g_variant_get(v, "(&o&o)", &item, &prompt),
+	    strcmp(item, "/") == 0 && strcmp(prompt, "/") != 0)
+		r = prompt_run_bounded(d, G_DBUS_PROXY(coll), prompt, why,
+		    "the keyring asks for a confirmation window to store "
+		    "the item");
+	else if (strcmp(item, "/") == 0)
+		r = kmfa_fail(KMFA_ERR_IO, "keyring: store: the Secret "
+		    "Service created no item");
+	g_variant_unref(v);
+	return r;
+}
+
 int
-kmfa_keyring_load(const char *key, char **json, size_t *len)
+kmfa_keyring_load(const char *key, char **json, size_t *len, const char **why)
 {
 	struct deadline d;
 	SecretService *service = NULL;
+	SecretCollection *coll = NULL;
 	SecretItem *item;
 	SecretValue *value = NULL;
 	GList *items = NULL;
@@ -388,23 +625,29 @@ kmfa_keyring_load(const char *key, char **json, size_t *len)
 	*len = 0;
 	if ((r = deadline_start(&d, KMFA_KEYRING_CALL_MS)) != KMFA_OK)
 		return r;
-	if ((r = service_open(&d, &service)) != KMFA_OK)
+	if ((r = service_open(&d, &service)) != KMFA_OK ||
+	    (r = collection_open(&d, service, &coll, why)) != KMFA_OK)
 		goto out;
 	/*
 	 * LOAD_SECRETS without UNLOCK: libsecret fetches the secrets of
 	 * unlocked items and returns locked items with no secret and no
-	 * error; secret_item_get_locked() tells the two apart.
+	 * error; secret_item_get_locked() tells the two apart.  In an
+	 * unlocked collection an item is locked where the service wants to
+	 * confirm each access in a window (KeePassXC's "confirm access").
 	 */
-	if ((r = search(&d, service, key, SECRET_SEARCH_LOAD_SECRETS, &items))
+	if ((r = search(&d, coll, key, SECRET_SEARCH_LOAD_SECRETS, &items))
 	    != KMFA_OK)
 		goto out;
 	r = KMFA_ERR_NOTFOUND;
 	if (items == NULL)
 		goto out;
 	item = items->data;
-	r = KMFA_ERR_LOCKED;
-	if (secret_item_get_locked(item))
+	if (secret_item_get_locked(item)) {
+		*why = "the keyring asks for a confirmation window to read "
+		    "the item";
+		r = KMFA_ERR_LOCKED;
 		goto out;
+	}
 	if ((value = secret_item_get_secret(item)) == NULL) {
 		r = kmfa_fail(KMFA_ERR_IO, "keyring: the Secret Service "
 		    "returned no secret for an unlocked item");
@@ -436,6 +679,8 @@ out:
 	if (value != NULL)
 		secret_value_unref(value);	/* libsecret wipes its copy */
 	g_list_free_full(items, g_object_unref);
+	if (coll != NULL)
+		g_object_unref(coll);
 	if (service != NULL)
 		g_object_unref(service);
 	deadline_stop(&d);
@@ -449,36 +694,22 @@ wipe_free(gpointer p)
 }
 
 int
-kmfa_keyring_save(const char *key, const char *label, const char *json)
+kmfa_keyring_save(const char *key, const char *label, const char *json,
+    const char **why)
 {
 	struct deadline d;
 	SecretService *service = NULL;
 	SecretCollection *coll = NULL;
-	SecretItem *item = NULL;
 	SecretValue *value = NULL;
-	GHashTable *attrs = NULL;
+	GList *items = NULL, *l;
 	GError *err = NULL;
 	char *copy = NULL;
 	int r;
 
 	if ((r = deadline_start(&d, KMFA_KEYRING_CALL_MS)) != KMFA_OK)
 		return r;
-	if ((r = service_open(&d, &service)) != KMFA_OK)
-		goto out;
-	if ((coll = secret_collection_for_alias_sync(service,
-	    SECRET_COLLECTION_DEFAULT, SECRET_COLLECTION_NONE, d.cancel,
-	    &err)) == NULL) {
-		r = err != NULL ? gerror_to_err(err, &d, "default collection") :
-		    kmfa_fail(KMFA_ERR_IO, "keyring: the Secret Service has "
-		    "no default collection");
-		goto out;
-	}
-	/*
-	 * Creating an item in a locked collection makes libsecret ask the
-	 * service to unlock it, which is a password window.  Look first.
-	 */
-	r = KMFA_ERR_LOCKED;
-	if (secret_collection_get_locked(coll))
+	if ((r = service_open(&d, &service)) != KMFA_OK ||
+	    (r = collection_open(&d, service, &coll, why)) != KMFA_OK)
 		goto out;
 	/*
 	 * Our own copy with our own destructor, rather than
@@ -489,26 +720,41 @@ kmfa_keyring_save(const char *key, const char *label, const char *json)
 		goto out;
 	value = secret_value_new_full(copy, -1, CONTENT_TYPE, wipe_free);
 	copy = NULL;	/* transferred to value */
-	attrs = attributes_for(key);
-	/* REPLACE: one item per key, updated in place. */
-	if ((item = secret_item_create_sync(coll, &schema, attrs, label, value,
-	    SECRET_ITEM_CREATE_REPLACE, d.cancel, &err)) == NULL) {
+	if ((r = search(&d, coll, key, SECRET_SEARCH_ALL, &items)) != KMFA_OK)
+		goto out;
+	if (items == NULL) {
+		r = item_create(&d, service, coll, key, label, value, why);
+		goto out;
+	}
+	/* One item per key: the first is updated, any other goes. */
+	if (secret_item_get_locked(items->data)) {
+		*why = "the keyring asks for a confirmation window to change "
+		    "the item";
+		r = KMFA_ERR_LOCKED;
+		goto out;
+	}
+	if (!secret_item_set_secret_sync(items->data, value, d.cancel, &err)) {
 		r = gerror_to_err(err, &d, "store");
 		if (r == KMFA_ERR_NOTFOUND)
-			r = kmfa_fail(KMFA_ERR_IO, "keyring: store: %s",
-			    err->message);
+			r = kmfa_fail(KMFA_ERR_IO, "keyring: store: the item "
+			    "went away while it was updated");
+		if (r == KMFA_ERR_LOCKED)
+			*why = "the keyring asks for a confirmation window to "
+			    "change the item";
 		goto out;
+	}
+	for (l = items->next; l != NULL; l = l->next) {
+		const char *ignored = NULL;
+
+		(void)item_delete(&d, l->data, &ignored);
 	}
 	r = KMFA_OK;
 out:
 	if (err != NULL)
 		g_error_free(err);
-	if (attrs != NULL)
-		g_hash_table_unref(attrs);
+	g_list_free_full(items, g_object_unref);
 	if (value != NULL)
 		secret_value_unref(value);
-	if (item != NULL)
-		g_object_unref(item);
 	if (coll != NULL)
 		g_object_unref(coll);
 	if (service != NULL)
@@ -518,38 +764,29 @@ out:
 }
 
 int
-kmfa_keyring_remove(const char *key)
+kmfa_keyring_remove(const char *key, const char **why)
 {
 	struct deadline d;
 	SecretService *service = NULL;
+	SecretCollection *coll = NULL;
 	GList *items = NULL, *l;
-	GError *err = NULL;
 	int r;
 
 	if ((r = deadline_start(&d, KMFA_KEYRING_CALL_MS)) != KMFA_OK)
 		return r;
-	if ((r = service_open(&d, &service)) != KMFA_OK)
+	if ((r = service_open(&d, &service)) != KMFA_OK ||
+	    (r = collection_open(&d, service, &coll, why)) != KMFA_OK)
 		goto out;
-	if ((r = search(&d, service, key, SECRET_SEARCH_ALL, &items)) != KMFA_OK)
+	if ((r = search(&d, coll, key, SECRET_SEARCH_ALL, &items)) != KMFA_OK)
 		goto out;
-	/* Deleting from a locked collection may prompt; leave it alone. */
-	r = KMFA_ERR_LOCKED;
 	for (l = items; l != NULL; l = l->next)
-		if (secret_item_get_locked(l->data))
+		if ((r = item_delete(&d, l->data, why)) != KMFA_OK)
 			goto out;
-	for (l = items; l != NULL; l = l->next) {
-		if (!secret_item_delete_sync(l->data, d.cancel, &err)) {
-			r = gerror_to_err(err, &d, "delete");
-			if (r != KMFA_ERR_NOTFOUND)	/* gone already: fine */
-				goto out;
-			g_clear_error(&err);
-		}
-	}
 	r = KMFA_OK;
 out:
-	if (err != NULL)
-		g_error_free(err);
 	g_list_free_full(items, g_object_unref);
+	if (coll != NULL)
+		g_object_unref(coll);
 	if (service != NULL)
 		g_object_unref(service);
 	deadline_stop(&d);
@@ -569,10 +806,11 @@ is_cache_key(const char *s)
 }
 
 int
-kmfa_keyring_list(char ***keys, size_t *n)
+kmfa_keyring_list(char ***keys, size_t *n, const char **why)
 {
 	struct deadline d;
 	SecretService *service = NULL;
+	SecretCollection *coll = NULL;
 	GList *items = NULL, *l;
 	char **list = NULL;
 	size_t count = 0;
@@ -582,10 +820,11 @@ kmfa_keyring_list(char ***keys, size_t *n)
 	*n = 0;
 	if ((r = deadline_start(&d, KMFA_KEYRING_CALL_MS)) != KMFA_OK)
 		return r;
-	if ((r = service_open(&d, &service)) != KMFA_OK)
+	if ((r = service_open(&d, &service)) != KMFA_OK ||
+	    (r = collection_open(&d, service, &coll, why)) != KMFA_OK)
 		goto out;
 	/* Attributes are readable on locked items too: no secret needed. */
-	if ((r = search(&d, service, NULL, SECRET_SEARCH_ALL, &items)) != KMFA_OK)
+	if ((r = search(&d, coll, NULL, SECRET_SEARCH_ALL, &items)) != KMFA_OK)
 		goto out;
 	for (l = items; l != NULL; l = l->next) {
 		GHashTable *attrs = secret_item_get_attributes(l->data);
@@ -618,6 +857,8 @@ kmfa_keyring_list(char ***keys, size_t *n)
 out:
 	kmfa_keyring_list_free(list, count);
 	g_list_free_full(items, g_object_unref);
+	if (coll != NULL)
+		g_object_unref(coll);
 	if (service != NULL)
 		g_object_unref(service);
 	deadline_stop(&d);

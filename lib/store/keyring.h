@@ -31,36 +31,49 @@
 int kmfa_keyring_probe(int64_t timeout_ms, const char **why);
 
 /*
+ * Every call below first opens the default collection and reads its Locked
+ * property; a locked collection is never searched, read, written or
+ * emptied (a search of a locked KeePassXC database opens its unlock
+ * window).  KMFA_ERR_LOCKED, with no cause recorded and *why (static) set,
+ * means "this needs the user at a window": the collection is locked, the
+ * item is (the service confirms each access in a window), or the service
+ * returned a prompt that did not complete within a second on its own
+ * (it is then dismissed, closing any window it opened).  The caller
+ * decides what that means; nothing here unlocks.
+ */
+
+/*
  * The secret of the item for key: the record JSON as saved, NUL-terminated,
  * in *json (*len bytes); it holds secrets: free it with kmfa_freezero().
  * KMFA_ERR_NOTFOUND when there is no such item (no cause recorded);
- * KMFA_ERR_LOCKED when the item or its collection is locked (no cause
- * recorded: the caller decides what a locked keyring means; this never
- * unlocks, because unlocking may pop a window); KMFA_ERR_DAMAGED with a
- * cause when the secret is empty or not text; KMFA_ERR_IO with a cause for
- * any other failure, a time-out included.
+ * KMFA_ERR_LOCKED as above; KMFA_ERR_DAMAGED with a cause when the secret
+ * is empty or not text; KMFA_ERR_IO with a cause for any other failure, a
+ * time-out included.
  */
-int kmfa_keyring_load(const char *key, char **json, size_t *len);
+int kmfa_keyring_load(const char *key, char **json, size_t *len,
+    const char **why);
 
 /*
- * Store json as the secret of the item for key in the default collection,
- * replacing any item for key there.  label is shown by keyring managers.
- * KMFA_ERR_LOCKED (no cause recorded) when the default collection is
- * locked; KMFA_ERR_IO with a cause otherwise.
+ * Store json as the secret of the item for key in the default collection:
+ * the existing item's secret is updated in place (Item.SetSecret, which no
+ * provider prompts for); an item is created only when there is none.
+ * label is shown by keyring managers.  KMFA_ERR_LOCKED as above;
+ * KMFA_ERR_IO with a cause otherwise.
  */
-int kmfa_keyring_save(const char *key, const char *label, const char *json);
+int kmfa_keyring_save(const char *key, const char *label, const char *json,
+    const char **why);
 
 /*
  * Delete every item for key.  A missing item is not an error;
- * KMFA_ERR_LOCKED (no cause recorded) when one is locked.
+ * KMFA_ERR_LOCKED as above (what was deleted before it stays deleted).
  */
-int kmfa_keyring_remove(const char *key);
+int kmfa_keyring_remove(const char *key, const char **why);
 
 /*
- * The cache keys of every kubectl-mfa item, locked ones included, each
- * once.  Free with kmfa_keyring_list_free().
+ * The cache keys of every kubectl-mfa item, each once; KMFA_ERR_LOCKED as
+ * above.  Free with kmfa_keyring_list_free().
  */
-int kmfa_keyring_list(char ***keys, size_t *n);
+int kmfa_keyring_list(char ***keys, size_t *n, const char **why);
 void kmfa_keyring_list_free(char **keys, size_t n);
 
 #endif

@@ -31,6 +31,10 @@ struct kmfa_store {
 	char *dir;			/* the cache folder */
 	char *rt;			/* keyring: the mirror folder, or NULL */
 	const char *reason;
+	/* Why the keyring needs the user at a window (locked, a prompt), as
+	 * last found, or NULL: under auto a locked keyring is not used but
+	 * may still hold an entry that logout cannot remove. */
+	const char *locked;
 };
 
 int
@@ -50,6 +54,8 @@ kmfa_store_open(const struct kmfa_config *cfg, struct kmfa_store **out)
 		 * load is a miss with a warning, a save fails with a warning.
 		 */
 		probe = kmfa_keyring_probe(PROBE_MS, &why);
+		if (probe == KMFA_ERR_LOCKED)
+			s->locked = "the keyring is locked";
 		if (probe != KMFA_OK && probe != KMFA_ERR_LOCKED) {
 			r = kmfa_fail(KMFA_ERR_CONFIG, "--token-cache-storage "
 			    "keyring: %s; use --token-cache-storage disk where "
@@ -62,10 +68,13 @@ kmfa_store_open(const struct kmfa_config *cfg, struct kmfa_store **out)
 		 * auto takes the keyring only when it works without a
 		 * prompt; a locked one would leave every login uncached.
 		 */
-		if (kmfa_keyring_probe(PROBE_MS, &why) == KMFA_OK) {
+		probe = kmfa_keyring_probe(PROBE_MS, &why);
+		if (probe == KMFA_OK) {
 			s->kind = KMFA_STORAGE_KEYRING;
 			s->reason = "a Secret Service answers on the session bus";
 		} else {
+			if (probe == KMFA_ERR_LOCKED)
+				s->locked = "the keyring is locked";
 			s->kind = KMFA_STORAGE_DISK;
 			s->reason = why;
 		}
@@ -112,6 +121,12 @@ const char *
 kmfa_store_reason(const struct kmfa_store *s)
 {
 	return s->reason;
+}
+
+const char *
+kmfa_store_locked(const struct kmfa_store *s)
+{
+	return s->locked;
 }
 
 /*
@@ -180,31 +195,29 @@ mirror_refresh(struct kmfa_store *s, const char *key,
 {
 	char *json = NULL;
 	size_t len = 0;
+	const char *why = NULL;
 	int r;
 
 	if (s->rt == NULL || rec->token == NULL || rec->token_exp <= kmfa_now() ||
 	    mirror_matches(s, key, rec))
 		return;
 	mirror_put(s, key, rec);
-	r = kmfa_keyring_load(key, &json, &len);
+	r = kmfa_keyring_load(key, &json, &len, &why);
 	if (json != NULL)
 		kmfa_freezero(json, len + 1);
 	if (r == KMFA_ERR_NOTFOUND)
 		mirror_put(s, key, NULL);
 }
 
-static const char locked_load[] = "the keyring is locked, so the cached "
-    "token cannot be read; kubectl-mfa never unlocks it (that would open a "
-    "password window): unlock it, or use --token-cache-storage disk";
-
 static int
 keyring_load(struct kmfa_store *s, const char *key, struct kmfa_record **out)
 {
 	char *json = NULL;
 	size_t len = 0;
+	const char *why = NULL;
 	int r;
 
-	r = kmfa_keyring_load(key, &json, &len);
+	r = kmfa_keyring_load(key, &json, &len, &why);
 	if (r == KMFA_ERR_NOTFOUND) {
 		/* The item is the truth; a mirror without one is an orphan. */
 		mirror_put(s, key, NULL);
@@ -212,7 +225,11 @@ keyring_load(struct kmfa_store *s, const char *key, struct kmfa_record **out)
 	}
 	if (r == KMFA_ERR_LOCKED) {
 		/* A miss with one clear line, never a prompt or a hang. */
-		kmfa_warn("%s", locked_load);
+		s->locked = why;
+		kmfa_warn("%s, so the cached token cannot be read; kubectl-mfa "
+		    "never opens a keyring window: unlock the keyring (or let "
+		    "it give kubectl-mfa its item without asking), or use "
+		    "--token-cache-storage disk", why);
 		r = KMFA_ERR_NOTFOUND;
 		goto out;
 	}
@@ -256,6 +273,7 @@ keyring_save(struct kmfa_store *s, const char *key,
     const struct kmfa_record *rec)
 {
 	char *json = NULL, *label = NULL;
+	const char *why = NULL;
 	int r = KMFA_ERR_NOMEM;
 
 	if (kmfa_asprintf(&label, "kubectl-mfa: %s (%s)",
@@ -264,11 +282,12 @@ keyring_save(struct kmfa_store *s, const char *key,
 		goto out;
 	if ((r = kmfa_record_encode(rec, 1, &json)) != KMFA_OK)
 		goto out;
-	r = kmfa_keyring_save(key, label, json);
-	if (r == KMFA_ERR_LOCKED)
-		r = kmfa_fail(KMFA_ERR_IO, "the keyring is locked, so the "
-		    "token was not cached; unlock it, or use "
-		    "--token-cache-storage disk");
+	r = kmfa_keyring_save(key, label, json, &why);
+	if (r == KMFA_ERR_LOCKED) {
+		s->locked = why;
+		r = kmfa_fail(KMFA_ERR_IO, "%s, so the token was not cached; "
+		    "unlock it, or use --token-cache-storage disk", why);
+	}
 	if (r != KMFA_OK)
 		goto out;
 	mirror_put(s, key, rec);
@@ -319,14 +338,28 @@ disk_remove(struct kmfa_store *s, const char *key)
 int
 kmfa_store_remove(struct kmfa_store *s, const char *key)
 {
+	const char *why = NULL;
 	int r = KMFA_OK, rd = KMFA_OK;
 
 	if (s->kind == KMFA_STORAGE_KEYRING) {
-		r = kmfa_keyring_remove(key);
-		if (r == KMFA_ERR_LOCKED)
-			r = kmfa_fail(KMFA_ERR_IO, "the keyring is locked, so "
-			    "its cached token was not removed; unlock it and "
-			    "run logout again");
+		r = kmfa_keyring_remove(key, &why);
+		if (r == KMFA_ERR_LOCKED) {
+			s->locked = why;
+			r = kmfa_fail(KMFA_ERR_IO, "%s, so its cached token was "
+			    "not removed; unlock it (or let it delete "
+			    "kubectl-mfa's items without asking) and run logout "
+			    "again", why);
+		}
+	} else if (s->asked == KMFA_STORAGE_AUTO && s->locked != NULL) {
+		/*
+		 * auto passed over a locked keyring today; on a day it was
+		 * unlocked it may have cached this entry, and it will serve
+		 * it again once unlocked.  Not looked at (a search of a
+		 * locked collection can open a window): named, not removed.
+		 */
+		r = kmfa_fail(KMFA_ERR_IO, "%s, so a token it may hold for "
+		    "this entry was not removed; unlock it and run logout "
+		    "again", s->locked);
 	}
 	/* Even when the item stays, the hot path loses its copy. */
 	mirror_put(s, key, NULL);
@@ -387,6 +420,7 @@ out:
 int
 kmfa_store_list(struct kmfa_store *s, char ***keys, size_t *n)
 {
+	const char *why = NULL;
 	int r;
 
 	*keys = NULL;
@@ -395,9 +429,14 @@ kmfa_store_list(struct kmfa_store *s, char ***keys, size_t *n)
 		return disk_list(s, keys, n);
 	if (s->kind != KMFA_STORAGE_KEYRING)
 		return KMFA_OK;
-	r = kmfa_keyring_list(keys, n);
+	r = kmfa_keyring_list(keys, n, &why);
 	if (r == KMFA_ERR_NOTFOUND)
 		r = KMFA_OK;
+	if (r == KMFA_ERR_LOCKED) {
+		/* Nothing listed; the caller asks kmfa_store_locked(). */
+		s->locked = why;
+		r = KMFA_OK;
+	}
 	return r;
 }
 

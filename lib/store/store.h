@@ -29,10 +29,19 @@ void kmfa_store_free(struct kmfa_store **sp);
 const char *kmfa_store_kind(const struct kmfa_store *s);
 /* Why auto chose what it chose, for login and status; NULL if not auto. */
 const char *kmfa_store_reason(const struct kmfa_store *s);
+/*
+ * Non-NULL (static text, "the keyring is locked" or what else needs the
+ * user at a keyring window) when this store found the keyring wanting the
+ * user: at open (auto passes over a locked keyring, which may still hold
+ * entries) or in a later load, save, remove or list.  status and logout
+ * say it rather than "none cached".
+ */
+const char *kmfa_store_locked(const struct kmfa_store *s);
 
 /*
  * KMFA_ERR_NOTFOUND when there is no entry under key, and when the keyring
- * is locked (after one warning line: a miss, never a prompt).
+ * is locked or would need a window (after one warning line: a miss, never
+ * a prompt; kmfa_store_locked() then says why).
  * KMFA_ERR_DAMAGED (cause recorded) when the entry does not parse;
  * KMFA_ERR_IO (cause recorded) when the keyring fails or does not answer in
  * time.  Keyring: a still-valid record whose runtime mirror is missing or
@@ -50,11 +59,15 @@ int kmfa_store_save(struct kmfa_store *s, const char *key,
 /*
  * Remove every copy the front could serve: the keyring item, the runtime
  * mirror and, under `auto`, the disk entry.  A missing entry is not an
- * error; a locked keyring is KMFA_ERR_IO (the mirror goes anyway).
+ * error.  KMFA_ERR_IO with a cause naming the keyring when it is locked or
+ * would need a window to delete, and under `auto` when it passed over a
+ * locked keyring (which may hold this entry and serve it once unlocked);
+ * the mirror and the disk entry go anyway.
  */
 int kmfa_store_remove(struct kmfa_store *s, const char *key);
 
-/* Every entry of this storage (status --all, logout --all). */
+/* Every entry of this storage (status --all, logout --all); a locked
+ * keyring lists nothing and sets kmfa_store_locked(). */
 int kmfa_store_list(struct kmfa_store *s, char ***keys, size_t *n);
 void kmfa_store_list_free(char **keys, size_t n);
 

@@ -7,8 +7,15 @@
 #   start_session_bus   a bus only (no Secret Service): exports
 #                       DBUS_SESSION_BUS_ADDRESS, sets BUS_PID
 #   start_keyring       a bus and gnome-keyring with an unlocked default
-#                       "login" collection, sets KEYRING_PID
-#   keyring_lock        lock the login collection (no prompt is needed to lock)
+#                       "login" collection, sets KEYRING_PID; with
+#                       KMFA_KEYRING_PROVIDER=keepassxc, KeePassXC instead
+#                       (test/components/keepassxc.sh), its settings as
+#                       start_keepassxc takes them
+#   keyring_lock        lock the default collection (no prompt is needed to lock)
+#   keyring_no_window   true when the provider showed no window and asked
+#                       for no prompt: gnome-keyring's log names no prompt,
+#                       KeePassXC's display has and had no window but its
+#                       main one
 #   keyring_has_owner   0 when org.freedesktop.secrets has an owner now,
 #                       1 when the bus says it has none, 2 when the bus
 #                       did not answer (never taken for "no owner")
@@ -61,8 +68,14 @@ start_session_bus() {
 	_keyring_guard
 }
 
+KMFA_KEYRING_PROVIDER=${KMFA_KEYRING_PROVIDER:-gnome}
+
 start_keyring() {
 	local i pw=$T/keyring.pw out
+	if [ "$KMFA_KEYRING_PROVIDER" = keepassxc ]; then
+		start_keepassxc "$@"
+		return
+	fi
 	start_session_bus
 	[ -n "${KEYRING_PID:-}" ] && return 0
 	printf '%s' "$KEYRING_PASSWORD" >"$pw"
@@ -99,17 +112,33 @@ start_keyring() {
 }
 
 keyring_lock() {
+	[ "$KMFA_KEYRING_PROVIDER" = keepassxc ] && { keepassxc_lock; return; }
 	_bus_call --dest=org.freedesktop.secrets /org/freedesktop/secrets \
 	    org.freedesktop.Secret.Service.Lock \
 	    array:objpath:/org/freedesktop/secrets/collection/login >/dev/null
 }
 
-# keyring_locked: true when the login collection says it is locked.
+# The object path the default alias names, or nothing.
+_keyring_default() {
+	_bus_call --dest=org.freedesktop.secrets /org/freedesktop/secrets \
+	    org.freedesktop.Secret.Service.ReadAlias string:default 2>/dev/null |
+		grep -o '/org/freedesktop/secrets/collection/[A-Za-z0-9_]*'
+}
+
+# keyring_locked: true when the default collection says it is locked.
 keyring_locked() {
-	local out
-	out=$(_bus_call --dest=org.freedesktop.secrets \
-	    /org/freedesktop/secrets/collection/login \
+	local out path
+	path=$(_keyring_default) || return 1
+	out=$(_bus_call --dest=org.freedesktop.secrets "$path" \
 	    org.freedesktop.DBus.Properties.Get \
 	    string:org.freedesktop.Secret.Collection string:Locked) || return 1
 	contains "$out" true
+}
+
+keyring_no_window() {
+	if [ "$KMFA_KEYRING_PROVIDER" = keepassxc ]; then
+		[ -z "$(keepassxc_windows)" ] && [ -z "$(keepassxc_windows_seen)" ]
+	else
+		! grep -qi prompt "$T/keyring.log"
+	fi
 }

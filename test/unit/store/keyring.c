@@ -48,6 +48,9 @@
 #define KEY_SEED "5eed000000000000000000000000000000000000000000000000000000000000"
 #define SEALED "kmfa-sealed-v1.AAAAbm90LWEtcmVhbC1lbnZlbG9wZQ"
 
+/* Where a keyring call says why it needs the user (KMFA_ERR_LOCKED). */
+static const char *kr_why;
+
 static char tmp[256];		/* per process: cache and runtime folders */
 static char cache_dir[300], run_dir[300];
 
@@ -311,7 +314,7 @@ test_item_holds_exactly_the_saved_record(void **state)
 
 	assert_int_equal(kmfa_store_save(s, KEY_A, rec), KMFA_OK);
 	assert_int_equal(kmfa_record_encode(rec, 1, &want), KMFA_OK);
-	assert_int_equal(kmfa_keyring_load(KEY_A, &have, &len), KMFA_OK);
+	assert_int_equal(kmfa_keyring_load(KEY_A, &have, &len, &kr_why), KMFA_OK);
 	assert_int_equal(len, strlen(want));
 	assert_string_equal(have, want);
 	/* the refresh token is stored as given: the sealed envelope */
@@ -370,7 +373,7 @@ test_save_replaces_the_item(void **state)
 	assert_string_equal(got->token, "second");
 	assert_int_equal(kmfa_cache_load(path, &mirror), KMFA_OK);
 	assert_string_equal(mirror->token, "second");
-	assert_int_equal(kmfa_keyring_list(&keys, &n), KMFA_OK);
+	assert_int_equal(kmfa_keyring_list(&keys, &n, &kr_why), KMFA_OK);
 	for (size_t i = 0; i < n; i++)
 		seen += strcmp(keys[i], KEY_B) == 0;
 	assert_int_equal(seen, 1);
@@ -431,7 +434,7 @@ test_damaged_item_is_damaged(void **state)
 	(void)state;
 
 	assert_int_equal(kmfa_keyring_save(KEY_C, "kubectl-mfa: damaged",
-	    "{\"not\": \"a record\"}"), KMFA_OK);
+	    "{\"not\": \"a record\"}", &kr_why), KMFA_OK);
 	assert_int_equal(kmfa_store_load(s, KEY_C, &got), KMFA_ERR_DAMAGED);
 	assert_null(got);
 	assert_non_null(strstr(kmfa_report_cause(), "is damaged"));
@@ -480,7 +483,7 @@ test_remove_drops_item_and_mirror(void **state)
 		assert_true(exists(path));
 		assert_int_equal(kmfa_store_remove(s, keys[i]), KMFA_OK);
 		assert_false(exists(path));
-		assert_int_equal(kmfa_keyring_load(keys[i], &json, &len),
+		assert_int_equal(kmfa_keyring_load(keys[i], &json, &len, &kr_why),
 		    KMFA_ERR_NOTFOUND);
 		assert_int_equal(kmfa_store_load(s, keys[i], &got),
 		    KMFA_ERR_NOTFOUND);
@@ -565,7 +568,7 @@ test_locked_load_is_a_quick_miss(void **state)
 	(void)state;
 
 	assert_string_equal(kmfa_store_kind(s), "keyring");
-	assert_int_equal(kmfa_keyring_load(KEY_SEED, &json, &len),
+	assert_int_equal(kmfa_keyring_load(KEY_SEED, &json, &len, &kr_why),
 	    KMFA_ERR_LOCKED);
 	assert_null(json);
 	/* a miss, with one warning line on stderr (keyring.sh greps it) */
@@ -611,20 +614,124 @@ test_locked_remove_keeps_item_drops_mirror(void **state)
 	kmfa_store_free(&s);
 }
 
+/*
+ * A locked collection is not searched at all (KeePassXC answers that with
+ * an unlock window): nothing is listed, and the store says why.
+ */
 static void
-test_locked_list_still_lists(void **state)
+test_locked_list_lists_nothing_and_says_locked(void **state)
 {
 	struct kmfa_store *s = open_store(KMFA_STORAGE_KEYRING, KMFA_OK);
 	char **keys = NULL;
 	size_t n = 0;
-	int found = 0;
 	(void)state;
 
+	assert_int_equal(kmfa_keyring_list(&keys, &n, &kr_why),
+	    KMFA_ERR_LOCKED);
+	assert_string_equal(kr_why, "the keyring is locked");
 	assert_int_equal(kmfa_store_list(s, &keys, &n), KMFA_OK);
-	for (size_t i = 0; i < n; i++)
-		found |= strcmp(keys[i], KEY_SEED) == 0;
-	assert_true(found);
+	assert_int_equal(n, 0);
+	assert_string_equal(kmfa_store_locked(s), "the keyring is locked");
 	kmfa_store_list_free(keys, n);
+	kmfa_store_free(&s);
+}
+
+/* auto passed over the locked keyring: a logout cannot claim it is clean. */
+static void
+test_locked_auto_remove_names_the_keyring(void **state)
+{
+	struct kmfa_store *s = open_store(KMFA_STORAGE_AUTO, KMFA_OK);
+	struct kmfa_record *rec = make_record("disk-token");
+	char *path = kmfa_cache_path(cache_dir, KEY_SEED, ".json");
+	(void)state;
+
+	assert_string_equal(kmfa_store_kind(s), "disk");
+	assert_string_equal(kmfa_store_locked(s), "the keyring is locked");
+	assert_int_equal(kmfa_store_save(s, KEY_SEED, rec), KMFA_OK);
+	assert_int_equal(kmfa_store_remove(s, KEY_SEED), KMFA_ERR_IO);
+	assert_non_null(strstr(kmfa_report_cause(), "the keyring is locked, "
+	    "so a token it may hold for this entry was not removed"));
+	/* what could be removed went */
+	assert_false(exists(path));
+	free(path);
+	kmfa_record_free(&rec);
+	kmfa_store_free(&s);
+}
+
+/*
+ * ---- settings: KeePassXC with one of its confirmations on ----
+ * KMFA_TEST_CONFIRM names which: "none", "access" (confirm each access)
+ * or "delete" (confirm each delete); "settings" stores, "settings-later"
+ * reads and removes in another process, as the next kubectl call would.  test/e2e/keyring_keepassxc_settings.sh
+ * starts KeePassXC so and checks that no window was shown.
+ */
+static int
+confirming(const char *what)
+{
+	const char *c = getenv("KMFA_TEST_CONFIRM");
+
+	return c != NULL && strcmp(c, what) == 0;
+}
+
+static void
+test_settings_store_twice_keeps_one_item(void **state)
+{
+	struct kmfa_store *s = open_store(KMFA_STORAGE_KEYRING, KMFA_OK);
+	struct kmfa_record *r1 = make_record("first"), *r2 = make_record("second");
+	char **keys = NULL;
+	size_t n = 0, seen = 0;
+	(void)state;
+
+	assert_int_equal(kmfa_store_save(s, KEY_B, r1), KMFA_OK);
+	/* the second is an update in place: no replacement, no access window */
+	assert_int_equal(kmfa_store_save(s, KEY_B, r2), KMFA_OK);
+	assert_int_equal(kmfa_keyring_list(&keys, &n, &kr_why), KMFA_OK);
+	for (size_t i = 0; i < n; i++)
+		seen += strcmp(keys[i], KEY_B) == 0;
+	assert_int_equal(seen, 1);
+	kmfa_keyring_list_free(keys, n);
+	kmfa_record_free(&r1);
+	kmfa_record_free(&r2);
+	kmfa_store_free(&s);
+}
+
+static void
+test_settings_load(void **state)
+{
+	struct kmfa_store *s = open_store(KMFA_STORAGE_KEYRING, KMFA_OK);
+	struct kmfa_record *got = NULL;
+	(void)state;
+
+	if (confirming("access")) {
+		/* a miss with one line, the access window never asked for */
+		assert_int_equal(kmfa_store_load(s, KEY_B, &got),
+		    KMFA_ERR_NOTFOUND);
+		assert_non_null(strstr(kmfa_store_locked(s),
+		    "confirmation window to read"));
+	} else {
+		assert_int_equal(kmfa_store_load(s, KEY_B, &got), KMFA_OK);
+		assert_string_equal(got->token, "second");
+		kmfa_record_free(&got);
+	}
+	kmfa_store_free(&s);
+}
+
+/*
+ * KeePassXC 2.7.4 answers Item.Delete with a prompt under every setting,
+ * and completes it without a window even with "confirm delete" on (the
+ * shell checks that no window was shown): the item goes.
+ */
+static void
+test_settings_remove(void **state)
+{
+	struct kmfa_store *s = open_store(KMFA_STORAGE_KEYRING, KMFA_OK);
+	char *json = NULL;
+	size_t len = 0;
+	(void)state;
+
+	assert_int_equal(kmfa_store_remove(s, KEY_B), KMFA_OK);
+	assert_int_equal(kmfa_keyring_load(KEY_B, &json, &len, &kr_why),
+	    KMFA_ERR_NOTFOUND);
 	kmfa_store_free(&s);
 }
 
@@ -654,7 +761,7 @@ test_load_from_a_frozen_secret_service_is_bounded(void **state)
 	(void)state;
 
 	kmfa_report_clear();
-	assert_int_equal(kmfa_keyring_load(KEY_SEED, &json, &len), KMFA_ERR_IO);
+	assert_int_equal(kmfa_keyring_load(KEY_SEED, &json, &len, &kr_why), KMFA_ERR_IO);
 	took = now_ms() - t0;
 	assert_true(took >= KMFA_KEYRING_CALL_MS - 100);
 	assert_true(took < KMFA_KEYRING_CALL_MS + 1500);
@@ -694,7 +801,7 @@ test_explicit_keyring_without_secret_service_fails_fast(void **state)
 	    "session bus"));
 	kmfa_report_clear();
 	/* and a direct call does not activate one either (keyring.sh checks) */
-	assert_int_equal(kmfa_keyring_load(KEY_A, &json, &len), KMFA_ERR_IO);
+	assert_int_equal(kmfa_keyring_load(KEY_A, &json, &len, &kr_why), KMFA_ERR_IO);
 	assert_null(json);
 }
 
@@ -742,7 +849,17 @@ main(void)
 		cmocka_unit_test(test_locked_load_is_a_quick_miss),
 		cmocka_unit_test(test_locked_save_fails_without_prompt),
 		cmocka_unit_test(test_locked_remove_keeps_item_drops_mirror),
-		cmocka_unit_test(test_locked_list_still_lists),
+		cmocka_unit_test(test_locked_list_lists_nothing_and_says_locked),
+		cmocka_unit_test(test_locked_auto_remove_names_the_keyring),
+	};
+	/* Two processes, as two kubectl calls: KeePassXC lets the process
+	 * that created an item at it without asking. */
+	const struct CMUnitTest settings[] = {
+		cmocka_unit_test(test_settings_store_twice_keeps_one_item),
+	};
+	const struct CMUnitTest settings_later[] = {
+		cmocka_unit_test(test_settings_load),
+		cmocka_unit_test(test_settings_remove),
 	};
 	const struct CMUnitTest stopped[] = {
 		cmocka_unit_test(test_auto_gives_up_on_a_frozen_secret_service),
@@ -767,6 +884,12 @@ main(void)
 	if (strcmp(mode, "locked") == 0)
 		return cmocka_run_group_tests_name("store_keyring (locked)",
 		    locked, setup, teardown);
+	if (strcmp(mode, "settings") == 0)
+		return cmocka_run_group_tests_name("store_keyring (settings)",
+		    settings, setup, teardown);
+	if (strcmp(mode, "settings-later") == 0)
+		return cmocka_run_group_tests_name("store_keyring (settings, "
+		    "later)", settings_later, setup, teardown);
 	if (strcmp(mode, "stopped") == 0)
 		return cmocka_run_group_tests_name("store_keyring (stopped)",
 		    stopped, setup, teardown);
