@@ -38,6 +38,7 @@ static const char *const every[] = {
 	"--oidc-extra-scope=ev\nil",
 	"--oidc-use-access-token",
 	"--oidc-offline-access", "off",
+	"--oidc-login-hint", "alice@example.com",
 	"--oidc-auth-request-extra-params", "b=2",
 	"--oidc-auth-request-extra-params=acr_values=mfa",
 	"--certificate-authority", "/etc/ca.pem",
@@ -77,6 +78,7 @@ static const char every_identity[] =
     "access:1:1\n"
     "fido2:3:off\n"
     /* What decides whether a token is acceptable, appended when set. */
+    "account:17:alice@example.com\n"
     "ca:11:/etc/ca.pem\n"
     "ca-data:64:298c75c6dd6557930a686ac97da8cf71"
     "bf571699f02520c2c081495c452359ad\n"
@@ -93,6 +95,7 @@ static const char every_hint[] =
     "--oidc-auth-request-extra-params=b=2 "
     "--oidc-auth-request-extra-params=acr_values=mfa "
     "--oidc-use-access-token --oidc-offline-access=off "
+    "--oidc-login-hint=alice@example.com "
     "--certificate-authority=/etc/ca.pem "
     "--certificate-authority-data=LS0tLS1= --insecure-skip-tls-verify "
     "--fido2=off --fido2-credentials=/tmp/creds.json --fido2-uv "
@@ -111,6 +114,7 @@ static const char *const every_setup[] = {
 	"--oidc-auth-request-extra-params=acr_values=mfa",
 	"--oidc-use-access-token",
 	"--oidc-offline-access=off",
+	"--oidc-login-hint=alice@example.com",
 	"--certificate-authority=/etc/ca.pem",
 	"--certificate-authority-data=LS0tLS1=",
 	"--insecure-skip-tls-verify",
@@ -386,8 +390,8 @@ test_cache_key_is_the_identity_hash(void **state)
 	kmfa_config_identity_key(every_identity, again);
 	assert_string_equal(key, again);
 	/* The file name of the cached entry: SHA-256 of every_identity. */
-	assert_string_equal(key, "d8614fd9b44ffff346d2ed9d635e45b5"
-	    "aacd7870ddd6e6b160e26a8f420add0a");
+	assert_string_equal(key, "05b066975ea14f9780902475c7a17587"
+	    "4321231f2d8e012ab116716c1302278f");
 	kmfa_config_free(&cfg);
 }
 
