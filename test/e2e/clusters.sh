@@ -224,4 +224,27 @@ check "a cluster's extension may name the account: bob's entry answers, no login
 	'grep -q gitVersion "$T/kc.out" && [ "$(wc -l <"$IDP_A_LOG")" -eq "$before_a" ] &&
 	 [ "$(jq -s -r "[.[] | select(.authorized)] | last | .user" "$API_A_LOG")" = bob ]'
 
+# 8. The shipped example's exec extensions are ones the plugin takes: with
+# nothing cached and nobody present, each ends at "nobody to log in"
+# (exit 3), naming its own cluster's issuer and account in the command.
+KUBECTL=$(ls /usr/lib/google-cloud-sdk/bin/kubectl.1.[0-9]* 2>/dev/null | sort -V | tail -1)
+KUBECTL=${KUBECTL:-$(command -v kubectl)}
+"$KUBECTL" config view --kubeconfig "$KMFA_SRC/kubeconfig.example" -o json >"$T/ex.json" ||
+	die "kubectl cannot load kubeconfig.example"
+n=0
+while IFS=$'\t' read -r name ext; do
+	n=$((n + 1))
+	ei=$(jq -n -c --argjson e "$ext" '{apiVersion: "client.authentication.k8s.io/v1",
+		kind: "ExecCredential", spec: {interactive: false,
+		cluster: {server: "https://127.0.0.1:1", config: $e}}}')
+	KUBERNETES_EXEC_INFO=$ei expect_exit 3 "$KMFA" get-token --fido2=off \
+		--token-cache-storage=disk --token-cache-dir "$T/empty-cache"
+	iss=$(jq -r '."oidc-issuer-url"' <<<"$ext") hint=$(jq -r '."oidc-login-hint" // ""' <<<"$ext")
+	check "kubeconfig.example cluster $name: its exec extension is taken (exit 3, its issuer in the login command)" \
+		'contains "$ERR" "nobody to log in" && contains "$ERR" "--oidc-issuer-url=$iss" &&
+		 { [ -z "$hint" ] || contains "$ERR" "--oidc-login-hint=$hint"; }'
+done < <(jq -r --arg x "$EXT" '.clusters[] | . as $c | .cluster.extensions // [] | .[] |
+	select(.name == $x) | [$c.name, (.extension | tojson)] | @tsv' "$T/ex.json")
+check "kubeconfig.example shows exec extensions ($n)" '[ "$n" -ge 2 ]'
+
 finish
