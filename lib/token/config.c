@@ -1065,7 +1065,7 @@ ext_member(struct kmfa_config *x, const char *name, const char *p,
 		return kmfa_fail(KMFA_ERR_CONFIG, EXT_WHERE "unknown key "
 		    "'%s' (the keys are option names without the dashes)",
 		    kmfa_printable(shown, sizeof(shown), name));
-	if (!(o->use & KMFA_OPT_CLUSTER))
+	if ((o->use & KMFA_OPT_CLUSTER) == 0)
 		return kmfa_fail(KMFA_ERR_CONFIG, EXT_WHERE "%s may be set "
 		    "only in the user entry's args, not by a cluster", o->name);
 	json_field(&f, p, end);
