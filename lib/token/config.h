@@ -133,8 +133,9 @@ int kmfa_config_parse_duration(const char *s, int64_t *out);
  * scopes, sorted extra parameters, access-token flag, FIDO2 policy), as
  * length-prefixed fields, followed by those that decide whether a token is
  * acceptable (--require-amr/-acr, --fido2-uv, a credentials file other than
- * the default, the TLS trust: CA path, SHA-256 of CA data, skip-verify),
- * each only when set.  The cache key is its SHA-256; cache records
+ * the default, the TLS trust: CA path, SHA-256 of CA data, skip-verify)
+ * and the account (--oidc-login-hint), each only when set; options merged
+ * from the cluster's exec extension count as if given.  The cache key is its SHA-256; cache records
  * store it whole so that a hash-named file can never answer for another
  * configuration.  Caller frees.
  */
