@@ -1171,8 +1171,8 @@ kmfa_config_merge_cluster(struct kmfa_config *cfg, const char *ext,
 		}
 		p = json_ws(key.raw + key.rawlen, end);
 		p = json_ws(p + 1, end);	/* past the ':' */
-		/* minijson refuses a repeated member only on the paths it is
-		 * asked for; two values for one option are refused here. */
+		/* The scan above already refuses any repeated member; this
+		 * keeps two values for one option out should that change. */
 		if ((o = find_opt(name, strlen(name))) != NULL) {
 			uint64_t bit = UINT64_C(1) << (size_t)(o - opts);
 
