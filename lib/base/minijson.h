@@ -28,7 +28,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KMFA_MINIJSON_DEPTH	64	/* nesting of objects and arrays */
+/* Nesting of objects and arrays, the top-level object included: no more
+ * than the full program's reader takes (KMFA_JSON_DEPTH_MAX, base/json.h),
+ * or the front would answer a document that the full program refuses. */
+#define KMFA_MINIJSON_DEPTH	32
 #define KMFA_MINIJSON_PATH	8	/* keys in a path */
 #define KMFA_MINIJSON_FIELDS	32	/* fields in one scan */
 #define KMFA_MINIJSON_KEYS	256	/* names in the objects open at once */

@@ -15,7 +15,12 @@
 
 #include <cmocka.h>
 
+#include "base/json.h"
 #include "base/minijson.h"
+
+/* What the front reads, the full program must read (fuzz_execinfo). */
+_Static_assert(KMFA_MINIJSON_DEPTH == KMFA_JSON_DEPTH_MAX,
+    "minijson nests as deep as the full program's reader, no deeper");
 
 /* Scan doc for the one field at path; the scan's verdict. */
 static int
