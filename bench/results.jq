@@ -50,6 +50,10 @@ def clean($set): $set | map(select(.failures > 0)) |
 	latency: $latency,
 	ratios: {
 		disk_vs_floor: ratio($disk; $floor),
+		cluster_vs_disk: ratio(med($hot; "cluster-v1"); med($hot; "disk-v1")),
+		cluster_vs_disk_instructions: ratio(
+			(($cg | map(select(.name == "cluster-v1")) | .[0].instructions) // null);
+			(($cg | map(select(.name == "disk-v1")) | .[0].instructions) // null)),
 		mirror_vs_floor: ratio($mirror; $floor),
 		floor_dyn_vs_floor: ratio(med($hot; "floor-dyn"); $floor),
 		disk_vs_floor_dyn: ratio($disk; med($hot; "floor-dyn")),
@@ -68,6 +72,9 @@ def clean($set): $set | map(select(.failures > 0)) |
 	(if $gke then target("disk-vs-gke"; "disk hot path median <= 0.25x GKE plugin";
 		.ratios.disk_vs_gke; 0.25; le(.ratios.disk_vs_gke; 0.25);
 		"worse of v1/v1beta1 over gke-gcloud-auth-plugin") else empty end),
+	target("cluster-vs-disk"; "hot path with the cluster's exec extension <= 1.05x without";
+		.ratios.cluster_vs_disk; 1.05; le(.ratios.cluster_vs_disk; 1.05);
+		"cluster-v1 over disk-v1, medians, interleaved; instructions \(.ratios.cluster_vs_disk_instructions)x"),
 	target("disk-rss"; "disk hot path peak RSS <= 2 MiB";
 		$diskrss; 2048; le($diskrss; 2048); "KiB, max over all runs"),
 	(if $gke then target("keyring-vs-gke"; "keyring hot path (mirror) below GKE plugin median";

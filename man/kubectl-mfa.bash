@@ -17,7 +17,8 @@ _kubectl_mfa_options() {
 		--oidc-extra-scope --oidc-use-access-token --oidc-offline-access
 		--oidc-auth-request-extra-params --certificate-authority
 		--certificate-authority-data --insecure-skip-tls-verify
-		--token-cache-storage --token-cache-dir --skew"
+		--token-cache-storage --token-cache-dir --skew
+		--oidc-login-hint"
 	local fido2="--fido2 --fido2-credentials --fido2-device --fido2-uv
 		--session-max --server-proof"
 	local login="--timeout --audit-log --skip-open-browser --browser-command

@@ -47,12 +47,33 @@ fmt_left(int64_t s, char *out, size_t n)
 		    (long long)(s % 60));
 }
 
+/*
+ * The account an entry was made for (--oidc-login-hint), read back from
+ * its identity, so that `status --all` tells two accounts at one issuer
+ * and client apart; NULL when it names none.  Caller frees.
+ */
+static char *
+account_of(const struct kmfa_record *rec)
+{
+	struct kmfa_config c;
+	char hash[65], *a = NULL;
+
+	kmfa_config_init(&c);
+	if (rec != NULL && rec->identity != NULL &&
+	    kmfa_config_from_identity(rec->identity, &c, hash) == KMFA_OK) {
+		a = c.login_hint;
+		c.login_hint = NULL;	/* transferred */
+	}
+	kmfa_config_free(&c);
+	return a;
+}
+
 /* Human-readable lines for one entry. */
 static void
 print_entry(const struct kmfa_store *st, const struct kmfa_record *rec,
     int64_t until, int64_t now)
 {
-	char ts[21] = "?", left[32], shown[256];
+	char ts[21] = "?", left[32], shown[256], *account;
 
 	printf("storage:   %s%s%s%s\n", kmfa_store_kind(st),
 	    kmfa_store_reason(st) ? " (" : "",
@@ -75,6 +96,10 @@ print_entry(const struct kmfa_store *st, const struct kmfa_record *rec,
 	    rec->issuer ? rec->issuer : "?"));
 	printf("client id: %s\n", kmfa_printable(shown, sizeof(shown),
 	    rec->client_id ? rec->client_id : "?"));
+	if ((account = account_of(rec)) != NULL)
+		printf("account:   %s\n", kmfa_printable(shown, sizeof(shown),
+		    account));
+	free(account);
 	printf("subject:   %s\n", kmfa_printable(shown, sizeof(shown),
 	    rec->subject ? rec->subject : "?"));
 	(void)kmfa_rfc3339(until, ts);
@@ -103,7 +128,7 @@ entry_json(const struct kmfa_store *st, const char *key,
     const struct kmfa_record *rec, int64_t until, int64_t now)
 {
 	cJSON *o = cJSON_CreateObject();
-	char ts[21];
+	char ts[21], *account;
 
 	if (o == NULL)
 		return NULL;
@@ -119,6 +144,9 @@ entry_json(const struct kmfa_store *st, const char *key,
 			cJSON_AddStringToObject(o, "issuer", rec->issuer);
 		if (rec->client_id)
 			cJSON_AddStringToObject(o, "client_id", rec->client_id);
+		if ((account = account_of(rec)) != NULL)
+			cJSON_AddStringToObject(o, "account", account);
+		free(account);
 		if (rec->subject)
 			cJSON_AddStringToObject(o, "subject", rec->subject);
 		if (kmfa_rfc3339(until, ts) == 0)

@@ -69,6 +69,8 @@ run(struct kmfa_config *cfg, enum kmfa_flow_mode mode)
 	if ((r = kmfa_config_load_secret(cfg)) != KMFA_OK)
 		goto out;
 	if ((r = kmfa_execinfo_parse(getenv("KUBERNETES_EXEC_INFO"), &ei))
+	    != KMFA_OK ||
+	    (r = kmfa_config_merge_cluster(cfg, ei.cluster, ei.cluster_len))
 	    != KMFA_OK)
 		goto out;
 	if ((r = kmfa_flow_run(cfg, &ei, mode, &cred, &res)) != KMFA_OK)

@@ -89,7 +89,9 @@ hot(int argc, char *argv[])
 	    KMFA_OPTSET_FIDO2 | KMFA_OPTSET_LOGIN) != KMFA_OK || cfg.help ||
 	    cfg.verbose > 0 || kmfa_config_finish(&cfg) != KMFA_OK)
 		goto out;
-	if (kmfa_execcred_peek(getenv("KUBERNETES_EXEC_INFO"), &ei) != KMFA_OK)
+	if (kmfa_execcred_peek(getenv("KUBERNETES_EXEC_INFO"), &ei) != KMFA_OK ||
+	    kmfa_config_merge_cluster(&cfg, ei.cluster, ei.cluster_len) !=
+	    KMFA_OK)
 		goto out;
 	if ((r = kmfa_hotpath_answer(&cfg, &ei, &out)) != KMFA_OK)
 		goto out;

@@ -20,6 +20,7 @@ static const char oidc_opts[] =
 "  --oidc-offline-access auto|on|off  ask for offline_access (a refresh token);\n"
 "                                  auto: when the issuer lists it (default)\n"
 "  --oidc-auth-request-extra-params K=V  repeatable, e.g. acr_values=mfa\n"
+"  --oidc-login-hint ACCOUNT       sent as login_hint; one cache entry per account\n"
 "  --certificate-authority FILE    PEM CA for the issuer (default: system)\n"
 "  --certificate-authority-data B64  the same, base64 of the PEM\n"
 "  --insecure-skip-tls-verify      do not verify the issuer's certificate\n"

@@ -8,11 +8,22 @@
 
 #include "base/minijson.h"
 
+/* A member name already read in an object that is still open. */
+struct mj_key {
+	const char *raw;	/* its opening quote */
+	size_t rawlen;		/* quotes included */
+	size_t len;		/* decoded */
+};
+
 struct mj {
 	const char *p, *end;
 	struct kmfa_minijson_field *f;
 	size_t nf;
 	unsigned seen[KMFA_MINIJSON_FIELDS];	/* path levels already matched */
+	/* The names of every open object, innermost last: a stack, so that
+	 * the whole scan needs no more than this and no allocation. */
+	struct mj_key key[KMFA_MINIJSON_KEYS];
+	size_t nkeys;
 };
 
 static void
@@ -146,6 +157,81 @@ string(const char **pp, const char *end, char *out, size_t cap, size_t *n)
 	return 0;
 }
 
+/*
+ * A string that string() has validated, decoded one byte at a time, so
+ * that two names can be compared without a buffer for either.
+ */
+struct cursor {
+	const char *p, *end;
+	char pending[4];	/* the rest of a \u escape's UTF-8 */
+	size_t n, i;
+};
+
+/* The next decoded byte, or -1 at the closing quote. */
+static int
+next_byte(struct cursor *c)
+{
+	unsigned cp, lo;
+
+	if (c->i < c->n)
+		return (unsigned char)c->pending[c->i++];
+	if (c->p >= c->end || *c->p == '"')
+		return -1;
+	if (*c->p != '\\')
+		return (unsigned char)*c->p++;
+	c->p++;
+	if (c->p >= c->end)
+		return -1;
+	switch (*c->p++) {
+	case 'b': return '\b';
+	case 'f': return '\f';
+	case 'n': return '\n';
+	case 'r': return '\r';
+	case 't': return '\t';
+	case 'u':
+		if (hex4(c->p, c->end, &cp) != 0)
+			return -1;
+		c->p += 4;
+		if (cp >= 0xd800 && cp <= 0xdbff) {
+			if (hex4(c->p + 2, c->end, &lo) != 0)
+				return -1;
+			c->p += 6;
+			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+		}
+		c->n = 0;
+		put_utf8(c->pending, sizeof(c->pending), &c->n, cp);
+		c->i = 1;
+		return (unsigned char)c->pending[0];
+	default:	/* '"', '\\' and '/' stand for themselves */
+		return (unsigned char)c->p[-1];
+	}
+}
+
+/*
+ * Whether two names decode to the same bytes: the comparison the full
+ * program's reader makes (json.c compares cJSON's decoded names with
+ * strcmp; neither reader lets a NUL into a name), so that "a" and
+ * "\u0061" are one name to both.
+ */
+static int
+same_name(const struct mj_key *a, const struct mj_key *b, const char *end)
+{
+	struct cursor ca = { .p = a->raw + 1, .end = end };
+	struct cursor cb = { .p = b->raw + 1, .end = end };
+	int x;
+
+	if (a->len != b->len)
+		return 0;
+	/* Escapes only shrink a name: no escape iff two bytes of quotes. */
+	if (a->rawlen == a->len + 2 && b->rawlen == b->len + 2)
+		return memcmp(a->raw + 1, b->raw + 1, a->len) == 0;
+	do {
+		if ((x = next_byte(&ca)) != next_byte(&cb))
+			return 0;
+	} while (x != -1);
+	return 1;
+}
+
 static int
 digits(struct mj *m)
 {
@@ -227,7 +313,7 @@ static int
 object(struct mj *m, int depth, uint32_t want, int level)
 {
 	char key[64];
-	size_t klen, i;
+	size_t klen, i, base = m->nkeys;
 
 	m->p++;
 	skip_ws(m);
@@ -238,10 +324,24 @@ object(struct mj *m, int depth, uint32_t want, int level)
 	for (;;) {
 		uint32_t deeper = 0, here = 0;
 		const char *start;
+		struct mj_key *name;
 
 		skip_ws(m);
+		start = m->p;
 		if (string(&m->p, m->end, key, sizeof(key), &klen) != 0)
 			return -1;
+		/* Any name given twice in one object, wanted or not, as the
+		 * full program's reader refuses it; past the bound, doubt. */
+		if (m->nkeys == KMFA_MINIJSON_KEYS)
+			return -1;
+		name = &m->key[m->nkeys];
+		name->raw = start;
+		name->rawlen = (size_t)(m->p - start);
+		name->len = klen;
+		for (i = base; i < m->nkeys; i++)
+			if (same_name(&m->key[i], name, m->end))
+				return -1;
+		m->nkeys++;
 		skip_ws(m);
 		if (m->p >= m->end || *m->p++ != ':')
 			return -1;
@@ -277,6 +377,7 @@ object(struct mj *m, int depth, uint32_t want, int level)
 			return -1;
 		if (*m->p == '}') {
 			m->p++;
+			m->nkeys = base;	/* closed: its names are done */
 			return 0;
 		}
 		if (*m->p++ != ',')
@@ -335,12 +436,16 @@ int
 kmfa_minijson_scan(const char *doc, size_t len, struct kmfa_minijson_field *f,
     size_t nf)
 {
-	struct mj m = { .f = f, .nf = nf };
+	struct mj m;	/* not zeroed whole: key[] is written before read */
 	uint32_t want = 0;
 	size_t i;
 
 	if (doc == NULL || nf > KMFA_MINIJSON_FIELDS)
 		return -1;
+	m.f = f;
+	m.nf = nf;
+	m.nkeys = 0;
+	memset(m.seen, 0, sizeof(m.seen));
 	m.p = doc;
 	m.end = doc + len;
 	for (i = 0; i < nf; i++) {

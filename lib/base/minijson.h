@@ -8,10 +8,16 @@
  * strings, integers or booleans.  It refuses more than the grammar does:
  * raw control characters, lone surrogates, \u0000, nesting deeper than
  * KMFA_MINIJSON_DEPTH, anything but whitespace after the top-level object,
- * and a requested member (or any object on its path) appearing twice, since a
- * reader that takes the first copy (cJSON, which reads KUBERNETES_EXEC_INFO
- * in the full program, does) and one that takes the last would read two
- * tokens or identities in the same bytes.  A refusal is a miss for the
+ * and a member name given twice in any object at any depth, requested or
+ * not, since a reader that takes the first copy (cJSON, which reads
+ * KUBERNETES_EXEC_INFO in the full program, does) and one that takes the
+ * last would read two tokens or identities in the same bytes, and the full
+ * program's strict reader (base/json.c) refuses such a document outright.
+ * Names are compared as that reader compares them: decoded, byte for byte
+ * ("a" and "\u0061" are one name).  Each name is checked against the
+ * earlier names of its object, so an object of n members costs n^2/2
+ * comparisons; more than KMFA_MINIJSON_KEYS names in the objects open at
+ * once is refused as doubt.  A refusal is a miss for the
  * front, which hands the input to the full program, and damage for the
  * record decoder, whose entry the next login replaces: doubt costs a
  * little time, never correctness.
@@ -22,9 +28,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KMFA_MINIJSON_DEPTH	64	/* nesting of objects and arrays */
+/* Nesting of objects and arrays, the top-level object included: no more
+ * than the full program's reader takes (KMFA_JSON_DEPTH_MAX, base/json.h),
+ * or the front would answer a document that the full program refuses. */
+#define KMFA_MINIJSON_DEPTH	32
 #define KMFA_MINIJSON_PATH	8	/* keys in a path */
 #define KMFA_MINIJSON_FIELDS	32	/* fields in one scan */
+#define KMFA_MINIJSON_KEYS	256	/* names in the objects open at once */
 
 enum kmfa_minijson_type {
 	KMFA_MINIJSON_ABSENT = 0,
@@ -48,8 +58,9 @@ struct kmfa_minijson_field {
 /*
  * Validate doc[0..len) as one JSON object and locate each field (type
  * KMFA_MINIJSON_ABSENT when it is not there).  0 on success; -1 when the
- * document is malformed, too deep, has trailing bytes, repeats a requested
- * member, or a path crosses something other than an object.
+ * document is malformed, too deep, has trailing bytes, repeats a member
+ * name in any object (or holds more than KMFA_MINIJSON_KEYS names in
+ * objects open at once), or a path crosses something other than an object.
  */
 int kmfa_minijson_scan(const char *doc, size_t len, struct kmfa_minijson_field *f,
     size_t nf);

@@ -203,7 +203,9 @@ kmfa_device_authorize(struct kmfa_http *h, const struct kmfa_discovery *d,
 	    (r = kmfa_oauth_scope(cfg, offline, &scope)) != KMFA_OK ||
 	    (r = kmfa_oauth_form_client(&form, cfg)) != KMFA_OK ||
 	    (r = kmfa_http_form_add(&form, "scope", scope)) != KMFA_OK ||
-	    (r = kmfa_oauth_form_extra_params(&form, cfg)) != KMFA_OK)
+	    (r = kmfa_oauth_form_extra_params(&form, cfg)) != KMFA_OK ||
+	    (cfg->login_hint != NULL && (r = kmfa_http_form_add(&form,
+	    "login_hint", cfg->login_hint)) != KMFA_OK))
 		goto out;
 	/*
 	 * RFC 7636 on the device grant: Keycloak demands it of a client that

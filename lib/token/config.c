@@ -14,6 +14,7 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/file.h"
+#include "base/minijson.h"
 #include "base/report.h"
 #include "base/sha256.h"
 #include "base/util.h"
@@ -23,7 +24,7 @@ struct opt {
 	const char *name;
 	enum kmfa_opt_value kind;
 	unsigned set;		/* KMFA_OPTSET_*: the subcommands that take it */
-	unsigned use;		/* KMFA_OPT_EXEC_ARGS, KMFA_OPT_HINT */
+	unsigned use;		/* KMFA_OPT_EXEC_ARGS, _HINT, _CLUSTER */
 	/*
 	 * Its tag in the cache identity, or NULL: a tag is what makes an
 	 * option part of the identity (KMFA_OPT_IDENTITY).  The tags and the
@@ -57,16 +58,28 @@ struct opt {
 #define AT(field) .off = F(field)
 #define EXEC KMFA_OPT_EXEC_ARGS
 #define HINT KMFA_OPT_HINT
+#define CLUSTER KMFA_OPT_CLUSTER
 
 /*
  * In this order the options are rendered (setup's exec arguments, the
  * hint) and the identity's fields are written.
  */
 static const struct opt opts[] = {
+	/*
+	 * CLUSTER marks what a cluster's exec extension may say (see
+	 * kmfa_config_merge_cluster): which IdP, which client, which account
+	 * and what the login asks for, and the CA that vouches for that IdP,
+	 * as kubectl takes the API server's CA from the cluster entry.  A
+	 * cluster entry is shared and shown (`kubectl config view` prints it
+	 * whole), and is often handed out by whoever runs the cluster: no
+	 * secret, no program to run, no file to write, and nothing that
+	 * weakens the person's own policy (--fido2, --session-max,
+	 * --insecure-skip-tls-verify) comes from there.
+	 */
 	{ "oidc-issuer-url", KMFA_VAL_STRING, KMFA_OPTSET_OIDC,
-	    EXEC | HINT, "issuer", AT(issuer) },
+	    EXEC | HINT | CLUSTER, "issuer", AT(issuer) },
 	{ "oidc-client-id", KMFA_VAL_STRING, KMFA_OPTSET_OIDC,
-	    EXEC | HINT, "client", AT(client_id) },
+	    EXEC | HINT | CLUSTER, "client", AT(client_id) },
 	/* `setup` takes the secret out of cfg before it renders. */
 	{ "oidc-client-secret", KMFA_VAL_STRING, KMFA_OPTSET_OIDC,
 	    EXEC, NULL, AT(client_secret) },
@@ -74,12 +87,13 @@ static const struct opt opts[] = {
 	{ "oidc-client-secret-file", KMFA_VAL_STRING, KMFA_OPTSET_OIDC,
 	    EXEC, NULL, AT(client_secret_file) },
 	{ "oidc-extra-scope", KMFA_VAL_LIST, KMFA_OPTSET_OIDC,
-	    EXEC | HINT, "scope", AT(scopes), .count_off = F(nscopes) },
+	    EXEC | HINT | CLUSTER, "scope", AT(scopes),
+	    .count_off = F(nscopes) },
 	{ "oidc-auth-request-extra-params", KMFA_VAL_LIST, KMFA_OPTSET_OIDC,
-	    EXEC | HINT, "param", AT(extra_params),
+	    EXEC | HINT | CLUSTER, "param", AT(extra_params),
 	    .count_off = F(nextra_params) },
 	{ "oidc-use-access-token", KMFA_VAL_FLAG, KMFA_OPTSET_OIDC,
-	    EXEC | HINT, "access", AT(use_access_token) },
+	    EXEC | HINT | CLUSTER, "access", AT(use_access_token) },
 	/*
 	 * Not in the identity: offline_access decides whether a refresh
 	 * token comes with the login, not whose token it is or what it
@@ -88,7 +102,19 @@ static const struct opt opts[] = {
 	 * the hint, so that the login it prints asks for what get-token would.
 	 */
 	{ "oidc-offline-access", KMFA_VAL_STRING, KMFA_OPTSET_OIDC,
-	    EXEC | HINT, NULL, AT(offline_access) },
+	    EXEC | HINT | CLUSTER, NULL, AT(offline_access) },
+	/*
+	 * Which account at the IdP: sent as login_hint (OpenID Connect Core
+	 * §3.1.2.1) and, as the account, part of the identity, so that two
+	 * accounts at one issuer and client never share an entry.  The hint
+	 * itself is the label rather than a separate --account: one option
+	 * cannot contradict itself, and an entry for another account has to
+	 * name that account to the IdP anyway.  Written only when set, so
+	 * entries without it keep their identity.
+	 */
+	{ "oidc-login-hint", KMFA_VAL_STRING, KMFA_OPTSET_OIDC,
+	    EXEC | HINT | CLUSTER, "account", AT(login_hint),
+	    .id_when_set = 1 },
 	/*
 	 * What the IdP is trusted by decides which tokens are acceptable: a
 	 * token fetched without verification must not answer an entry that
@@ -97,9 +123,9 @@ static const struct opt opts[] = {
 	 * stays short and the status output shows no PEM.
 	 */
 	{ "certificate-authority", KMFA_VAL_STRING, KMFA_OPTSET_OIDC,
-	    EXEC | HINT, "ca", AT(ca_file), .id_when_set = 1 },
+	    EXEC | HINT | CLUSTER, "ca", AT(ca_file), .id_when_set = 1 },
 	{ "certificate-authority-data", KMFA_VAL_STRING, KMFA_OPTSET_OIDC,
-	    EXEC | HINT, "ca-data", AT(ca_data), .id_when_set = 1,
+	    EXEC | HINT | CLUSTER, "ca-data", AT(ca_data), .id_when_set = 1,
 	    .id_hash = 1 },
 	{ "insecure-skip-tls-verify", KMFA_VAL_FLAG, KMFA_OPTSET_OIDC,
 	    EXEC | HINT, "insecure", AT(insecure_skip_tls_verify),
@@ -161,10 +187,10 @@ static const struct opt opts[] = {
 	 * laxer entry obtained never answers a stricter one.  status takes
 	 * them to find that entry. */
 	{ "require-amr", KMFA_VAL_STRING, KMFA_OPTSET_LOGIN |
-	    KMFA_OPTSET_STATUS, EXEC | HINT, "amr", AT(require_amr),
+	    KMFA_OPTSET_STATUS, EXEC | HINT | CLUSTER, "amr", AT(require_amr),
 	    .id_when_set = 1 },
 	{ "require-acr", KMFA_VAL_STRING, KMFA_OPTSET_LOGIN |
-	    KMFA_OPTSET_STATUS, EXEC | HINT, "acr", AT(require_acr),
+	    KMFA_OPTSET_STATUS, EXEC | HINT | CLUSTER, "acr", AT(require_acr),
 	    .id_when_set = 1 },
 	{ "min-valid", KMFA_VAL_DURATION, KMFA_OPTSET_STATUS,
 	    0, NULL, AT(min_valid), .def = KMFA_DEFAULT_MIN_VALID },
@@ -182,6 +208,7 @@ static const struct opt opts[] = {
 
 #undef EXEC
 #undef HINT
+#undef CLUSTER
 
 /* The words of the enumerated values, indexed by the enum. */
 static const char *const storage_names[] = {
@@ -455,6 +482,32 @@ kmfa_config_parse(struct kmfa_config *cfg, int argc, char *const argv[],
 	return KMFA_OK;
 }
 
+/*
+ * What the parser cannot refuse on its own, checked again once a cluster's
+ * exec extension has added its part; err and where say whose mistake it is.
+ */
+static int
+check_values(const struct kmfa_config *cfg, int err, const char *where)
+{
+	if (cfg->offline_access != NULL &&
+	    strcmp(cfg->offline_access, "auto") != 0 &&
+	    strcmp(cfg->offline_access, "on") != 0 &&
+	    strcmp(cfg->offline_access, "off") != 0)
+		return kmfa_fail(err, "%s--oidc-offline-access takes auto, on "
+		    "or off", where);
+	/* Two login_hint parameters would leave the IdP to pick one, and the
+	 * identity would name only one of them. */
+	if (cfg->login_hint != NULL) {
+		for (size_t i = 0; i < cfg->nextra_params; i++)
+			if (strncmp(cfg->extra_params[i], "login_hint=",
+			    strlen("login_hint=")) == 0)
+				return kmfa_fail(err, "%sgive the account as "
+				    "--oidc-login-hint or as an extra "
+				    "parameter login_hint, not both", where);
+	}
+	return KMFA_OK;
+}
+
 static char *
 xdg_path(const char *var, const char *fallback, const char *leaf)
 {
@@ -505,13 +558,7 @@ kmfa_config_finish(struct kmfa_config *cfg)
 	 * must refuse the same configurations as the full program. */
 	if (cfg->timeout == 0)
 		return kmfa_fail(KMFA_ERR_USAGE, "--timeout must be more than 0s");
-	if (cfg->offline_access != NULL &&
-	    strcmp(cfg->offline_access, "auto") != 0 &&
-	    strcmp(cfg->offline_access, "on") != 0 &&
-	    strcmp(cfg->offline_access, "off") != 0)
-		return kmfa_fail(KMFA_ERR_USAGE, "--oidc-offline-access takes "
-		    "auto, on or off");
-	return KMFA_OK;
+	return check_values(cfg, KMFA_ERR_USAGE, "");
 }
 
 int
@@ -905,4 +952,272 @@ kmfa_config_cache_key(const struct kmfa_config *cfg, char key[65])
 	kmfa_config_identity_key(id, key);
 	free(id);
 	return KMFA_OK;
+}
+
+/* The cluster's exec extension (kmfa_config_merge_cluster). */
+
+#define EXT_WHERE "the cluster's exec extension (spec.cluster.config): "
+
+static const char *
+json_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' ||
+	    *p == '\r'))
+		p++;
+	return p;
+}
+
+/*
+ * The end of the value that starts at p, in a document minijson has
+ * already found well formed: only strings (whose quotes and brackets do
+ * not count) and the nesting need attention.
+ */
+static const char *
+json_skip(const char *p, const char *end)
+{
+	size_t depth = 0;
+
+	do {
+		if (p >= end)
+			return end;
+		if (*p == '"') {
+			for (p++; p < end && *p != '"'; p++)
+				if (*p == '\\')
+					p++;
+			p++;
+		} else if (*p == '{' || *p == '[') {
+			depth++;
+			p++;
+		} else if (*p == '}' || *p == ']') {
+			depth--;
+			p++;
+		} else if (depth == 0) {
+			while (p < end && *p != ',' && *p != '}' &&
+			    *p != ']' && *p != ' ' && *p != '\t' &&
+			    *p != '\n' && *p != '\r')
+				p++;
+		} else {
+			p++;
+		}
+	} while (depth > 0);
+	return p < end ? p : end;
+}
+
+/* The span [p, end of its value) as a minijson field, for its getters. */
+static void
+json_field(struct kmfa_minijson_field *f, const char *p, const char *end)
+{
+	memset(f, 0, sizeof(*f));
+	f->raw = p;
+	f->rawlen = (size_t)(json_skip(p, end) - p);
+	switch (*p) {
+	case '"': f->type = KMFA_MINIJSON_STRING; break;
+	case 't': f->type = KMFA_MINIJSON_TRUE; break;
+	case 'f': f->type = KMFA_MINIJSON_FALSE; break;
+	case 'n': f->type = KMFA_MINIJSON_NULL; break;
+	case '{': f->type = KMFA_MINIJSON_OBJECT; break;
+	case '[': f->type = KMFA_MINIJSON_ARRAY; break;
+	default: f->type = KMFA_MINIJSON_NUMBER; break;
+	}
+}
+
+/* One string of the extension into x, with the checks set_opt makes on a
+ * command line, said about the extension. */
+static int
+ext_string(struct kmfa_config *x, const struct opt *o,
+    const struct kmfa_minijson_field *f)
+{
+	char *val = NULL;
+	int r = KMFA_ERR_CONFIG;
+
+	if (f->type != KMFA_MINIJSON_STRING) {
+		r = kmfa_fail(KMFA_ERR_CONFIG, EXT_WHERE "%s takes %s", o->name,
+		    o->kind == KMFA_VAL_LIST ? "a string or a list of strings" :
+		    "a string");
+		goto out;
+	}
+	if (kmfa_minijson_string(f, &val) != 0) {
+		r = KMFA_ERR_NOMEM;
+		goto out;
+	}
+	if (val[0] == '\0') {
+		r = kmfa_fail(KMFA_ERR_CONFIG, EXT_WHERE "%s is empty",
+		    o->name);
+		goto out;
+	}
+	if (o->kind == KMFA_VAL_LIST) {
+		size_t n = *(const size_t *)field_of(x, o->count_off);
+
+		if (n >= KMFA_MAX_LIST) {
+			r = kmfa_fail(KMFA_ERR_CONFIG, EXT_WHERE "%s has more "
+			    "than %d values", o->name, KMFA_MAX_LIST);
+			goto out;
+		}
+		if (o->off == F(extra_params) && (strchr(val, '=') == NULL ||
+		    val[0] == '=')) {
+			r = kmfa_fail(KMFA_ERR_CONFIG, EXT_WHERE "%s takes "
+			    "KEY=VALUE strings", o->name);
+			goto out;
+		}
+	}
+	/* Not relative to kubectl's working folder, which kubectl itself
+	 * never uses for the paths of a cluster entry. */
+	if (o->off == F(ca_file) && val[0] != '/') {
+		r = kmfa_fail(KMFA_ERR_CONFIG, EXT_WHERE "%s must be an "
+		    "absolute path", o->name);
+		goto out;
+	}
+	r = set_opt(x, o, val);
+out:
+	kmfa_freezero_str(val);
+	return r;
+}
+
+/* One member of the extension, name=value, into x. */
+static int
+ext_member(struct kmfa_config *x, const char *name, const char *p,
+    const char *end)
+{
+	struct kmfa_minijson_field f;
+	const struct opt *o;
+	char shown[48];
+
+	if ((o = find_opt(name, strlen(name))) == NULL)
+		return kmfa_fail(KMFA_ERR_CONFIG, EXT_WHERE "unknown key "
+		    "'%s' (the keys are option names without the dashes)",
+		    kmfa_printable(shown, sizeof(shown), name));
+	if ((o->use & KMFA_OPT_CLUSTER) == 0)
+		return kmfa_fail(KMFA_ERR_CONFIG, EXT_WHERE "%s may be set "
+		    "only in the user entry's args, not by a cluster", o->name);
+	json_field(&f, p, end);
+	if (o->kind == KMFA_VAL_FLAG) {
+		if (f.type != KMFA_MINIJSON_TRUE &&
+		    f.type != KMFA_MINIJSON_FALSE)
+			return kmfa_fail(KMFA_ERR_CONFIG, EXT_WHERE "%s takes "
+			    "true or false", o->name);
+		*(int *)(void *)((char *)x + o->off) =
+		    f.type == KMFA_MINIJSON_TRUE;
+		return KMFA_OK;
+	}
+	if (o->kind == KMFA_VAL_LIST && f.type == KMFA_MINIJSON_ARRAY) {
+		const char *q = json_ws(p + 1, end);
+		int r;
+
+		while (q < end && *q != ']') {
+			json_field(&f, q, end);
+			if ((r = ext_string(x, o, &f)) != KMFA_OK)
+				return r;
+			q = json_ws(f.raw + f.rawlen, end);
+			if (q < end && *q == ',')
+				q = json_ws(q + 1, end);
+		}
+		return KMFA_OK;
+	}
+	return ext_string(x, o, &f);
+}
+
+/* Move what x holds and cfg does not into cfg: cfg's own values win. */
+static void
+ext_fill(struct kmfa_config *cfg, struct kmfa_config *x)
+{
+	for (size_t i = 0; i < OPTS_N; i++) {
+		const struct opt *o = &opts[i];
+		void *to = (char *)cfg + o->off, *from = (char *)x + o->off;
+
+		if (!(o->use & KMFA_OPT_CLUSTER))
+			continue;
+		switch (o->kind) {
+		case KMFA_VAL_FLAG:
+			if (*(int *)to == 0)
+				*(int *)to = *(int *)from;
+			break;
+		case KMFA_VAL_STRING:
+			if (*(char **)to == NULL) {
+				*(char **)to = *(char **)from;
+				*(char **)from = NULL;	/* transferred */
+			}
+			break;
+		case KMFA_VAL_LIST: {
+			size_t *nto = (size_t *)(void *)((char *)cfg +
+			    o->count_off);
+			size_t *nfrom = (size_t *)(void *)((char *)x +
+			    o->count_off);
+
+			if (*nto != 0)
+				break;
+			memcpy(to, from, *nfrom * sizeof(char *));
+			memset(from, 0, *nfrom * sizeof(char *));
+			*nto = *nfrom;
+			*nfrom = 0;	/* transferred */
+			break;
+		}
+		default:
+			break;
+		}
+	}
+}
+
+int
+kmfa_config_merge_cluster(struct kmfa_config *cfg, const char *ext,
+    size_t len)
+{
+	struct kmfa_config x;
+	const char *p, *end;
+	uint64_t seen = 0;
+	int r = KMFA_ERR_CONFIG;
+
+	_Static_assert(OPTS_N <= 64, "one bit per option in `seen`");
+	kmfa_config_init(&x);
+	if (ext == NULL)
+		return KMFA_OK;
+	/* Well formed, and an object, before json_skip walks it. */
+	if (kmfa_minijson_scan(ext, len, NULL, 0) != 0) {
+		r = kmfa_fail(KMFA_ERR_CONFIG, EXT_WHERE "not a JSON object "
+		    "that can be read without doubt");
+		goto out;
+	}
+	end = ext + len;
+	p = json_ws(ext, end) + 1;	/* past the '{' */
+	for (p = json_ws(p, end); p < end && *p != '}';) {
+		struct kmfa_minijson_field key;
+		char name[64];
+		const struct opt *o;
+
+		json_field(&key, p, end);
+		if (kmfa_minijson_string_buf(&key, name, sizeof(name), NULL)
+		    != 0) {
+			r = kmfa_fail(KMFA_ERR_CONFIG, EXT_WHERE "a key longer "
+			    "than any option name");
+			goto out;
+		}
+		p = json_ws(key.raw + key.rawlen, end);
+		p = json_ws(p + 1, end);	/* past the ':' */
+		/* The scan above already refuses any repeated member; this
+		 * keeps two values for one option out should that change. */
+		if ((o = find_opt(name, strlen(name))) != NULL) {
+			uint64_t bit = UINT64_C(1) << (size_t)(o - opts);
+
+			if (seen & bit) {
+				r = kmfa_fail(KMFA_ERR_CONFIG, EXT_WHERE "%s is "
+				    "given twice", o->name);
+				goto out;
+			}
+			seen |= bit;
+		}
+		if ((r = ext_member(&x, name, p, end)) != KMFA_OK)
+			goto out;
+		p = json_ws(json_skip(p, end), end);
+		if (p < end && *p == ',')
+			p = json_ws(p + 1, end);
+	}
+	if ((r = check_values(&x, KMFA_ERR_CONFIG, EXT_WHERE)) != KMFA_OK)
+		goto out;
+	ext_fill(cfg, &x);
+	if ((r = check_values(cfg, KMFA_ERR_CONFIG, "with the cluster's exec "
+	    "extension, ")) != KMFA_OK)
+		goto out;
+	r = KMFA_OK;
+out:
+	kmfa_config_free(&x);
+	return r;
 }

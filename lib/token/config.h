@@ -36,6 +36,8 @@ struct kmfa_config {
 	int use_access_token;		/* --oidc-use-access-token */
 	char *offline_access;		/* --oidc-offline-access auto|on|off;
 					 * NULL is auto (oidc/discovery.h) */
+	char *login_hint;		/* --oidc-login-hint: sent as login_hint,
+					 * and the account in the identity */
 	char *extra_params[KMFA_MAX_LIST]; /* --oidc-auth-request-extra-params k=v */
 	size_t nextra_params;
 	char *ca_file;			/* --certificate-authority */
@@ -140,8 +142,9 @@ int kmfa_config_parse_duration(const char *s, int64_t *out);
  * scopes, sorted extra parameters, access-token flag, FIDO2 policy), as
  * length-prefixed fields, followed by those that decide whether a token is
  * acceptable (--require-amr/-acr, --fido2-uv, a credentials file other than
- * the default, the TLS trust: CA path, SHA-256 of CA data, skip-verify),
- * each only when set.  The cache key is its SHA-256; cache records
+ * the default, the TLS trust: CA path, SHA-256 of CA data, skip-verify)
+ * and the account (--oidc-login-hint), each only when set; options merged
+ * from the cluster's exec extension count as if given.  The cache key is its SHA-256; cache records
  * store it whole so that a hash-named file can never answer for another
  * configuration.  Caller frees.
  */
@@ -166,6 +169,8 @@ enum kmfa_opt_value {
 #define KMFA_OPT_IDENTITY	0x01u	/* part of kmfa_config_identity() */
 #define KMFA_OPT_EXEC_ARGS	0x02u	/* written into the exec entry by setup */
 #define KMFA_OPT_HINT		0x04u	/* shown in the login hint */
+#define KMFA_OPT_CLUSTER	0x08u	/* may come from the cluster's exec
+					 * extension (kmfa_config_merge_cluster) */
 #define KMFA_OPT_ALL		(~0u)	/* render every option, whatever its use */
 
 struct kmfa_option {
@@ -202,6 +207,26 @@ void kmfa_config_argv_free(char ***argv);
  */
 int kmfa_config_from_identity(const char *identity, struct kmfa_config *cfg,
     char ca_data_hash[65]);
+
+/*
+ * Options from the cluster's exec extension: ext[0..len) is the JSON
+ * object client-go hands over as spec.cluster.config in
+ * KUBERNETES_EXEC_INFO (the kubeconfig cluster's `extensions` entry named
+ * client.authentication.k8s.io/exec, with provideClusterInfo: true).  Its
+ * keys are long option names without the dashes, limited to the options
+ * the table marks KMFA_OPT_CLUSTER: where to log in and as whom, never a
+ * secret, a program to run or a weaker policy.  Strings are JSON strings,
+ * repeatable options a string or an array of strings, flags true or false.
+ * What cfg already holds (the user entry's args) wins; the rest is filled
+ * in, so the identity covers it.  Both the front and the full program call
+ * it, after kmfa_config_finish(), so both compute the same identity.
+ * KMFA_ERR_CONFIG with a recorded cause for anything else: malformed JSON,
+ * a repeated, unknown or refused key, a value of the wrong type, a
+ * combination the command line would refuse too; cfg may then hold part
+ * of the extension and is not to be used.  ext NULL: nothing to merge.
+ */
+int kmfa_config_merge_cluster(struct kmfa_config *cfg, const char *ext,
+    size_t len);
 
 /* Hex SHA-256 of the value kmfa_config_identity() writes for the CA data,
  * "" when cfg has none. */

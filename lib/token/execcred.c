@@ -26,6 +26,7 @@ kmfa_execcred_peek(const char *env, struct kmfa_execinfo *out)
 		{ .path = { "apiVersion" } },
 		{ .path = { "kind" } },
 		{ .path = { "spec", "interactive" } },
+		{ .path = { "spec", "cluster", "config" } },
 	};
 	char api[64], kind[sizeof("ExecCredential")];
 	size_t len;
@@ -33,6 +34,8 @@ kmfa_execcred_peek(const char *env, struct kmfa_execinfo *out)
 
 	out->api = KMFA_API_V1BETA1;
 	out->interactive = -1;
+	out->cluster = NULL;
+	out->cluster_len = 0;
 	/* Older clients set no variable: v1beta1, as kmfa_execinfo_parse. */
 	if (env == NULL || env[0] == '\0')
 		return KMFA_OK;
@@ -52,6 +55,15 @@ kmfa_execcred_peek(const char *env, struct kmfa_execinfo *out)
 	 * ignored rather than refused. */
 	if (kmfa_minijson_bool(&f[2], &interactive) == 0)
 		out->interactive = interactive;
+	/* null is no extension, as in the full reading; anything but an
+	 * object is for the full program to refuse. */
+	if (f[3].type == KMFA_MINIJSON_OBJECT) {
+		out->cluster = f[3].raw;
+		out->cluster_len = f[3].rawlen;
+	} else if (f[3].type != KMFA_MINIJSON_ABSENT &&
+	    f[3].type != KMFA_MINIJSON_NULL) {
+		return KMFA_ERR_NOTFOUND;
+	}
 	return KMFA_OK;
 }
 

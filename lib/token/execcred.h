@@ -10,6 +10,7 @@
 #ifndef KMFA_EXECCRED_H
 #define KMFA_EXECCRED_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/buf.h"
@@ -27,6 +28,14 @@ enum kmfa_api_version {
 struct kmfa_execinfo {
 	enum kmfa_api_version api;
 	int interactive;	/* spec.interactive: 1, 0, or -1 when absent */
+	/*
+	 * spec.cluster.config, the cluster's exec extension (sent with
+	 * provideClusterInfo: true): its JSON text inside the variable's
+	 * value, borrowed from it, for kmfa_config_merge_cluster; NULL when
+	 * there is none.
+	 */
+	const char *cluster;
+	size_t cluster_len;
 };
 
 /*

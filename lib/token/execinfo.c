@@ -12,6 +12,35 @@
 #include "base/report.h"
 #include "token/execinfo.h"
 
+/*
+ * The cluster's exec extension, located by the front's reader
+ * (kmfa_execcred_peek), so that both programs merge the same bytes: a
+ * document the two readers could take differently (a repeated member on
+ * the way to it) is refused, never read one way here and another there.
+ */
+static int
+cluster_config(const char *env, const cJSON *cluster,
+    struct kmfa_execinfo *out)
+{
+	const cJSON *config = cJSON_GetObjectItemCaseSensitive(cluster,
+	    "config");
+	struct kmfa_execinfo peek;
+
+	if (config == NULL || cJSON_IsNull(config))
+		return KMFA_OK;
+	if (!cJSON_IsObject(config))
+		return kmfa_fail(KMFA_ERR_CONFIG, "the cluster's exec extension "
+		    "(spec.cluster.config in KUBERNETES_EXEC_INFO) is not an "
+		    "object of options");
+	if (kmfa_execcred_peek(env, &peek) != KMFA_OK || peek.cluster == NULL)
+		return kmfa_fail(KMFA_ERR_CONFIG, "KUBERNETES_EXEC_INFO holds "
+		    "the cluster's exec extension in a form that cannot be read "
+		    "without doubt (a repeated member?)");
+	out->cluster = peek.cluster;
+	out->cluster_len = peek.cluster_len;
+	return KMFA_OK;
+}
+
 int
 kmfa_execinfo_parse(const char *env, struct kmfa_execinfo *out)
 {
@@ -22,6 +51,8 @@ kmfa_execinfo_parse(const char *env, struct kmfa_execinfo *out)
 
 	out->api = KMFA_API_V1BETA1;
 	out->interactive = -1;
+	out->cluster = NULL;
+	out->cluster_len = 0;
 	if (env == NULL || env[0] == '\0')
 		return KMFA_OK;
 	if (strlen(env) > 64 * 1024) {
@@ -68,6 +99,10 @@ kmfa_execinfo_parse(const char *env, struct kmfa_execinfo *out)
 		v = cJSON_GetObjectItemCaseSensitive(spec, "interactive");
 		if (cJSON_IsBool(v))
 			out->interactive = cJSON_IsTrue(v) ? 1 : 0;
+		v = cJSON_GetObjectItemCaseSensitive(spec, "cluster");
+		if (cJSON_IsObject(v) && (r = cluster_config(env, v, out)) !=
+		    KMFA_OK)
+			goto out;
 	}
 	r = KMFA_OK;
 out:

@@ -89,7 +89,7 @@ check "kubectl-mfa <TAB> lists every command" \
 	   "enroll get-token keys login logout setup status version " ]'
 check "kubectl-mfa get-token --oidc-<TAB> lists the oidc options" \
 	'[ "$(complete_words "$COMP" kubectl-mfa get-token --oidc- | tr "\n" " ")" = \
-	   "--oidc-auth-request-extra-params --oidc-client-id --oidc-client-secret --oidc-client-secret-file --oidc-extra-scope --oidc-issuer-url --oidc-offline-access --oidc-redirect-url --oidc-use-access-token " ]'
+	   "--oidc-auth-request-extra-params --oidc-client-id --oidc-client-secret --oidc-client-secret-file --oidc-extra-scope --oidc-issuer-url --oidc-login-hint --oidc-offline-access --oidc-redirect-url --oidc-use-access-token " ]'
 check "kubectl-mfa get-token --token-cache-storage <TAB> -> auto disk keyring none" \
 	'[ "$(complete_words "$COMP" kubectl-mfa get-token --token-cache-storage "" | tr "\n" " ")" = "auto disk keyring none " ]'
 check "kubectl-mfa login --fido2=<TAB> (one word) -> required, off" \

@@ -153,6 +153,11 @@ provider.use(async (ctx, next) => {
     if (ctx.method === 'POST' && ctx.path === '/token') {
       rec.grant_type = ctx.oidc?.params?.grant_type ?? null;
     }
+    // Which account the client asked for (--oidc-login-hint): the
+    // several-accounts tests check that it arrives.
+    if (ctx.method === 'POST' && ctx.path === '/device/auth') {
+      rec.login_hint = ctx.oidc?.params?.login_hint ?? null;
+    }
     log(rec);
   }
   // oidc-provider sends no `interval` in the device authorization response

@@ -9,12 +9,18 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "base/json.h"
 #include "base/minijson.h"
+
+/* What the front reads, the full program must read (fuzz_execinfo). */
+_Static_assert(KMFA_MINIJSON_DEPTH == KMFA_JSON_DEPTH_MAX,
+    "minijson nests as deep as the full program's reader, no deeper");
 
 /* Scan doc for the one field at path; the scan's verdict. */
 static int
@@ -135,10 +141,53 @@ test_rejects_duplicate_keys(void **state)
 	assert_int_equal(scan1(dup_nested, &f), -1);
 	/* cJSON reads the first "spec": a second must not change the answer. */
 	assert_int_equal(scan1(dup_parent, &f), -1);
-	/* A member nobody asked for may repeat: nobody reads it. */
-	assert_str("{\"x\":1,\"x\":2,\"k\":\"v\"}", "v");
 	/* The same key in another object is another member. */
 	assert_str("{\"o\":{\"k\":\"inner\"},\"k\":\"v\"}", "v");
+}
+
+/*
+ * The full program's reader (base/json.c) refuses a name given twice in
+ * any object, so the front must too, or it would answer a document the
+ * full program refuses (fuzz_execinfo): names nobody asked for, at any
+ * depth, compared decoded.
+ */
+static void
+test_rejects_duplicates_anywhere(void **state)
+{
+	struct kmfa_minijson_field f = { .path = { "k" } };
+	char big[KMFA_MINIJSON_KEYS * 8 + 64];
+	size_t n = 0, i;
+
+	(void)state;
+	assert_refused("{\"k\":\"v\",\"a\":1,\"a\":1}");
+	assert_refused("{\"x\":1,\"x\":2,\"k\":\"v\"}");
+	assert_refused("{\"k\":\"v\",\"o\":{\"a\":1,\"b\":{},\"a\":2}}");
+	assert_refused("{\"k\":\"v\",\"l\":[{\"a\":1},{\"b\":{\"c\":1,"
+	    "\"c\":1}}]}");
+	/* Decoded, as cJSON's names are: escapes, surrogate pairs, UTF-8. */
+	assert_refused("{\"k\":\"v\",\"a\":1,\"\\u0061\":1}");
+	assert_refused("{\"k\":\"v\",\"\\/\":1,\"/\":1}");
+	assert_refused("{\"k\":\"v\",\"\xc3\xa9\":1,\"\\u00E9\":1}");
+	assert_refused("{\"k\":\"v\",\"\\ud83d\\ude00x\":1,"
+	    "\"\xf0\x9f\x98\x80x\":1}");
+	assert_refused("{\"k\":\"v\",\"\\n\\t\":1,\"\\u000a\\u0009\":1}");
+	/* Byte for byte: case and near misses are other names. */
+	assert_str("{\"k\":\"v\",\"a\":1,\"A\":1,\"\\u0062\":1,\"ab\":1}",
+	    "v");
+	assert_str("{\"k\":\"v\",\"\\u00e9\":1,\"\\u00e8\":1,\"e\":1}", "v");
+	/* Siblings and an object's own names may match its parent's. */
+	assert_str("{\"a\":{\"a\":{\"a\":1}},\"b\":{\"a\":1},\"k\":\"v\"}",
+	    "v");
+	assert_str("{\"l\":[{\"a\":1},{\"a\":2}],\"k\":\"v\"}", "v");
+	/* Up to KMFA_MINIJSON_KEYS names open at once read; one more is
+	 * refused as doubt rather than left unchecked. */
+	n = (size_t)snprintf(big, sizeof(big), "{\"k\":\"v\"");
+	for (i = 1; i < KMFA_MINIJSON_KEYS; i++)
+		n += (size_t)snprintf(big + n, sizeof(big) - n, ",\"%zu\":1", i);
+	(void)snprintf(big + n, sizeof(big) - n, "}");
+	assert_int_equal(scan1(big, &f), 0);
+	(void)snprintf(big + n, sizeof(big) - n, ",\"x\":1}");
+	assert_int_equal(scan1(big, &f), -1);
 }
 
 static void
@@ -329,6 +378,7 @@ main(void)
 		cmocka_unit_test(test_rejects_nul),
 		cmocka_unit_test(test_rejects_bad_escapes),
 		cmocka_unit_test(test_rejects_duplicate_keys),
+		cmocka_unit_test(test_rejects_duplicates_anywhere),
 		cmocka_unit_test(test_rejects_trailing_garbage),
 		cmocka_unit_test(test_limits_nesting),
 		cmocka_unit_test(test_reads_integers_and_rejects_overflow),

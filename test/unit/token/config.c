@@ -38,6 +38,7 @@ static const char *const every[] = {
 	"--oidc-extra-scope=ev\nil",
 	"--oidc-use-access-token",
 	"--oidc-offline-access", "off",
+	"--oidc-login-hint", "alice@example.com",
 	"--oidc-auth-request-extra-params", "b=2",
 	"--oidc-auth-request-extra-params=acr_values=mfa",
 	"--certificate-authority", "/etc/ca.pem",
@@ -82,6 +83,7 @@ static const char every_identity[] =
     "access:1:1\n"
     "fido2:3:off\n"
     /* What decides whether a token is acceptable, appended when set. */
+    "account:17:alice@example.com\n"
     "ca:11:/etc/ca.pem\n"
     "ca-data:64:298c75c6dd6557930a686ac97da8cf71"
     "bf571699f02520c2c081495c452359ad\n"
@@ -99,6 +101,7 @@ static const char every_hint[] =
     "--oidc-auth-request-extra-params=b=2 "
     "--oidc-auth-request-extra-params=acr_values=mfa "
     "--oidc-use-access-token --oidc-offline-access=off "
+    "--oidc-login-hint=alice@example.com "
     "--certificate-authority=/etc/ca.pem "
     "--certificate-authority-data=LS0tLS1= --insecure-skip-tls-verify "
     "--fido2=off --fido2-credentials=/tmp/creds.json --fido2-uv "
@@ -120,6 +123,7 @@ static const char *const every_setup[] = {
 	"--oidc-auth-request-extra-params=acr_values=mfa",
 	"--oidc-use-access-token",
 	"--oidc-offline-access=off",
+	"--oidc-login-hint=alice@example.com",
 	"--certificate-authority=/etc/ca.pem",
 	"--certificate-authority-data=LS0tLS1=",
 	"--insecure-skip-tls-verify",
@@ -399,8 +403,8 @@ test_cache_key_is_the_identity_hash(void **state)
 	kmfa_config_identity_key(every_identity, again);
 	assert_string_equal(key, again);
 	/* The file name of the cached entry: SHA-256 of every_identity. */
-	assert_string_equal(key, "c6ebf736bc85c6d20f98cd696db51dd4"
-	    "250beed197472d5a05c8efd1c5a11ddc");
+	assert_string_equal(key, "396a6afc3f05f2354f0f3ddd798eb18d"
+	    "a2dc46e70ec66bffea4c99a60a78861f");
 	kmfa_config_free(&cfg);
 }
 

@@ -661,16 +661,19 @@ test_refuses_what_either_old_decoder_refused(void **state)
 	free(big);
 }
 
-/* Members outside the table are ignored (and may even repeat), and the
- * four whitespace bytes of RFC 8259 are fine anywhere between tokens. */
+/* Members outside the table are ignored (but may not repeat: minijson
+ * refuses a name given twice in any object), and the four whitespace
+ * bytes of RFC 8259 are fine anywhere between tokens. */
 static void
 test_reads_unknown_members_and_plain_whitespace(void **state)
 {
 	struct kmfa_record *rec;
 
 	(void)state;
-	rec = accepted(" {\"x\":[1,{\"y\":null}],\"version\" : 1,\n\t"
+	refused(" {\"x\":[1,{\"y\":null}],\"version\" : 1,\n\t"
 	    "\"identity\":\"i\",\"x\":2,\"token\":\"t\"}\r\n");
+	rec = accepted(" {\"x\":[1,{\"y\":null}],\"version\" : 1,\n\t"
+	    "\"identity\":\"i\",\"z\":2,\"token\":\"t\"}\r\n");
 	assert_string_equal(rec->identity, "i");
 	assert_string_equal(rec->token, "t");
 	assert_null(rec->refresh);
