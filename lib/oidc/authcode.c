@@ -95,6 +95,10 @@ kmfa_authcode_url(const char *endpoint, const struct kmfa_config *cfg,
 	    KMFA_OK ||
 	    (r = kmfa_http_form_add(&q, "code_challenge_method", "S256")) !=
 	    KMFA_OK ||
+	    /* The account asked for, as in the device flow (RFC 8628 does
+	     * not name it; OpenID Connect Core 3.1.2.1 does). */
+	    (cfg->login_hint != NULL && (r = kmfa_http_form_add(&q,
+	    "login_hint", cfg->login_hint)) != KMFA_OK) ||
 	    (r = kmfa_oauth_form_extra_params(&q, cfg)) != KMFA_OK)
 		goto out;
 	if (kmfa_asprintf(out, "%s%c%s", endpoint,

@@ -70,6 +70,14 @@ test_url(void **state)
 	expect_param(url, "nonce", "NO");
 	expect_param(url, "code_challenge", "CH");
 	expect_param(url, "code_challenge_method", "S256");
+	assert_null(strstr(url, "login_hint="));
+	free(url);
+	/* --oidc-login-hint names the account, as in the device flow. */
+	cfg.login_hint = strdup("alice@example.com");
+	assert_int_equal(kmfa_authcode_url("https://idp.example/auth", &cfg,
+	    "openid", "http://127.0.0.1:4000/", "ST", "NO", "CH", &url),
+	    KMFA_OK);
+	expect_param(url, "login_hint", "alice@example.com");
 	free(url);
 	kmfa_config_free(&cfg);
 }
