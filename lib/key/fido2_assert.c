@@ -184,9 +184,9 @@ dup_bytes(const unsigned char *p, size_t n, uint8_t **out, size_t *outlen)
 	return KMFA_OK;
 }
 
-/* The verified answer, for the server proof; the nonce is already there. */
-static int
-keep_evidence(const fido_assert_t *a, struct kmfa_fido2_evidence *e)
+int
+kmfa_fido2_assert_evidence_keep(const fido_assert_t *a,
+    struct kmfa_fido2_evidence *e)
 {
 	int r;
 
@@ -257,8 +257,9 @@ assert_verify(struct kmfa_fido2_assert_req *req, const fido_assert_t *a,
 		goto out;
 	}
 	ans->sign_count = fido_assert_sigcount(a, 0);
-	if (req->evidence != NULL && (r = keep_evidence(a, req->evidence)) !=
-	    KMFA_OK)
+	/* The verified answer, for the server proof. */
+	if (req->evidence != NULL && (r = kmfa_fido2_assert_evidence_keep(a,
+	    req->evidence)) != KMFA_OK)
 		goto out;
 	if (req->salt != NULL && c->hmac_secret) {
 		if (fido_assert_hmac_secret_len(a, 0) != KMFA_HMAC_OUT_LEN) {

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <fido.h>
+
 #include "key/credfile.h"
 #include "key/fido2.h"
 #include "key/seal.h"
@@ -40,6 +42,14 @@ struct kmfa_fido2_evidence {
 
 /* Free the contents of e and zero it. */
 void kmfa_fido2_assert_evidence_clear(struct kmfa_fido2_evidence *e);
+
+/*
+ * Copy the credential, authenticator data and signature of a's first
+ * statement into e (replacing what e held; e->nonce is left to the
+ * caller).  KMFA_ERR_FIDO2 when a part is missing.
+ */
+int kmfa_fido2_assert_evidence_keep(const fido_assert_t *a,
+    struct kmfa_fido2_evidence *e);
 
 /* What to ask of the key in session s, and (event) what became of it. */
 struct kmfa_fido2_assert_req {

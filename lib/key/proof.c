@@ -88,18 +88,6 @@ kmfa_proof_token_cdh(const char *token, size_t len, const uint8_t up_cdh[32],
 	kmfa_sha256(m, sizeof(m), out);
 }
 
-static int
-dup_ptr(const unsigned char *p, size_t n, uint8_t **out, size_t *outlen)
-{
-	if (p == NULL || n == 0)
-		return KMFA_ERR_FIDO2;
-	if ((*out = malloc(n)) == NULL)
-		return KMFA_ERR_NOMEM;
-	memcpy(*out, p, n);
-	*outlen = n;
-	return KMFA_OK;
-}
-
 /* One try on one device; KMFA_ERR_NOTFOUND when it is not the key. */
 static int
 assert_on(const char *path, const char *rp_id, const uint8_t *cred_id,
@@ -130,22 +118,8 @@ assert_on(const char *path, const char *rp_id, const uint8_t *cred_id,
 		goto out;
 	}
 	/* Not the nonce: the caller's, for the touch's evidence. */
-	free(out->cred_id);
-	free(out->authdata);
-	free(out->sig);
-	out->cred_id = out->authdata = out->sig = NULL;
-	if ((r = dup_ptr(fido_assert_id_ptr(a, 0), fido_assert_id_len(a, 0),
-	    &out->cred_id, &out->cred_id_len)) != KMFA_OK ||
-	    (r = dup_ptr(fido_assert_authdata_ptr(a, 0),
-	    fido_assert_authdata_len(a, 0), &out->authdata,
-	    &out->authdata_len)) != KMFA_OK ||
-	    (r = dup_ptr(fido_assert_sig_ptr(a, 0), fido_assert_sig_len(a, 0),
-	    &out->sig, &out->sig_len)) != KMFA_OK) {
-		if (r != KMFA_ERR_NOMEM)
-			r = kmfa_fail(KMFA_ERR_FIDO2, "the security key's token "
-			    "proof lacks a part");
+	if ((r = kmfa_fido2_assert_evidence_keep(a, out)) != KMFA_OK)
 		goto out;
-	}
 	r = KMFA_OK;
 out:
 	fido_assert_free(&a);
