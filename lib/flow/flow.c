@@ -510,6 +510,17 @@ read_pasted_code(const struct flow *f, const struct kmfa_authcode *ac,
 			    "login's (no state or the wrong one)");
 			goto out;
 		}
+		/* RFC 9207: an answer that names another issuer is a mix-up,
+		 * as on the loopback listener. */
+		free(st);
+		st = NULL;
+		r = kmfa_loopback_query_param(q + 1, "iss", &st);
+		if (r == KMFA_OK ? strcmp(st, f->oidc->issuer) != 0 :
+		    r != KMFA_ERR_NOTFOUND) {
+			r = kmfa_fail(KMFA_ERR_IDP, "the pasted URL comes from "
+			    "another issuer than %s (its iss)", f->cfg->issuer);
+			goto out;
+		}
 		if (kmfa_loopback_query_param(q + 1, "code", code) != KMFA_OK) {
 			r = kmfa_fail(KMFA_ERR_IDP, "the pasted URL holds no "
 			    "code");

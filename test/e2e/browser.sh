@@ -162,6 +162,9 @@ check "authcode-keyboard: the pasted redirect URL logs in" \
 kb_run 's/state=[^&]*/state=forged/'
 check "authcode-keyboard: a pasted URL with another state is exit 5, nothing cached" \
 	'[ "$RC" -eq 5 ] && grep -q "not this login" "$T/a.err" && [ "$(cache_files)" -eq 0 ]'
+kb_run 's/iss=[^&]*/iss=https%3A%2F%2Fevil.example/'
+check "authcode-keyboard: a pasted URL from another issuer (RFC 9207 iss) is exit 5, nothing cached" \
+	'[ "$RC" -eq 5 ] && grep -q "another issuer" "$T/a.err" && [ "$(cache_files)" -eq 0 ]'
 
 # 5. Eight kubectl processes on an empty cache: one browser login.
 rm -rf "$CACHE"; : >"$BLOG"
