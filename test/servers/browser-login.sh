@@ -59,16 +59,7 @@ done_fifo=${KMFA_TEST_DONE:-}
 trap 'rm -rf "$work"; [ -z "$done_fifo" ] || echo done >"$done_fifo"' EXIT
 jar=$work/jar body=$work/body
 
-# req METHOD URL [curl args]: sets CODE and NEXT (absolute redirect target).
-req() {
-	local method=$1 u=$2 out
-	shift 2
-	out=$(curl -sS --max-time 10 --cacert "$KMFA_TEST_CA" -c "$jar" -b "$jar" \
-		-X "$method" -o "$body" -w '%{http_code} %{redirect_url}' "$@" "$u") ||
-		fail "$method ${u%%\?*}: curl failed"
-	CODE=${out%% *} NEXT=${out#* }
-}
-field() { sed -n "s/.*name=\"$1\" value=\"\([^\"]*\)\".*/\1/p" "$body" | head -1; }
+. "$(dirname "$0")/browser-common.sh"
 
 note "open ${url%%\?*}"
 req GET "$url"
