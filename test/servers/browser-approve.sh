@@ -79,18 +79,7 @@ for _ in 1 2 3 4 5 6 7 8; do
 		note "approved as $login"
 		exit 0
 	fi
-	prompt=$(field prompt)
-	case $prompt in
-	login)
-		note "login as $login"
-		req POST "$page" -d prompt=login --data-urlencode "login=$login" -d password=x
-		;;
-	consent)
-		note "consent"
-		req POST "$page" -d prompt=consent
-		;;
-	*) fail "unexpected page at ${page%%\?*}" ;;
-	esac
+	answer_prompt "$page"
 	[ "$CODE" = 303 ] || fail "POST ${page%%\?*} ($prompt) answered $CODE"
 done
 fail "too many steps"

@@ -82,18 +82,7 @@ for _ in 1 2 3 4 5 6 7 8 9 10; do
 	200) ;;
 	*) fail "GET ${page:-${url%%\?*}} answered $CODE" ;;
 	esac
-	prompt=$(field prompt)
-	case $prompt in
-	login)
-		note "login as $login"
-		req POST "$page" -d prompt=login --data-urlencode "login=$login" -d password=x
-		;;
-	consent)
-		note "consent"
-		req POST "$page" -d prompt=consent
-		;;
-	*) fail "unexpected page at ${page%%\?*}" ;;
-	esac
+	answer_prompt "$page"
 done
 [ -n "$callback" ] || fail "the IdP never redirected to the listener"
 if [ -n "${KMFA_TEST_PASTE:-}" ]; then
